@@ -1,0 +1,447 @@
+"""The pipeline: declaration → recorded derivation.
+
+Steps, each kept as (note, lhs, rhs):
+
+    density → likelihood of an i.i.d. sample → log-likelihood → per-example NLL → expanded logs
+    → link substituted, stable primitives → split into kept and dropped terms → scale a factored
+    out → the standard form.
+
+Invariant (tested for every entry): ``nll == scale * loss + dropped`` exactly, with ``scale`` and
+``dropped`` free of the learned parameters.  Only targeted transforms are used (``expand_log`` on
+the NLL, rewrite rules, ``cancel`` in zero tests); never a global ``simplify``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import sympy as sp
+from sympy.printing.pretty.stringpict import prettyForm
+
+from .functions import elementary, rename_index, split_sums, stabilise
+from .spec import CLASS_INDEX, N_CLASSES, Distribution
+from .standard import STANDARDS, Match, Standard, content, recognise
+
+
+class _Applied(sp.Expr):
+    """Display-only application of a named function, e.g. p(y | μ, σ), L(μ), ℓ(μ)."""
+
+    is_positive = True
+    separator = ""  # printed between the first argument and the rest
+
+    def __new__(cls, name, args):
+        return sp.Expr.__new__(cls, sp.Symbol(name), sp.Tuple(*args))
+
+    def _render(self, show, bar):
+        name, args = self.args
+        shown = [show(a) for a in args]
+        if self.separator and shown:
+            inner = f"{shown[0]} {bar} {', '.join(shown[1:])}" if len(shown) > 1 else shown[0]
+        else:
+            inner = ", ".join(shown)
+        return show(name), inner
+
+    def _latex(self, printer, exp=None):
+        name, inner = self._render(printer._print, r"\mid")
+        tex = r"%s\left(%s\right)" % (name, inner)
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+    def _pretty(self, printer):
+        name, inner = self._render(printer.doprint, "|")
+        return prettyForm(f"{name}({inner})")
+
+    def _sympystr(self, printer):
+        name, inner = self._render(printer._print, "|")
+        return f"{name}({inner})"
+
+
+class Density(_Applied):
+    separator = "|"
+
+    def __new__(cls, observed, params):
+        return super().__new__(cls, "p", (observed, *params))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One recorded step: ``lhs = rhs``, why (``note``, plain Unicode text), and what it refers to.
+
+    ``kind`` is a stable key (see :data:`STEP_KINDS`) and ``data`` holds the expressions the note
+    mentions, so templates can write their own prose around math from the one printer.
+    """
+
+    kind: str
+    note: str
+    lhs: sp.Expr
+    rhs: sp.Expr
+    data: dict = field(default_factory=dict)
+
+
+STEP_KINDS = (
+    "density",  # data: {}
+    "likelihood",  # data: {"n": n, "i": i}
+    "loglik",  # data: {}
+    "nll",  # data: {}
+    "expand",  # data: {"assumptions": ((symbol, domain text), ...)}
+    "link",  # data: {"param": p, "raw": z, "link": name, "inverse": expr}
+    "simplex",  # data: {"vector": y}
+    "stable",  # data: {"rules": (note, ...)}
+    "split",  # data: {"kept": expr, "dropped": expr, "learned": (θ, ...)}
+    "scale",  # data: {"scale": a, "loss": L, "dropped": D, "standard": id or None}
+)
+
+
+def inline(expr) -> str:
+    """A one-line Unicode rendering: the 2-D pretty form when it fits on one line, else str()
+    with symbols and π shown by their Unicode names."""
+    text = sp.pretty(expr, use_unicode=True, wrap_line=False)
+    if "\n" not in text:
+        return text
+    names = {s: sp.Symbol(sp.pretty(s, use_unicode=True)) for s in expr.free_symbols}
+    names[sp.pi] = sp.Symbol("π")
+    return sp.sstr(expr.xreplace(names))
+
+
+@dataclass
+class Derivation:
+    """The record every output reads (LaTeX, code, CLI); outputs never re-derive."""
+
+    dist: Distribution
+    observed: sp.Basic
+    learned: tuple[sp.Basic, ...]
+    fixed: tuple[sp.Basic, ...]
+    density: sp.Expr  # in the declared parameters
+    nll: sp.Expr  # full per-example NLL, in the learned (raw) parameters, stable form
+    loss: sp.Expr  # the standard form, scale removed
+    scale: sp.Expr
+    dropped: sp.Expr
+    standard: Standard | None
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.dist.name
+
+    @property
+    def variables(self):
+        """Symbol → Var for observed, learned and fixed variables (what tests draw values for)."""
+        return _variables(self.dist)
+
+
+def _sample_symbols(dist):
+    i = sp.Symbol("i", integer=True, positive=True)
+    n = sp.Symbol("n", integer=True, positive=True)
+    y = dist.sym(dist.observed)
+    if dist.observed.vector:
+        sample = sp.IndexedBase(f"{dist.observed.name}_i", **dist.observed.domain.assumptions)
+    else:
+        sample = sp.Symbol(f"{dist.observed.name}_i", **dist.observed.domain.assumptions)
+    return i, n, y, sample
+
+
+def expand_logs(expr):
+    """Expand logarithms under the symbols' assumptions; log Π f = Σ log f over the class axis."""
+    expr = expr.replace(
+        lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sp.Product),
+        lambda e: sp.Sum(sp.log(e.args[0].function), *e.args[0].limits),
+    )
+    return sp.expand_log(expr, force=True)
+
+
+def _substitute_link(expr, dist, link):
+    """Replace the declared parameter by the inverse link of its raw output."""
+    param = dist.symbols[link.param]
+    value = dist.link_expr(link)
+    if isinstance(param, sp.IndexedBase):
+        return expr.replace(
+            lambda e: isinstance(e, sp.Indexed) and e.base == param,
+            lambda e: value.subs(CLASS_INDEX, e.indices[0]),
+        )
+    return expr.subs(param, value)
+
+
+def _simplex_sums(expr, dist):
+    """Σₖ yₖ = 1 for every simplex-constrained vector."""
+    ones = {
+        sp.Sum(dist.sym(v)[CLASS_INDEX], (CLASS_INDEX, 1, N_CLASSES)): sp.S.One
+        for v in dist.variables
+        if v.vector and v.domain.simplex
+    }
+    return expr.xreplace(ones)
+
+
+def _combine_constants(expr):
+    """Gather purely numeric logarithms: log(2)/2 + log(π)/2 → log(2π)/2."""
+    logs, rest = [], []
+    for term in sp.Add.make_args(expr):
+        coeff, factor = term.as_coeff_Mul()
+        numeric_log = isinstance(factor, sp.log) and not factor.free_symbols
+        (logs if numeric_log and coeff.is_Rational else rest).append((coeff, factor))
+    if len(logs) < 2:
+        return expr
+    denominator = sp.ilcm(*(c.q for c, _ in logs))
+    argument = sp.Mul(*(f.args[0] ** (c * denominator) for c, f in logs))
+    combined = sp.log(argument, evaluate=False) / denominator
+    return sp.Add(*(c * f for c, f in rest)) + combined
+
+
+def _split(nll, learned):
+    kept, dropped = [], []
+    for term in sp.Add.make_args(nll):
+        (kept if term.has(*learned) else dropped).append(term)
+    return sp.Add(*kept), sp.Add(*dropped)
+
+
+def _reference_point(dist, learned):
+    return {dist.sym(v): v.domain.reference for v in dist.learned if dist.sym(v) in learned}
+
+
+def _theta_free(expr, dist, learned):
+    """Evaluate an expression known to be free of the learned parameters at a reference point."""
+    point = _reference_point(dist, learned)
+    scalar = {s: v for s, v in point.items() if isinstance(s, sp.Symbol)}
+    vectors = [s for s in point if isinstance(s, sp.IndexedBase)]
+    expr = expr.subs(scalar)
+    for base in vectors:
+        expr = expr.replace(
+            lambda e, base=base: isinstance(e, sp.Indexed) and e.base == base,
+            lambda e, base=base: point[base],
+        )
+    return _combine_constants(sp.expand(split_sums(elementary(expr)).doit()))
+
+
+def derive(dist: Distribution) -> Derivation:
+    """Run the pipeline on a declaration and return the recorded derivation."""
+    steps: list[Step] = []
+    declared = tuple(dist.sym(v) for v in dist.params)
+    learned = tuple(dist.sym(v) for v in dist.learned)
+    fixed = tuple(dist.sym(v) for v in dist.fixed)
+    i, n, y, y_i = _sample_symbols(dist)
+    density = dist.density_expr()
+    conditioning = declared + fixed
+
+    steps.append(
+        Step(
+            "density",
+            "the density of one observation",
+            Density(y, conditioning),
+            density,
+        )
+    )
+    per_sample = density.subs(y, y_i)
+    steps.append(
+        Step(
+            "likelihood",
+            "likelihood of n i.i.d. observations",
+            _Applied("L", declared),
+            sp.Product(per_sample, (i, 1, n)),
+            {"n": n, "i": i},
+        )
+    )
+    expanded = expand_logs(-sp.log(density))
+    steps.append(
+        Step(
+            "loglik",
+            "log-likelihood: the log of the product is a sum of logs",
+            _Applied("ℓ", declared),
+            sp.Sum((-expanded).subs(y, y_i), (i, 1, n)),
+        )
+    )
+    nll_lhs = -sp.log(Density(y, conditioning))
+    steps.append(
+        Step(
+            "nll",
+            "maximising ℓ is minimising the mean negative log-likelihood of one observation, "
+            "the cross-entropy H(P̂, Q)",
+            nll_lhs,
+            -sp.log(density, evaluate=False),
+        )
+    )
+    domains = tuple((dist.sym(v), v.domain.text) for v in (*dist.params, *dist.fixed))
+    steps.append(
+        Step(
+            "expand",
+            "expand the logarithms (" + ", ".join(f"{inline(s)} {t}" for s, t in domains) + ")",
+            nll_lhs,
+            expanded,
+            {"assumptions": domains},
+        )
+    )
+
+    nll = expanded
+    for link in dist.links:
+        nll = _substitute_link(nll, dist, link)
+        nll_lhs = -sp.log(Density(y, learned + fixed))
+        nll = split_sums(expand_logs(nll))
+        param, raw = dist.symbols[link.param], dist.symbols[link.raw.name]
+        steps.append(
+            Step(
+                "link",
+                f"substitute the link {inline(param)} = {link.name}({inline(raw)})",
+                nll_lhs,
+                nll,
+                {
+                    "param": param,
+                    "raw": raw,
+                    "link": link.name,
+                    "inverse": dist.link_expr(link),
+                },
+            )
+        )
+    simplex = _simplex_sums(nll, dist)
+    if simplex != nll:
+        nll = simplex
+        steps.append(
+            Step(
+                "simplex",
+                "Σₖ yₖ = 1: the target lies on the simplex",
+                nll_lhs,
+                nll,
+                {"vector": y},
+            )
+        )
+    stable, fired = stabilise(nll)
+    if fired:
+        nll = rename_index(stable, CLASS_INDEX)
+        steps.append(
+            Step(
+                "stable",
+                "stable primitives: " + "; ".join(fired),
+                nll_lhs,
+                nll,
+                {"rules": tuple(fired)},
+            )
+        )
+
+    kept, dropped = _split(nll, learned)
+    dropped = _combine_constants(dropped)
+    names = ", ".join(inline(t) for t in learned)
+    steps.append(
+        Step(
+            "split",
+            f"keep the terms with {names}; drop {inline(dropped)}, which does not involve {names}",
+            nll_lhs,
+            sp.Add(kept, dropped, evaluate=False),
+            {"kept": kept, "dropped": dropped, "learned": learned},
+        )
+    )
+
+    match: Match | None = recognise(kept, y, learned, fixed, _variables(dist))
+    if match is not None:
+        scale, loss = match.scale, match.form
+        remainder = _theta_free(kept - scale * loss, dist, learned)
+        dropped = _combine_constants(dropped + remainder)
+        note = f"factor out a = {inline(scale)}: the loss is {match.standard.title}"
+    else:
+        scale = content(kept, [y, *learned, CLASS_INDEX])
+        loss = sp.expand_mul(kept / scale) if scale != 1 else kept
+        note = f"factor out a = {inline(scale)}; no registered standard loss matches"
+    steps.append(
+        Step(
+            "scale",
+            note,
+            nll_lhs,
+            sp.Add(sp.Mul(scale, loss, evaluate=False), dropped, evaluate=False),
+            {
+                "scale": scale,
+                "loss": loss,
+                "dropped": dropped,
+                "standard": match.standard.id if match else None,
+            },
+        )
+    )
+
+    return Derivation(
+        dist=dist,
+        observed=y,
+        learned=learned,
+        fixed=fixed,
+        density=density,
+        nll=nll,
+        loss=loss,
+        scale=scale,
+        dropped=dropped,
+        standard=match.standard if match else None,
+        steps=steps,
+    )
+
+
+def _variables(dist):
+    return {dist.sym(v): v for v in (dist.observed, *dist.learned, *dist.fixed)}
+
+
+# ---------------------------------------------------------------------------- on-disk cache
+
+_FIELDS = (
+    "observed",
+    "learned",
+    "fixed",
+    "density",
+    "nll",
+    "loss",
+    "scale",
+    "dropped",
+    "steps",
+)
+
+
+def _cache_dir() -> Path | None:
+    if os.environ.get("DERIVE_CACHE", "1") == "0":
+        return None
+    root = os.environ.get("DERIVE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "derive"
+    )
+    return Path(root)
+
+
+@lru_cache(maxsize=1)
+def _code_version() -> str:
+    """derive's own source and SymPy's version: a change to either invalidates the cache."""
+    digest = hashlib.sha256(sp.__version__.encode())
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def derive_cached(dist: Distribution) -> Derivation:
+    """:func:`derive`, memoised on disk by the declaration's fingerprint and derive's version.
+
+    The cache is an optimisation only: any failure to read or write it falls back to deriving.
+    """
+    directory = _cache_dir()
+    if directory is None:
+        return derive(dist)
+    path = directory / f"{dist.name}-{dist.fingerprint()[:16]}-{_code_version()}.pickle"
+    try:
+        with path.open("rb") as fh:
+            fields, standard_id = pickle.load(fh)
+        return Derivation(
+            dist=dist,
+            standard=STANDARDS[standard_id] if standard_id else None,
+            **fields,
+        )
+    except Exception:  # a missing, stale or corrupt entry: derive again
+        pass
+    result = derive(dist)
+    fields = {name: getattr(result, name) for name in _FIELDS}
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump((fields, result.standard.id if result.standard else None), fh)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return result
+
+
+def standard_of(dist: Distribution) -> str | None:
+    """The standard id the derivation of ``dist`` reports."""
+    standard = derive_cached(dist).standard
+    return standard.id if standard else None

@@ -1,0 +1,48 @@
+"""High-precision evaluation of derived expressions (mpmath through SymPy's evalf).
+
+Used as the second, numeric witness of symbolic claims and by tests as the derived formula's value.
+Vector variables take sequences; their length fixes the number of classes K.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import sympy as sp
+
+from .functions import elementary
+from .spec import N_CLASSES
+
+
+def _number(value, symbol, dps):
+    if symbol.is_integer and float(value).is_integer():
+        return sp.Integer(int(value))
+    return sp.Float(float(value), dps)
+
+
+def bind(expr, values: Mapping[sp.Basic, object], dps: int = 40):
+    """Substitute numbers for symbols (and sequences for ``IndexedBase``), expanding class sums."""
+    lengths = {len(v) for s, v in values.items() if isinstance(s, sp.IndexedBase)}
+    if len(lengths) > 1:
+        raise ValueError(f"vector arguments disagree on the number of classes: {sorted(lengths)}")
+    expr = elementary(sp.sympify(expr))
+    if lengths:
+        expr = expr.subs(N_CLASSES, lengths.pop()).doit()
+    mapping = {}
+    for symbol, value in values.items():
+        if isinstance(symbol, sp.IndexedBase):
+            for i, v in enumerate(np.ravel(value), start=1):
+                mapping[symbol[i]] = _number(v, symbol, dps)
+        else:
+            mapping[symbol] = _number(value, symbol, dps)
+    return expr.xreplace(mapping)
+
+
+def evaluate(expr, values: Mapping[sp.Basic, object], dps: int = 40) -> sp.Float:
+    """The value of ``expr`` at ``values`` with ``dps`` significant digits."""
+    out = bind(expr, values, dps).evalf(dps)
+    if out.free_symbols:
+        names = ", ".join(sorted(map(str, out.free_symbols)))
+        raise ValueError(f"no value given for {names}")
+    return out

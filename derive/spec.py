@@ -1,0 +1,225 @@
+"""The declaration of a distribution: data, not a class per distribution.
+
+A :class:`Var` names a variable and its :class:`Constraint`.  The constraint is declared once and
+used twice: it sets the SymPy assumptions of the symbol (so logs expand soundly) and the range that
+tests draw values from.  A :class:`Distribution` is the density plus its variables, an optional link
+from the raw model output to a parameter, and prose for the outputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import sympy as sp
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A domain: SymPy assumptions, a value inside it, a sampler for tests, and how it reads."""
+
+    name: str
+    assumptions: Mapping[str, bool]
+    reference: sp.Expr  # a point inside the domain (used to evaluate θ-free remainders)
+    sample: Callable[[np.random.Generator, tuple], np.ndarray]
+    text: str  # how "x <text>" reads in a terminal, e.g. "∈ ℝ", "> 0"
+    support: tuple = (-sp.oo, sp.oo)
+    discrete: bool = False
+    simplex: bool = False  # vectors only: components sum to one over the class axis
+
+
+def _uniform(lo, hi):
+    return lambda rng, shape: rng.uniform(lo, hi, shape)
+
+
+def _simplex(rng, shape):
+    w = rng.gamma(1.0, 1.0, shape)
+    return w / w.sum(axis=-1, keepdims=True)
+
+
+CONSTRAINTS = {
+    c.name: c
+    for c in (
+        Constraint("real", {"real": True}, sp.S.Zero, _uniform(-4, 4), "∈ ℝ"),
+        Constraint(
+            "positive",
+            {"positive": True},
+            sp.S.One,
+            _uniform(0.2, 5),
+            "> 0",
+            (0, sp.oo),
+        ),
+        Constraint(
+            "unit_interval",
+            {"positive": True},
+            sp.S.Half,
+            _uniform(0.02, 0.98),
+            "∈ (0, 1)",
+            (0, 1),
+        ),
+        Constraint(
+            "binary",
+            {"integer": True, "nonnegative": True},
+            sp.S.Zero,
+            lambda rng, shape: rng.integers(0, 2, shape).astype(float),
+            "∈ {0, 1}",
+            (0, 1),
+            discrete=True,
+        ),
+        Constraint(
+            "count",
+            {"integer": True, "nonnegative": True},
+            sp.S.Zero,
+            lambda rng, shape: rng.integers(0, 25, shape).astype(float),
+            "∈ ℕ",
+            (0, sp.oo),
+            discrete=True,
+        ),
+        Constraint(
+            "simplex",
+            {"nonnegative": True},
+            sp.S.Zero,
+            _simplex,
+            "∈ Δᴷ (Σₖ = 1)",
+            (0, 1),
+            simplex=True,
+        ),
+        Constraint(
+            "onehot",
+            {"integer": True, "nonnegative": True},
+            sp.S.Zero,
+            lambda rng, shape: np.eye(shape[-1])[rng.integers(0, shape[-1], shape[:-1])],
+            "one-hot (Σₖ = 1)",
+            (0, 1),
+            discrete=True,
+            simplex=True,
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Var:
+    """A named variable with a constraint; ``vector`` variables carry the class axis (index k)."""
+
+    name: str
+    constraint: str = "real"
+    vector: bool = False
+    doc: str = ""
+
+    def __post_init__(self):
+        if self.constraint not in CONSTRAINTS:
+            raise ValueError(f"unknown constraint {self.constraint!r} for {self.name!r}")
+
+    @property
+    def domain(self) -> Constraint:
+        return CONSTRAINTS[self.constraint]
+
+    def symbol(self):
+        if self.vector:
+            return sp.IndexedBase(self.name, **self.domain.assumptions)
+        return sp.Symbol(self.name, **self.domain.assumptions)
+
+
+@dataclass(frozen=True)
+class Link:
+    """The raw, unconstrained model output ``raw`` and the map ``param = inverse(raw)``."""
+
+    param: str
+    raw: Var
+    inverse: Callable  # raw symbol (or raw[k], K for vectors) -> parameter expression
+    name: str  # e.g. "sigmoid", "exp", "softmax"
+
+
+# The class axis of vector families: k = 1..K.
+CLASS_INDEX = sp.Symbol("k", integer=True, positive=True)
+N_CLASSES = sp.Symbol("K", integer=True, positive=True)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A declared density and everything the outputs need to present it.
+
+    ``density`` is called with the symbols of ``observed``, ``params`` and ``fixed`` (in that
+    order; vector variables arrive as ``IndexedBase`` and the class axis is ``CLASS_INDEX`` over
+    ``1..N_CLASSES``).  ``links`` map a declared parameter to the raw output learned instead.
+    """
+
+    name: str
+    title: str
+    observed: Var
+    params: tuple[Var, ...]
+    density: Callable
+    fixed: tuple[Var, ...] = ()
+    links: tuple[Link, ...] = ()
+    support: tuple | None = None  # overrides the observed constraint's support
+    notes: str = ""  # parametrisation conventions, shown by `show` and in LaTeX
+    references: tuple[str, ...] = ()
+    symbols_: Mapping[str, sp.Basic] = field(default=None, compare=False, repr=False)
+
+    @property
+    def variables(self) -> tuple[Var, ...]:
+        return (
+            self.observed,
+            *self.params,
+            *self.fixed,
+            *(link.raw for link in self.links),
+        )
+
+    @cached_property
+    def symbols(self) -> dict[str, sp.Basic]:
+        """Each variable's SymPy symbol, by name (built once, so every use shares assumptions)."""
+        if self.symbols_ is not None:
+            return dict(self.symbols_)
+        return {v.name: v.symbol() for v in self.variables}
+
+    def sym(self, var: Var):
+        return self.symbols[var.name]
+
+    @property
+    def vector(self) -> bool:
+        return any(v.vector for v in self.variables)
+
+    @property
+    def discrete(self) -> bool:
+        return self.observed.domain.discrete
+
+    @property
+    def learned(self) -> tuple[Var, ...]:
+        """The variables a model outputs: each declared parameter, or its raw link variable."""
+        raw = {link.param: link.raw for link in self.links}
+        return tuple(raw.get(p.name, p) for p in self.params)
+
+    @property
+    def support_bounds(self) -> tuple:
+        return self.support if self.support is not None else self.observed.domain.support
+
+    def density_expr(self) -> sp.Expr:
+        args = [self.sym(v) for v in (self.observed, *self.params, *self.fixed)]
+        return self.density(*args)
+
+    def fingerprint(self) -> str:
+        """A stable key for this declaration (used to cache derivations on disk)."""
+        parts = [self.name, self.title, self.notes, sp.srepr(self.density_expr())]
+        for v in self.variables:
+            parts.append(f"{v.name}:{v.constraint}:{v.vector}")
+        for link in self.links:
+            parts.append(f"{link.param}<-{link.name}:{sp.srepr(self.link_expr(link))}")
+        parts.append(repr(self.support))
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def link_expr(self, link: Link) -> sp.Expr:
+        raw = self.symbols[link.raw.name]
+        if link.raw.vector:
+            return link.inverse(raw, CLASS_INDEX, N_CLASSES)
+        return link.inverse(raw)
+
+    def describe_vars(self) -> list[tuple[str, str, str]]:
+        """(role, name, domain text) for observed, learned and fixed variables."""
+        rows = [("observed", self.observed)]
+        rows += [("learned", v) for v in self.learned]
+        rows += [("fixed", v) for v in self.fixed]
+        return [(role, v.name, v.domain.text) for role, v in rows]

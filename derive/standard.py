@@ -1,0 +1,220 @@
+"""Standard losses and recognition.
+
+A derived loss *is* the standard loss L when ∂θ(loss − a·L) ≡ 0 for every learned θ with a positive
+constant a: same minimisers, same gradient field up to scale.  That is proven symbolically and
+witnessed numerically at random points; when no registered loss passes both, the answer is None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import permutations
+
+import numpy as np
+import sympy as sp
+
+from .functions import elementary, logsumexp, rename_index, softplus, split_sums, xlogy
+from .numeric import evaluate
+from .spec import CLASS_INDEX as k
+from .spec import N_CLASSES as K
+from .spec import Var
+
+
+@dataclass(frozen=True)
+class Standard:
+    """A named loss: ``form(y, *learned, *extras)`` in its reference scale and sign."""
+
+    id: str
+    title: str
+    form: Callable[..., sp.Expr]
+    n_learned: int = 1
+    n_extra: int = 0
+    vector: bool = False
+    reference: str = ""
+
+
+STANDARDS: dict[str, Standard] = {}
+
+
+def register(std: Standard) -> Standard:
+    STANDARDS[std.id] = std
+    return std
+
+
+for _std in (
+    Standard(
+        "mse",
+        "mean squared error",
+        lambda y, mu: (y - mu) ** 2,
+        reference="torch mse_loss",
+    ),
+    Standard(
+        "gaussian_nll",
+        "Gaussian negative log-likelihood",
+        lambda y, mu, sigma: (sp.log(sigma**2) + (y - mu) ** 2 / sigma**2) / 2,
+        n_learned=2,
+        reference="torch gaussian_nll_loss (var = σ²)",
+    ),
+    Standard(
+        "mae",
+        "mean absolute error",
+        lambda y, mu: sp.Abs(y - mu),
+        reference="torch l1_loss",
+    ),
+    Standard(
+        "bce",
+        "binary cross-entropy",
+        lambda y, p: -(xlogy(y, p) + xlogy(1 - y, 1 - p)),
+        reference="torch binary_cross_entropy",
+    ),
+    Standard(
+        "bce_logits",
+        "binary cross-entropy with logits",
+        lambda y, z: softplus(z) - y * z,
+        reference="torch binary_cross_entropy_with_logits",
+    ),
+    Standard(
+        "softmax_cross_entropy",
+        "softmax cross-entropy",
+        lambda y, z: logsumexp(z[k], k, K) - sp.Sum(y[k] * z[k], (k, 1, K)),
+        vector=True,
+        reference="torch cross_entropy (probability targets)",
+    ),
+    Standard(
+        "poisson",
+        "Poisson loss",
+        lambda y, lam: lam - y * sp.log(lam),
+        reference="torch poisson_nll_loss(log_input=False)",
+    ),
+    Standard(
+        "poisson_log",
+        "Poisson loss on the log-rate",
+        lambda y, eta: sp.exp(eta) - y * eta,
+        reference="torch poisson_nll_loss(log_input=True)",
+    ),
+):
+    register(_std)
+
+
+@dataclass(frozen=True)
+class Match:
+    standard: Standard
+    scale: sp.Expr  # a > 0 with kept == a * form + (terms free of the learned parameters)
+    form: sp.Expr
+
+
+def canon(expr) -> sp.Expr:
+    """A canonical form for zero tests: elementary functions, summed sums, cancelled fractions."""
+    expr = split_sums(rename_index(elementary(sp.sympify(expr)), k))
+    expr = sp.expand(sp.powsimp(expr.doit()))
+    return sp.cancel(sp.together(expr))
+
+
+def content(expr, exclude: Sequence[sp.Basic]) -> sp.Expr:
+    """The positive factor common to every term of ``expr`` that is free of ``exclude``."""
+    terms = sp.Add.make_args(sp.expand_mul(expr))
+    common = None
+    for term in terms:
+        coeff, rest = term.as_coeff_Mul()
+        factors = {f for f in sp.Mul.make_args(rest) if not f.has(*exclude)}
+        factors.add(abs(coeff))
+        common = factors if common is None else _common(common, factors)
+    a = sp.Mul(*(common or {sp.S.One}))
+    return a if a.is_positive else sp.S.One
+
+
+def _common(left: set, right: set) -> set:
+    out = {f for f in left & right if not f.is_Number}
+    nums = [f for f in left if f.is_Number], [f for f in right if f.is_Number]
+    if nums[0] and nums[1] and nums[0][0].is_Rational and nums[1][0].is_Rational:
+        out.add(sp.gcd(nums[0][0], nums[1][0]))
+    return out
+
+
+def _scale_candidates(kept, form, learned, exclude):
+    scalar = [t for t in learned if isinstance(t, sp.Symbol)]
+    if scalar:
+        theta = scalar[0]
+        ratio = canon(sp.diff(kept, theta) / sp.diff(form, theta))
+        yield ratio
+    yield content(kept, exclude) / content(form, exclude)
+
+
+def identically_zero(expr, depth: int = 2) -> bool:
+    """Prove ``expr ≡ 0``: canonically zero, or zero at one point with every partial derivative
+    identically zero (recursively, to ``depth``).  False means "not proven", never "nonzero".
+
+    A point where the value is proven zero is enough (the derivatives vanish everywhere): 0 for
+    real symbols and 1/2 for positive ones (inside (0, ∞) and (0, 1)), else 1/2 throughout.
+    Integer symbols are treated as real, which is sound: an identity on ℝ holds on ℤ.
+    """
+    e = canon(expr)
+    if e == 0:
+        return True
+    symbols = [s for s in e.free_symbols if isinstance(s, sp.Symbol)]
+    if depth == 0 or not symbols or e.has(sp.Indexed):
+        return False
+    points = (
+        {s: sp.S.Half if s.is_positive else sp.S.Zero for s in symbols},
+        dict.fromkeys(symbols, sp.S.Half),
+    )
+    if all(canon(e.subs(point)) != 0 for point in points):
+        return False
+    return all(identically_zero(sp.diff(e, s), depth - 1) for s in symbols)
+
+
+def proven_constant(diff_expr, learned) -> bool:
+    """True when ``diff_expr`` is symbolically free of every learned parameter."""
+    if canon(diff_expr) == 0:
+        return True
+    for theta in learned:
+        if isinstance(theta, sp.IndexedBase):
+            return False  # only structural equality is accepted for vector parameters
+        if not identically_zero(sp.diff(diff_expr, theta)):
+            return False
+    return True
+
+
+def witness_constant(
+    diff_expr, variables: dict[sp.Basic, Var], learned, seed: int = 0, dps: int = 30
+) -> bool:
+    """Numeric witness: the difference takes the same value at random learned parameters."""
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        shared = {s: _draw(v, rng) for s, v in variables.items() if s not in learned}
+        values = [
+            evaluate(
+                diff_expr,
+                {**shared, **{s: _draw(variables[s], rng) for s in learned}},
+                dps,
+            )
+            for _ in range(2)
+        ]
+        if abs(values[0] - values[1]) > sp.Float(10) ** (-(dps - 10)) * (1 + abs(values[0])):
+            return False
+    return True
+
+
+def _draw(var: Var, rng, classes: int = 3):
+    shape = (classes,) if var.vector else ()
+    value = var.domain.sample(rng, shape)
+    return value if var.vector else float(value)
+
+
+def recognise(kept, observed, learned, fixed, variables) -> Match | None:
+    """The registered standard loss that ``kept`` is, up to a positive scale, or None."""
+    vector = any(isinstance(t, sp.IndexedBase) for t in (observed, *learned))
+    exclude = [observed, *learned, k]
+    for std in STANDARDS.values():
+        if std.n_learned != len(learned) or std.vector != vector:
+            continue
+        for extras in permutations(fixed, std.n_extra):
+            form = std.form(observed, *learned, *extras)
+            for a in _scale_candidates(kept, form, learned, exclude):
+                if a.has(*exclude) or not a.is_positive:
+                    continue
+                rest = kept - a * form
+                if proven_constant(rest, learned) and witness_constant(rest, variables, learned):
+                    return Match(std, a, form)
+    return None
