@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
@@ -23,3 +26,42 @@ def tex(expr, **settings) -> str:
 def equation(lhs, rhs, **settings) -> str:
     """LaTeX of ``lhs = rhs``."""
     return f"{tex(lhs, **settings)} = {tex(rhs, **settings)}"
+
+
+def template_dir() -> Path:
+    """Where the templates are: inside the installed package, or templates/ in a source checkout."""
+    installed = Path(__file__).parent / "templates"
+    return installed if installed.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def environment():
+    """The one Jinja environment: TeX-safe delimiters (\\BLOCK{…}, \\VAR{…}, \\#{…}), no escaping
+    of maths, filters from one table."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(template_dir()),
+        block_start_string=r"\BLOCK{",
+        block_end_string="}",
+        variable_start_string=r"\VAR{",
+        variable_end_string="}",
+        comment_start_string=r"\#{",
+        comment_end_string="}",
+        line_statement_prefix=None,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def render_template(name: str, **context) -> str:
+    return environment().get_template(name).render(**context)
+
+
+#: Jinja filters: math through the one printer, text escaped explicitly.
+FILTERS = {"tex": tex}
