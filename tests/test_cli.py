@@ -1,0 +1,102 @@
+"""The `derive` command as a user runs it: list, show, --json, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import NAMES
+
+from derive.cli import main
+
+GOLDEN = Path(__file__).parent / "golden"
+REQUIRED_KEYS = {
+    "name", "title", "observed", "params", "fixed", "density", "nll", "loss", "dropped",
+    "scale", "standard", "latex", "steps",
+}  # fmt: skip
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_list_names_every_entry_with_its_loss(capsys):
+    status, out, _ = run(capsys, "list")
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["name", "loss", "distribution"]
+    assert [line.split()[0] for line in lines[1:]] == NAMES
+    assert "gaussian           mse" in out
+
+
+def test_list_json(capsys):
+    status, out, _ = run(capsys, "list", "--json")
+    rows = json.loads(out)
+    assert status == 0 and [r["name"] for r in rows] == NAMES
+    assert {r["name"]: r["standard"] for r in rows}["poisson-log"] == "poisson_log"
+
+
+def test_show_gaussian_golden(capsys):
+    status, out, _ = run(capsys, "show", "gaussian")
+    assert status == 0
+    assert out == (GOLDEN / "show_gaussian.txt").read_text(encoding="utf-8")
+
+
+def test_show_json_has_every_design_key(capsys, name):
+    status, out, _ = run(capsys, "show", name, "--json")
+    data = json.loads(out)
+    assert status == 0 and data.keys() >= REQUIRED_KEYS
+    assert {"density", "nll", "loss", "dropped"} <= data["latex"].keys()
+    assert all({"note", "latex"} <= step.keys() for step in data["steps"])
+    assert data["name"] == name
+
+
+def test_show_json_values_for_gaussian(capsys):
+    _, out, _ = run(capsys, "show", "gaussian", "--json")
+    data = json.loads(out)
+    assert (data["observed"], data["params"], data["fixed"]) == (["y"], ["mu"], ["sigma"])
+    assert (data["loss"], data["scale"], data["standard"]) == (
+        "(-mu + y)**2",
+        "1/(2*sigma**2)",
+        "mse",
+    )
+    assert data["dropped"] == "log(sigma) + log(2*pi)/2"
+
+
+def test_show_json_params_are_the_raw_learned_outputs(capsys):
+    _, out, _ = run(capsys, "show", "bernoulli-logit", "--json")
+    assert json.loads(out)["params"] == ["z"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["show", "gausian"], "unknown distribution 'gausian'"),
+        (["show"], "the following arguments are required: name"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["list", "--bogus"], "unrecognized arguments: --bogus"),
+        ([], "the following arguments are required: COMMAND"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, message):
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("derive: error: ") and message in err
+
+
+def test_python_dash_m_and_no_traceback():
+    env = {**os.environ, "DERIVE_CACHE": "0"}
+    ok = subprocess.run(
+        [sys.executable, "-m", "derive", "show", "poisson"], capture_output=True, text=True, env=env
+    )
+    assert ok.returncode == 0 and "standard loss: poisson" in ok.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "derive", "show", "nope"], capture_output=True, text=True, env=env
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stdout == ""
