@@ -59,11 +59,27 @@ def _derivation(name: str):
     return derive_cached(get(name))
 
 
+def progress(items, label: str):
+    """Yield ``items``, reporting "label i/n: item" on stderr when it is a terminal."""
+    items = list(items)
+    tty = sys.stderr.isatty()
+    for number, item in enumerate(items, start=1):
+        if tty:
+            sys.stderr.write(f"\r\033[K{label} {number}/{len(items)}: {item}")
+            sys.stderr.flush()
+        yield item
+    if tty:
+        sys.stderr.write("\r\033[K")
+
+
 def _list(args) -> str:
     from .catalog import CATALOG
     from .derivation import standard_of
 
-    rows = [(name, standard_of(d) or "—", d.title) for name, d in CATALOG.items()]
+    rows = [
+        (name, standard_of(CATALOG[name]) or "—", CATALOG[name].title)
+        for name in progress(CATALOG, "deriving")
+    ]
     if args.json:
         keys = ("name", "standard", "title")
         return json.dumps(
