@@ -19,7 +19,7 @@ from pathlib import Path
 from .errors import UserError
 
 #: Modules that add sub-commands, in the order `derive --help` lists them.
-FEATURES = ("derive.cli",)
+FEATURES = ("derive.cli", "derive.codegen.cli")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,517 @@
+"""Backends: one function table each, and the printer that reads them.
+
+A table maps a SymPy class to a call template (``"np.exp({0})"``, formatted with the printed
+arguments) or to a function ``(printer, expr) -> str`` for the few that need more.  Nothing falls
+through to SymPy's or lambdify's defaults: an expression node that is neither arithmetic nor in the
+table is an :class:`Unsupported` error naming it.  Extend a table without touching the global one
+with ``Backend.extend({cls: template})``.
+
+Array conventions, shared by every backend: arguments broadcast like numpy; vector variables carry
+the class axis last.  Inside a sum over the class index (and in per-class outputs such as the
+gradient with respect to a vector of logits) an expression is evaluated with the class axis present:
+a vector prints as its array, a per-example array ``a`` prints as ``a[..., None]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+
+import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
+from sympy.codegen.numpy_nodes import logaddexp
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
+
+from .. import functions
+from ..errors import UserError
+from ..functions import sigmoid, softplus, xlogy
+from ..spec import N_CLASSES
+from .rewrite import ive, lgamma, xlog1py
+
+Template = str | Callable[["Printer", sp.Basic], str]
+
+
+class Unsupported(UserError):
+    """An expression the backend has no mapping for; the message names it."""
+
+
+# Arithmetic the printer handles itself (StrPrinter's Add and Mul, this module's Pow).
+_CORE = (sp.Symbol, sp.Indexed, sp.Integer, sp.Add, sp.Mul, sp.Pow)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """How one array library spells the functions derive emits.
+
+    ``imports`` maps a prefix used in emitted code (``"special."``) to the import line it needs;
+    only the lines whose prefix occurs in the code are emitted.  ``helpers`` names the private
+    functions of the module template (``_softplus``) that a table entry may call.
+    """
+
+    name: str
+    table: Mapping[type, Template]
+    sqrt: str
+    sum: str  # over the class axis: "{body}", "{keep}" (keep the axis)
+    keep: str  # what {keep} becomes when the class axis is kept
+    logsumexp: str
+    where: str
+    imports: Mapping[str, str]
+    helpers: tuple[str, ...] = ()
+    helper_uses: Mapping[str, str] = field(default_factory=dict)  # helper -> import prefix it uses
+
+    def extend(self, extra: Mapping[type, Template]) -> Backend:
+        """A copy with more (or different) table entries; the original is unchanged."""
+        return replace(self, table={**self.table, **extra})
+
+
+# ---------------------------------------------------------------------------- shared entries
+
+
+def _chain(template):
+    """Max/Min with any number of arguments, as nested binary calls."""
+
+    def fmt(p, e):
+        out = p._print(e.args[0])
+        for arg in e.args[1:]:
+            out = template.format(out, p._print(arg))
+        return out
+
+    return fmt
+
+
+def _relation(op):
+    return lambda p, e: f"({p._print(e.lhs)} {op} {p._print(e.rhs)})"
+
+
+def _boolean(op):
+    return lambda p, e: "(" + f" {op} ".join(p._print(a) for a in e.args) + ")"
+
+
+def _heaviside(template):
+    def fmt(p, e):
+        x = e.args[0]
+        h0 = e.args[1] if len(e.args) > 1 else sp.S.Half
+        return template.format(p._print(x), p._print(h0))
+
+    return fmt
+
+
+def _zero_like(template):
+    """DiracDelta: zero away from its point (where the hessian of |x| is not defined)."""
+    return lambda p, e: template.format(p._print(e.args[0]))
+
+
+LOGIC = {
+    sp.StrictLessThan: _relation("<"),
+    sp.LessThan: _relation("<="),
+    sp.StrictGreaterThan: _relation(">"),
+    sp.GreaterThan: _relation(">="),
+    sp.Equality: _relation("=="),
+    sp.Unequality: _relation("!="),
+    sp.And: _boolean("&"),
+    sp.Or: _boolean("|"),
+    sp.Not: lambda p, e: f"~{p._print(e.args[0])}",
+}
+
+
+def _polygamma(template, digamma):
+    """polygamma(n, x); order 0 is the digamma function (some backends only have that)."""
+
+    def fmt(p, e):
+        n, x = e.args
+        if n == 0:
+            return digamma.format(p._print(x))
+        if not n.is_Integer:
+            raise Unsupported(f"polygamma of non-integer order {n} has no {p.backend.name} mapping")
+        return template.format(int(n), p._print(x))
+
+    return fmt
+
+
+def _ive(templates):
+    """ive(ν, x): a table of orders where the backend only has fixed-order functions."""
+
+    def fmt(p, e):
+        nu, x = e.args
+        if isinstance(templates, str):
+            return templates.format(p._print(nu), p._print(x))
+        if nu.is_Integer and int(nu) in templates:
+            return templates[int(nu)].format(p._print(x))
+        raise Unsupported(f"ive of order {nu} has no {p.backend.name} mapping")
+
+    return fmt
+
+
+def _clamp_or(template, clamp):
+    """torch.maximum needs two tensors: a number argument becomes a clamp."""
+
+    def fmt(p, e):
+        numbers = [a for a in e.args if a.is_number]
+        others = [a for a in e.args if not a.is_number]
+        if len(numbers) == 1 and len(others) == 1:
+            return clamp.format(p._print(others[0]), p._print(numbers[0]))
+        return _chain(template)(p, e)
+
+    return fmt
+
+
+def _primitives(templates: Mapping[str, Template]) -> dict[type, Template]:
+    """Entries for derive's own primitives, by name (derive.functions.PRIMITIVES)."""
+    return {getattr(functions, n): t for n, t in templates.items() if hasattr(functions, n)}
+
+
+# ---------------------------------------------------------------------------- the tables
+
+NUMPY = Backend(
+    name="numpy",
+    table={
+        **LOGIC,
+        sp.exp: "np.exp({0})",
+        sp.log: "np.log({0})",
+        log1p: "np.log1p({0})",
+        expm1: "np.expm1({0})",
+        sp.Abs: "np.abs({0})",
+        sp.sign: "np.sign({0})",
+        sp.sin: "np.sin({0})",
+        sp.cos: "np.cos({0})",
+        sp.tan: "np.tan({0})",
+        sp.sinh: "np.sinh({0})",
+        sp.cosh: "np.cosh({0})",
+        sp.tanh: "np.tanh({0})",
+        sp.atan: "np.arctan({0})",
+        sp.floor: "np.floor({0})",
+        sp.ceiling: "np.ceil({0})",
+        sp.Max: _chain("np.maximum({0}, {1})"),
+        sp.Min: _chain("np.minimum({0}, {1})"),
+        sp.Heaviside: _heaviside("np.heaviside({0}, {1})"),
+        sp.DiracDelta: _zero_like("np.zeros_like({0})"),
+        logaddexp: "np.logaddexp({0}, {1})",
+        sigmoid: "special.expit({0})",
+        softplus: "_softplus({0})",
+        xlogy: "special.xlogy({0}, {1})",
+        xlog1py: "special.xlog1py({0}, {1})",
+        sp.loggamma: "special.gammaln({0})",
+        lgamma: "special.gammaln({0})",
+        sp.gamma: "special.gamma({0})",
+        sp.digamma: "special.psi({0})",
+        sp.polygamma: _polygamma("special.polygamma({0}, {1})", "special.psi({0})"),
+        sp.erf: "special.erf({0})",
+        sp.erfc: "special.erfc({0})",
+        sp.beta: "special.beta({0}, {1})",
+        sp.binomial: "special.binom({0}, {1})",
+        sp.factorial: "special.factorial({0}, exact=False)",
+        ive: _ive("special.ive({0}, {1})"),
+        sp.besseli: "special.iv({0}, {1})",
+        **_primitives(
+            {"logcosh": "_logcosh({0})", "huber": "_huber({0}, {1})", "log_i0": "_log_i0({0})"}
+        ),
+    },
+    sqrt="np.sqrt",
+    sum="np.sum({body}, axis=-1{keep})",
+    keep=", keepdims=True",
+    logsumexp="_logsumexp({body}{keep})",
+    where="np.where({0}, {1}, {2})",
+    imports={"np.": "import numpy as np", "special.": "from scipy import special"},
+    helpers=("_softplus", "_logsumexp", "_logcosh", "_huber", "_log_i0"),
+    helper_uses={"_log_i0": "special."},
+)
+
+TORCH = Backend(
+    name="torch",
+    table={
+        **LOGIC,
+        sp.exp: "torch.exp({0})",
+        sp.log: "torch.log({0})",
+        log1p: "torch.log1p({0})",
+        expm1: "torch.expm1({0})",
+        sp.Abs: "torch.abs({0})",
+        sp.sign: "torch.sign({0})",
+        sp.sin: "torch.sin({0})",
+        sp.cos: "torch.cos({0})",
+        sp.tan: "torch.tan({0})",
+        sp.sinh: "torch.sinh({0})",
+        sp.cosh: "torch.cosh({0})",
+        sp.tanh: "torch.tanh({0})",
+        sp.atan: "torch.atan({0})",
+        sp.floor: "torch.floor({0})",
+        sp.ceiling: "torch.ceil({0})",
+        sp.Max: _clamp_or("torch.maximum({0}, {1})", "torch.clamp({0}, min={1})"),
+        sp.Min: _clamp_or("torch.minimum({0}, {1})", "torch.clamp({0}, max={1})"),
+        sp.Heaviside: _heaviside("torch.heaviside({0}, torch.full_like({0}, {1}))"),
+        sp.DiracDelta: _zero_like("torch.zeros_like({0})"),
+        logaddexp: "torch.logaddexp({0}, {1})",
+        sigmoid: "torch.sigmoid({0})",
+        softplus: "_softplus({0})",
+        xlogy: "torch.xlogy({0}, {1})",
+        xlog1py: "torch.special.xlog1py({0}, {1})",
+        sp.loggamma: "torch.lgamma({0})",
+        lgamma: "torch.lgamma({0})",
+        sp.gamma: "torch.exp(torch.lgamma({0}))",
+        sp.digamma: "torch.digamma({0})",
+        sp.polygamma: _polygamma("torch.polygamma({0}, {1})", "torch.digamma({0})"),
+        sp.erf: "torch.erf({0})",
+        sp.erfc: "torch.erfc({0})",
+        ive: _ive({0: "torch.special.i0e({0})", 1: "torch.special.i1e({0})"}),
+        **_primitives(
+            {"logcosh": "_logcosh({0})", "huber": "_huber({0}, {1})", "log_i0": "_log_i0({0})"}
+        ),
+    },
+    sqrt="torch.sqrt",
+    sum="torch.sum({body}, dim=-1{keep})",
+    keep=", keepdim=True",
+    logsumexp="torch.logsumexp({body}, dim=-1{keep})",
+    where="torch.where({0}, {1}, {2})",
+    imports={"torch.": "import torch"},
+    helpers=("_softplus", "_logcosh", "_huber", "_log_i0"),
+)
+
+JAX = Backend(
+    name="jax",
+    table={
+        **LOGIC,
+        sp.exp: "jnp.exp({0})",
+        sp.log: "jnp.log({0})",
+        log1p: "jnp.log1p({0})",
+        expm1: "jnp.expm1({0})",
+        sp.Abs: "jnp.abs({0})",
+        sp.sign: "jnp.sign({0})",
+        sp.sin: "jnp.sin({0})",
+        sp.cos: "jnp.cos({0})",
+        sp.tan: "jnp.tan({0})",
+        sp.sinh: "jnp.sinh({0})",
+        sp.cosh: "jnp.cosh({0})",
+        sp.tanh: "jnp.tanh({0})",
+        sp.atan: "jnp.arctan({0})",
+        sp.floor: "jnp.floor({0})",
+        sp.ceiling: "jnp.ceil({0})",
+        sp.Max: _chain("jnp.maximum({0}, {1})"),
+        sp.Min: _chain("jnp.minimum({0}, {1})"),
+        sp.Heaviside: _heaviside("jnp.heaviside({0}, {1})"),
+        sp.DiracDelta: _zero_like("jnp.zeros_like({0})"),
+        logaddexp: "jnp.logaddexp({0}, {1})",
+        sigmoid: "jax.nn.sigmoid({0})",
+        softplus: "_softplus({0})",
+        xlogy: "jsp.xlogy({0}, {1})",
+        xlog1py: "jsp.xlog1py({0}, {1})",
+        sp.loggamma: "jsp.gammaln({0})",
+        lgamma: "jsp.gammaln({0})",
+        sp.gamma: "jsp.gamma({0})",
+        sp.digamma: "jsp.digamma({0})",
+        sp.polygamma: _polygamma("jsp.polygamma({0}, {1})", "jsp.digamma({0})"),
+        sp.erf: "jsp.erf({0})",
+        sp.erfc: "jsp.erfc({0})",
+        sp.beta: "jnp.exp(jsp.betaln({0}, {1}))",
+        ive: _ive({0: "jsp.i0e({0})", 1: "jsp.i1e({0})"}),
+        **_primitives(
+            {"logcosh": "_logcosh({0})", "huber": "_huber({0}, {1})", "log_i0": "_log_i0({0})"}
+        ),
+    },
+    sqrt="jnp.sqrt",
+    sum="jnp.sum({body}, axis=-1{keep})",
+    keep=", keepdims=True",
+    logsumexp="jax.nn.logsumexp({body}, axis=-1{keep})",
+    where="jnp.where({0}, {1}, {2})",
+    imports={
+        "jnp.": "import jax.numpy as jnp",
+        "jax.": "import jax",
+        "jsp.": "import jax.scipy.special as jsp",
+    },
+    helpers=("_softplus", "_logcosh", "_huber", "_log_i0"),
+    helper_uses={"_log_i0": "jsp."},
+)
+
+BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, TORCH, JAX)}
+
+
+def _check_tables():
+    """Checked at import: every entry is a template string or a function."""
+    for backend in BACKENDS.values():
+        for cls, entry in backend.table.items():
+            if not (isinstance(entry, str) or callable(entry)):
+                raise TypeError(f"{backend.name} table entry for {cls.__name__}: {entry!r}")
+
+
+_check_tables()
+
+
+# ---------------------------------------------------------------------------- the printer
+
+#: Piecewise branches may only use these (all branches are evaluated by `where`: nothing here can
+#: overflow or divide by zero, so the unused branch is harmless, also for gradients).
+_SAFE_IN_WHERE = (sp.Symbol, sp.Indexed, sp.Number, sp.Add, sp.Mul, sp.Abs, sp.Max, sp.Min)
+
+
+def _safe_branch(expr) -> bool:
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Pow):
+            if not (node.exp.is_Integer and node.exp > 0):
+                return False
+        elif not isinstance(node, _SAFE_IN_WHERE):
+            return False
+    return True
+
+
+class Printer(StrPrinter):
+    """Prints one expression for one backend.
+
+    ``names`` maps each argument (a Symbol, or an IndexedBase for vectors) and each temporary to
+    its name in code; ``per_class`` holds the temporaries that carry the class axis.
+    ``class_indices`` are the free class indices of per-class outputs (j in ∂/∂z_j).
+    """
+
+    printmethod = "_derive_code"  # never the objects' own _sympystr: the table decides
+
+    def __init__(self, backend: Backend, names, per_class=(), class_indices=()):
+        super().__init__({"order": "none"})
+        self.backend = backend
+        self.names = dict(names)
+        self.per_class = set(per_class)
+        self.class_indices = set(class_indices)
+        self.class_mode = False
+
+    @contextmanager
+    def class_axis(self, index=None):
+        """Print with the class axis present (inside a class sum, or a per-class output)."""
+        saved = self.class_mode, set(self.class_indices)
+        self.class_mode = True
+        if index is not None:
+            self.class_indices.add(index)
+        try:
+            yield
+        finally:
+            self.class_mode, self.class_indices = saved
+
+    def doprint(self, expr, per_class: bool = False):
+        if per_class:
+            with self.class_axis():
+                return self._print(expr)
+        return self._print(expr)
+
+    # -- dispatch: the table first, then arithmetic, else a named error
+    def _print(self, expr, **kwargs):
+        if not isinstance(expr, sp.Basic):
+            return super()._print(expr, **kwargs)
+        if isinstance(expr, sp.Expr) and expr.is_number and not isinstance(expr, sp.Integer):
+            return self._number(expr)
+        entry = self._entry(type(expr))
+        if entry is not None:
+            if callable(entry):
+                return entry(self, expr)
+            return entry.format(*(self._print(a) for a in expr.args))
+        special = getattr(self, f"_code_{type(expr).__name__}", None)
+        if special is not None:
+            return special(expr)
+        if isinstance(expr, _CORE):
+            return super()._print(expr, **kwargs)
+        raise Unsupported(
+            f"no {self.backend.name} mapping for {type(expr).__name__} (in {sp.sstr(expr)}); "
+            f"add it to the {self.backend.name} table in derive/codegen/backends.py"
+        )
+
+    def _entry(self, cls):
+        """The table entry of a class, or of the nearest mapped base class (derive's log1p and
+        loggamma subclass SymPy's, for their LaTeX)."""
+        for base in cls.__mro__:
+            if base in (sp.Function, sp.Expr, sp.Basic):
+                return None
+            if base in self.backend.table:
+                return self.backend.table[base]
+        return None
+
+    def _print_Add(self, expr, order=None):
+        """Numeric terms folded into one literal (log(2)/2 + log(π)/2 is one number)."""
+        numbers = [t for t in expr.args if t.is_number]
+        if len(numbers) > 1:
+            rest = [t for t in expr.args if not t.is_number]
+            constant = sp.Float(sp.Add(*numbers).evalf(30), 30)
+            expr = sp.Add(*rest, constant, evaluate=False)
+        return super()._print_Add(expr, order=order)
+
+    def _number(self, expr):
+        value = float(expr)
+        if value != value or value in (float("inf"), float("-inf")):
+            return f"float({str(value)!r})"
+        return repr(value)
+
+    # -- atoms
+    def _print_Symbol(self, s):
+        if s == N_CLASSES:
+            return "_K"
+        if s not in self.names:
+            raise Unsupported(f"{s} is neither an argument nor a class index of the function")
+        name = self.names[s]
+        if self.class_mode and s not in self.per_class:
+            return f"{name}[..., None]"
+        return name
+
+    _print_Dummy = _print_Symbol
+
+    def _print_Indexed(self, e):
+        base, (index,) = e.base, e.indices
+        if base not in self.names:
+            raise Unsupported(f"{base} is not a vector argument of the function")
+        name = self.names[base]
+        if index in self.class_indices:
+            if not self.class_mode:
+                raise Unsupported(f"{e} outside a sum over its class index")
+            return name
+        if index.is_Integer:  # one component, e.g. alpha[1]: the first along the class axis
+            component = f"{name}[..., {int(index) - 1}]"
+            return f"{component}[..., None]" if self.class_mode else component
+        raise Unsupported(f"{e}: the index {index} is not a class index in scope")
+
+    # -- arithmetic
+    def _print_Pow(self, expr, rational=False):
+        base, exponent = expr.as_base_exp()
+        sqrt = self.backend.sqrt
+        if exponent is sp.S.Half:
+            return f"{sqrt}({self._print(base)})"
+        if exponent == -sp.S.Half:
+            return f"1/{sqrt}({self._print(base)})"
+        if exponent.is_number and exponent.is_negative:
+            return "1/" + self.parenthesize(sp.Pow(base, -exponent), PRECEDENCE["Mul"], strict=True)
+        return "{}**{}".format(
+            self.parenthesize(base, PRECEDENCE["Pow"]),
+            self.parenthesize(exponent, PRECEDENCE["Pow"]),
+        )
+
+    # -- class-axis reductions (not in the tables: they need the printer's state)
+    def _class_reduction(self, template, body, index):
+        keep = self.backend.keep if self.class_mode else ""
+        with self.class_axis(index):
+            inner = self._print(body)
+        return template.format(body=inner, keep=keep)
+
+    def _code_Sum(self, e):
+        if len(e.limits) != 1:
+            raise Unsupported(f"{e}: only single sums over the class axis are emitted")
+        k, lo, hi = e.limits[0]
+        if lo != 1 or hi != N_CLASSES:
+            raise Unsupported(f"{e}: sums must run over the class axis, k = 1..{N_CLASSES}")
+        if k not in e.function.free_symbols:
+            return self._print(N_CLASSES * e.function)
+        return self._class_reduction(self.backend.sum, e.function, k)
+
+    def _code_logsumexp(self, e):
+        f, k, K = e.args
+        if K != N_CLASSES:
+            raise Unsupported(f"{e}: logsumexp must run over the class axis")
+        return self._class_reduction(self.backend.logsumexp, f, k)
+
+    def _code_Piecewise(self, e):
+        pieces = list(e.args)
+        for value, _ in pieces:
+            if not _safe_branch(value):
+                raise Unsupported(
+                    f"Piecewise branch {value} could overflow or divide by zero where it is not "
+                    "selected; `where` evaluates every branch: rewrite it in closed form"
+                )
+        *rest, (last, cond) = pieces
+        if cond is not sp.true:
+            raise Unsupported(f"{e}: the last Piecewise condition must be True")
+        out = self._print(last)
+        for value, cond in reversed(rest):
+            out = self.backend.where.format(self._print(cond), self._print(value), out)
+        return out

@@ -1,0 +1,409 @@
+"""The module emitter: a derivation in, self-contained source out (DESIGN.md, "Emitted module").
+
+The emitted module's functions are the derivation's expressions after the stable rewrite pass
+(:mod:`.rewrite`), common subexpressions shared (``sympy.cse``), printed through one backend's
+table (:mod:`.backends`) into ``templates/module.py.j2``.  Gradients and hessians are derived
+symbolically here, with respect to each raw learned output.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import types
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import sympy as sp
+from sympy.core.function import AppliedUndef
+
+from ..catalog import get
+from ..derivation import Derivation, derive_cached
+from ..functions import logsumexp, rename_index
+from ..latex import equation, tex
+from ..spec import CLASS_INDEX, Distribution, Var
+from .backends import BACKENDS, Backend, Printer, Unsupported
+from .rewrite import prepare
+
+#: Names the module itself defines or imports: an argument with one of these names gets a "_".
+RESERVED = frozenset(
+    {
+        "np", "special", "torch", "jax", "jnp", "jsp", "math", "reduction", "loss", "nll",
+        "gradient", "hessian", "xgboost_objective", "lightgbm_objective", "predt", "dtrain",
+        "y_true", "y_pred", "OBSERVED", "PARAMS", "FIXED", "STANDARD",
+    }
+)  # fmt: skip
+
+#: The free class index of per-class outputs: ∂/∂z_j.  A Dummy, so it never meets a user's symbol.
+J = sp.Dummy("j", integer=True, positive=True)
+
+
+def python_name(name: str) -> str:
+    """A valid, non-reserved Python argument name: `lambda` becomes `lambda_`."""
+    text = re.sub(r"\W", "_", name)
+    if not text or text[0].isdigit():
+        text = "_" + text
+    if keyword.iskeyword(text) or text in RESERVED or text.startswith("_"):
+        text += "_"
+    return text
+
+
+@dataclass(frozen=True)
+class Argument:
+    symbol: sp.Basic  # a Symbol, or an IndexedBase for a vector
+    name: str  # in code
+    role: str  # observed | learned | fixed
+    var: Var
+
+    @property
+    def vector(self) -> bool:
+        return self.var.vector
+
+
+def arguments(d: Derivation) -> tuple[Argument, ...]:
+    dist = d.dist
+    rows = [("observed", d.observed, dist.observed)]
+    rows += [("learned", s, v) for s, v in zip(d.learned, dist.learned, strict=True)]
+    rows += [("fixed", s, v) for s, v in zip(d.fixed, dist.fixed, strict=True)]
+    out, seen = [], set()
+    for role, symbol, var in rows:
+        name = python_name(var.name)
+        while name in seen:
+            name += "_"
+        seen.add(name)
+        out.append(Argument(symbol, name, role, var))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------- derivatives
+
+
+def _fresh_bound(expr):
+    """Give every class reduction inside ``expr`` its own bound index, so that substituting for a
+    free index cannot reach into a nested sum that reuses the same letter."""
+
+    def fresh(e):
+        k = sp.Dummy("k", integer=True, positive=True)
+        if isinstance(e, sp.Sum):
+            ((old, lo, hi),) = e.limits
+            return sp.Sum(e.function.xreplace({old: k}), (k, lo, hi))
+        f, old, K = e.args
+        return logsumexp(f.xreplace({old: k}), k, K)
+
+    return expr.replace(
+        lambda e: (isinstance(e, sp.Sum) and len(e.limits) == 1) or isinstance(e, logsumexp),
+        fresh,
+    )
+
+
+def collapse_deltas(expr, j):
+    """Σₖ f(k)·δ(k, j) = f(j) for j in 1..K: sums that differentiation leaves over a delta."""
+
+    def collapse(total):
+        (k, lo, hi), body = total.limits[0], total.function
+        out = sp.S.Zero
+        for term in sp.Add.make_args(sp.expand_mul(body)):
+            delta = next(
+                (
+                    f
+                    for f in sp.Mul.make_args(term)
+                    if isinstance(f, sp.KroneckerDelta) and set(f.args) == {k, j}
+                ),
+                None,
+            )
+            if delta is None:
+                out += sp.Sum(term, (k, lo, hi))
+            else:
+                out += _fresh_bound(term / delta).xreplace({k: j})
+        return out
+
+    expr = expr.replace(
+        lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1 and e.has(sp.KroneckerDelta),
+        collapse,
+    )
+    return rename_index(expr, CLASS_INDEX)
+
+
+def derivative(expr, wrt, vector: bool):
+    """∂expr/∂wrt; for a vector the per-class derivative ∂/∂wrt_j (free index :data:`J`)."""
+    if vector:
+        return collapse_deltas(sp.diff(expr, wrt[J]), J)
+    return sp.diff(expr, wrt)
+
+
+def derivatives(d: Derivation, args) -> tuple[list, list, list]:
+    """(gradients, diagonal hessians, per-class flags) of the loss, one per learned output.
+
+    The stable form is differentiated (log-sum-exp gives softmax weights, softplus gives σ), so
+    the derivatives inherit its stability."""
+    loss, _ = prepare(d.loss)
+    grads, hessians, per_class = [], [], []
+    for arg in args:
+        if arg.role != "learned":
+            continue
+        g = derivative(loss, arg.symbol, arg.vector)
+        grads.append(g)
+        hessians.append(derivative(g, arg.symbol, arg.vector))
+        per_class.append(arg.vector)
+    return grads, hessians, per_class
+
+
+# ---------------------------------------------------------------------------- one function
+
+
+@dataclass
+class FunctionCode:
+    """A private function of the emitted module: assignments, then the returned outputs."""
+
+    name: str
+    lines: list[tuple[str, str]]  # (temporary, code)
+    outputs: list[str]
+    per_class: list[bool]
+    uses_classes: bool = False
+    rewrites: list[str] = field(default_factory=list)
+    unavailable: str = ""  # why the function cannot be evaluated (an undefined normaliser)
+
+
+def _bound_indices(exprs):
+    out = {CLASS_INDEX}
+    for expr in exprs:
+        for node in sp.preorder_traversal(expr):
+            if isinstance(node, sp.Sum):
+                out.update(limit[0] for limit in node.limits)
+            elif isinstance(node, logsumexp):
+                out.add(node.args[1])
+    return out
+
+
+def _undefined(exprs) -> str:
+    """The undefined functions (no closed form, such as Tweedie's normaliser c(y, φ)), as text."""
+    found = set().union(*(sp.sympify(e).atoms(AppliedUndef) for e in exprs))
+    return ", ".join(sorted(map(str, found)))
+
+
+def function_code(name, backend: Backend, args, exprs, per_class) -> FunctionCode:
+    """Rewrite, share subexpressions, print.  An expression with an undefined function gives a
+    function that raises NotImplementedError naming it."""
+    undefined = _undefined(exprs)
+    if undefined:
+        return FunctionCode(
+            name, [], [], list(per_class), unavailable=f"{undefined} has no closed form"
+        )
+    prepared, fired = [], []
+    for expr in exprs:
+        new, notes = prepare(expr)
+        prepared.append(new)
+        fired += [n for n in notes if n not in fired]
+    arg_names = {a.name for a in args}
+    prefix = next(
+        p for p in ("t", "tmp", "_t") if not any(re.fullmatch(rf"{p}\d+", n) for n in arg_names)
+    )
+    temps, reduced = sp.cse(
+        prepared,
+        symbols=sp.numbered_symbols(prefix, cls=sp.Dummy),
+        order="none",
+        ignore=tuple(_bound_indices(prepared)),
+    )
+    names = {a.symbol: a.name for a in args}
+    classed = set()
+    lines = []
+    for symbol, expr in temps:
+        names[symbol] = symbol.name
+        if J in expr.free_symbols or expr.free_symbols & classed:
+            classed.add(symbol)
+        printer = Printer(backend, names, classed, (J,))
+        lines.append((symbol.name, printer.doprint(expr, per_class=symbol in classed)))
+    printer = Printer(backend, names, classed, (J,))
+    outputs = [printer.doprint(e, per_class=c) for e, c in zip(reduced, per_class, strict=True)]
+    code = " ".join(c for _, c in lines) + " ".join(outputs)
+    return FunctionCode(
+        name=name,
+        lines=lines,
+        outputs=outputs,
+        per_class=list(per_class),
+        uses_classes=bool(re.search(r"\b_K\b", code)),
+        rewrites=fired,
+    )
+
+
+# ---------------------------------------------------------------------------- the module
+
+
+def resolve(target) -> Derivation:
+    """A catalog name, a Distribution or a Derivation, as a Derivation."""
+    if isinstance(target, Derivation):
+        return target
+    if isinstance(target, Distribution):
+        return derive_cached(target)
+    return derive_cached(get(target))
+
+
+def pytuple(items, raw: bool = False) -> str:
+    """A Python tuple literal: strings quoted (unless ``raw``: code), one item with a comma."""
+    parts = [x if raw or not isinstance(x, str) else json.dumps(x) for x in items]
+    return "(" + ", ".join(map(str, parts)) + ("," if len(parts) == 1 else "") + ")"
+
+
+def _environment():
+    """Jinja with its usual delimiters: the TeX environment's ``\\VAR{…}`` ends at the first
+    ``}``, which Python source (dict literals, f-strings) is full of."""
+    import jinja2
+
+    from ..latex import template_dir
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(template_dir()),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["pytuple"] = pytuple
+    return env
+
+
+@lru_cache(maxsize=1)
+def environment():
+    return _environment()
+
+
+def _imports(backend: Backend, code: str) -> list[str]:
+    """The backend's first import (its runtime helpers use it), then those the code uses."""
+    first, *rest = backend.imports.items()
+    return [first[1], *(line for prefix, line in rest if prefix in code)]
+
+
+def _requires(imports) -> list[str]:
+    """ "from scipy import special" -> "scipy.special", "import numpy as np" -> "numpy"."""
+    out = []
+    for line in imports:
+        words = line.split()
+        out.append(f"{words[1]}.{words[3]}" if words[0] == "from" else words[1])
+    return out
+
+
+def _helpers(backend: Backend, code: str) -> list[str]:
+    return [h for h in backend.helpers if re.search(rf"\b{h}\(", code)]
+
+
+def context_command(name: str, backend: str, grad: bool) -> str:
+    """The command line that emits this module."""
+    backend_flag = f" --backend {backend}" if backend != "numpy" else ""
+    return f"derive code {name}{backend_flag}" + (" --grad" if grad else "")
+
+
+def context(target, backend: str = "numpy", grad: bool = False) -> dict:
+    """Everything the template needs, from the derivation."""
+    d = resolve(target)
+    if backend not in BACKENDS:
+        raise Unsupported(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    b = BACKENDS[backend]
+    args = arguments(d)
+    if _undefined([d.loss]):
+        raise Unsupported(f"the loss of {d.dist.name} involves {_undefined([d.loss])}")
+    functions = {
+        "_loss": function_code("_loss", b, args, [d.loss], [False]),
+        "_nll": function_code("_nll", b, args, [d.nll], [False]),
+    }
+    learned = [a for a in args if a.role == "learned"]
+    if grad:
+        grads, hessians, per_class = derivatives(d, args)
+        functions["_gradient"] = function_code("_gradient", b, args, grads, per_class)
+        functions["_hessian"] = function_code("_hessian", b, args, hessians, per_class)
+    code = "\n".join(" ".join([*(c for _, c in f.lines), *f.outputs]) for f in functions.values())
+    helpers = _helpers(b, code)
+    code += " " + " ".join(b.helper_uses.get(h, "") for h in helpers)
+    rewrites = []
+    for f in functions.values():
+        rewrites += [n for n in f.rewrites if n not in rewrites]
+    dist = d.dist
+    return {
+        "name": dist.name,
+        "title": dist.title,
+        "notes": dist.notes,
+        "command": context_command(dist.name, backend, grad),
+        "backend": backend,
+        "grad": grad,
+        "standard": d.standard.id if d.standard else None,
+        "standard_title": d.standard.title if d.standard else None,
+        "latex": {
+            "density": tex(d.density),
+            "nll": tex(d.nll),
+            "loss": tex(d.loss),
+            "scale": tex(d.scale),
+            "dropped": tex(d.dropped),
+        },
+        "steps": [(s.note, equation(s.lhs, s.rhs)) for s in d.steps],
+        "args": args,
+        "observed": [a.name for a in args if a.role == "observed"],
+        "params": [a.name for a in learned],
+        "fixed": [a.name for a in args if a.role == "fixed"],
+        "vectors": [a.name for a in args if a.vector],
+        "classes": [a.vector for a in args],
+        "functions": functions,
+        "imports": _imports(b, code),
+        "requires": _requires(_imports(b, code)),
+        "helpers": helpers,
+        "rewrites": rewrites,
+        "objectives": grad and backend == "numpy" and len(learned) == 1 and not d.dist.vector,
+    }
+
+
+def module_source(target, backend: str = "numpy", grad: bool = False) -> str:
+    """The emitted module's source for a catalog name, a Distribution or a Derivation."""
+    return environment().get_template("module.py.j2").render(**context(target, backend, grad))
+
+
+@lru_cache(maxsize=64)
+def _load_named(name: str, backend: str, grad: bool) -> types.ModuleType:
+    return _load(module_source(name, backend, grad), name, backend)
+
+
+def _load(source: str, name: str, backend: str) -> types.ModuleType:
+    module = types.ModuleType(f"derive_{python_name(name)}_{backend}")
+    module.__source__ = source
+    exec(compile(source, f"<derive code {name} --backend {backend}>", "exec"), module.__dict__)
+    return module
+
+
+def load(target, backend: str = "numpy", grad: bool = False) -> types.ModuleType:
+    """The emitted module, in-process, without writing a file (catalog names are cached)."""
+    if isinstance(target, str):
+        return _load_named(target, backend, grad)
+    d = resolve(target)
+    return _load(module_source(d, backend, grad), d.dist.name, backend)
+
+
+def test_source(
+    target, module: str, backend: str = "numpy", grad: bool = False, count: int = 4
+) -> str:
+    """A pytest file pinning the emitted module ``module`` to mpmath values of the derivation."""
+    from . import reference
+
+    d = resolve(target)
+    args = arguments(d)
+    points = reference.points(d, args, count)
+    nll = None if _undefined([d.nll]) else [reference.value(d.nll, args, p) for p in points]
+    derivs = [reference.derivatives(d, args, p) for p in points] if grad else []
+    learned = [a for a in args if a.role == "learned"]
+    command = context_command(d.dist.name, backend, grad)
+    return (
+        environment()
+        .get_template("module_tests.py.j2")
+        .render(
+            module=module,
+            command=command,
+            dps=reference.DPS,
+            arguments=[a.name for a in args],
+            points=[repr(p) for p in points],
+            loss=repr([reference.value(d.loss, args, p) for p in points]),
+            nll=None if nll is None else repr(nll),
+            grad=grad,
+            gradient=repr([g for g, _ in derivs]),
+            hessian=repr([h for _, h in derivs]),
+            n_params=len(learned),
+            rtol=1e-9,
+        )
+    )

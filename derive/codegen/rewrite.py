@@ -1,0 +1,354 @@
+"""The stable rewrite pass for code: rules as data, applied once, after the derivation's own.
+
+The derivation already writes its loss with the stable primitives of :mod:`derive.functions`
+(softplus, xlogy, logsumexp).  Code needs a few more forms that the printed maths does not: log1p,
+expm1, lgamma, logaddexp, the exponentially scaled Bessel function.  Each rule here is an identity
+``(note, ReplaceOptim(query, value))``; tests/test_codegen_rewrite.py checks every one numerically
+at extreme inputs, against mpmath at high precision.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
+from sympy.codegen.numpy_nodes import logaddexp
+from sympy.codegen.rewriting import ReplaceOptim
+
+from ..functions import sigmoid, softplus, stabilise, xlogy
+
+
+class xlog1py(sp.Function):
+    r""":math:`x \log(1 + y)`, defined as 0 where x = 0 (scipy.special.xlog1py)."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, x, y):
+        if x.is_zero or y.is_zero:
+            return sp.S.Zero
+
+    def fdiff(self, argindex=1):
+        x, y = self.args
+        return log1p(y) if argindex == 1 else x / (1 + y)
+
+    def _eval_rewrite_as_log(self, x, y, **kwargs):
+        return x * sp.log(1 + y)
+
+
+class lgamma(sp.Function):
+    r""":math:`\log\Gamma(x)` for x > 0, never evaluated symbolically: SymPy's ``loggamma`` turns
+    log Γ(n + 1) into log(n!) for integer n, which code cannot evaluate for large n."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sp.polygamma(0, self.args[0])
+
+    def _eval_rewrite_as_gamma(self, x, **kwargs):
+        return sp.loggamma(x)
+
+
+class ive(sp.Function):
+    r"""Exponentially scaled modified Bessel function :math:`e^{-|x|} I_\nu(x)` (scipy.special.ive):
+    finite where :math:`I_\nu(x)` overflows (x > 713)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=2):
+        nu, x = self.args
+        if argindex != 2:
+            raise sp.ArgumentIndexError(self, argindex)
+        # I'_ν = (I_{ν-1} + I_{ν+1}) / 2, and the scale e^{-|x|} contributes −sign(x)·ive
+        return (ive(nu - 1, x) + ive(nu + 1, x)) / 2 - sp.sign(x) * ive(nu, x)
+
+    def _eval_rewrite_as_exp(self, nu, x, **kwargs):
+        return sp.exp(-sp.Abs(x)) * sp.besseli(nu, x)
+
+
+#: Functions this module adds to the derivation's vocabulary.
+CODE_FUNCTIONS = (log1p, expm1, logaddexp, xlog1py, lgamma, ive)
+
+
+def elementary(expr):
+    """Rewrite the code functions (and derive's primitives) into exp/log/special-function form."""
+    from ..functions import elementary as primitives
+
+    expr = expr.replace(lambda e: isinstance(e, ive), lambda e: e.rewrite(sp.exp))
+    expr = expr.replace(lambda e: isinstance(e, lgamma), lambda e: sp.loggamma(e.args[0]))
+    expr = expr.replace(lambda e: isinstance(e, xlog1py), lambda e: e.rewrite(sp.log))
+    expr = expr.replace(lambda e: isinstance(e, (log1p, logaddexp)), lambda e: e.rewrite(sp.log))
+    expr = expr.replace(lambda e: isinstance(e, expm1), lambda e: e.rewrite(sp.exp))
+    return primitives(expr)
+
+
+# ---------------------------------------------------------------------------- matchers
+
+
+def _log_of(cls):
+    return lambda e: isinstance(e, sp.log) and isinstance(e.args[0], cls)
+
+
+def _one_plus(e):
+    """x where e = 1 + x (x not a number), else None."""
+    if isinstance(e, sp.Add):
+        constant, rest = e.as_coeff_Add()
+        if constant == 1 and not rest.is_number:
+            return rest
+    return None
+
+
+def _exp_minus_one(e):
+    """(c, x) where the Add e contains the pair c·exp(x) − c, else None."""
+    if not isinstance(e, sp.Add):
+        return None
+    constant, _ = e.as_coeff_Add()
+    if constant == 0:
+        return None
+    for term in sp.Add.make_args(e):
+        c, f = term.as_coeff_Mul()
+        if isinstance(f, sp.exp) and c == -constant:
+            return c, f
+    return None
+
+
+def _replace_exp_minus_one(e):
+    c, f = _exp_minus_one(e)
+    return e - c * f + c + c * expm1(f.args[0])
+
+
+def _one_minus_exp(e):
+    """x where e = 1 − exp(x), else None."""
+    if isinstance(e, sp.Add) and len(e.args) == 2:
+        constant, rest = e.as_coeff_Add()
+        c, f = rest.as_coeff_Mul()
+        if constant == 1 and c == -1 and isinstance(f, sp.exp):
+            return f.args[0]
+    return None
+
+
+def _one_minus_sigmoid(e):
+    """x where e = 1 − σ(x), else None."""
+    if isinstance(e, sp.Add) and len(e.args) == 2:
+        constant, rest = e.as_coeff_Add()
+        c, f = rest.as_coeff_Mul()
+        if constant == 1 and c == -1 and isinstance(f, sigmoid):
+            return f.args[0]
+    return None
+
+
+def _exp_pair(e):
+    """(a, b) where e = exp(a) + exp(b), else None."""
+    if isinstance(e, sp.Add) and len(e.args) == 2 and all(isinstance(t, sp.exp) for t in e.args):
+        return e.args[0].args[0], e.args[1].args[0]
+    return None
+
+
+def _may_vanish(factor) -> bool:
+    """True when a factor is not provably nonzero (so 0·log 0 can occur)."""
+    return not factor.is_number and factor.is_nonzero is not True
+
+
+def _x_log_y(e):
+    """(c, x, y) where e = c·x·log(y), c a number and x may vanish, else None."""
+    if not isinstance(e, sp.Mul):
+        return None
+    logs = [f for f in e.args if isinstance(f, sp.log)]
+    if len(logs) != 1:
+        return None
+    coeff, x = (e / logs[0]).as_coeff_Mul()
+    if _may_vanish(x):
+        return coeff, x, logs[0].args[0]
+    return None
+
+
+def _replace_x_log_y(e):
+    coeff, x, y = _x_log_y(e)
+    return coeff * xlogy(x, y)
+
+
+def _log_power(e):
+    return (
+        isinstance(e, sp.log)
+        and isinstance(e.args[0], sp.Pow)
+        and e.args[0].base.is_positive
+        and e.args[0].exp.is_real
+    )
+
+
+def _log_with_exp_factor(e):
+    return (
+        isinstance(e, sp.log)
+        and isinstance(e.args[0], sp.Mul)
+        and any(isinstance(f, sp.exp) and f.args[0].is_real for f in e.args[0].args)
+    )
+
+
+def _split_exp_factor(e):
+    factors = e.args[0].args
+    exps = [f for f in factors if isinstance(f, sp.exp) and f.args[0].is_real]
+    rest = sp.Mul(*(f for f in factors if f not in exps))
+    return sp.Add(*(f.args[0] for f in exps)) + sp.log(rest)
+
+
+def _lgamma(x):
+    return lgamma(x)
+
+
+def _log_positive_number(e):
+    """log(c·x) with c a positive number other than 1."""
+    if not (isinstance(e, sp.log) and isinstance(e.args[0], sp.Mul)):
+        return False
+    c, rest = e.args[0].as_coeff_Mul()
+    numbers = [f for f in sp.Mul.make_args(rest) if f.is_number]
+    return (c.is_positive and c != 1) or any(f.is_positive for f in numbers)
+
+
+def _split_positive_number(e):
+    factors = sp.Mul.make_args(e.args[0])
+    numbers = [f for f in factors if f.is_number and f.is_positive]
+    rest = sp.Mul(*(f for f in factors if f not in numbers))
+    return sp.log(sp.Mul(*numbers)) + sp.log(rest)
+
+
+#: The code rules, in the order one pass applies them.  Each is an identity on the real domain of
+#: its arguments; the note is what the emitted module's docstring lists when the rule fired.
+CODE_RULES = (
+    (
+        "I_ν(x) = e^|x| ive(ν, x)",
+        ReplaceOptim(
+            lambda e: isinstance(e, sp.besseli),
+            lambda e: sp.exp(sp.Abs(e.args[1])) * ive(*e.args),
+        ),
+    ),
+    ("log(e^a·b) = a + log b", ReplaceOptim(_log_with_exp_factor, _split_exp_factor)),
+    (
+        "log(c·x) = log c + log x (c > 0 a number)",
+        ReplaceOptim(_log_positive_number, _split_positive_number),
+    ),
+    (
+        "loggamma(x) = lgamma(x), kept unevaluated",
+        ReplaceOptim(lambda e: isinstance(e, sp.loggamma), lambda e: lgamma(e.args[0])),
+    ),
+    (
+        "log xⁿ = n log x (x > 0)",
+        ReplaceOptim(_log_power, lambda e: e.args[0].exp * sp.log(e.args[0].base)),
+    ),
+    (
+        "log Γ(x) = lgamma(x)",
+        ReplaceOptim(_log_of(sp.gamma), lambda e: _lgamma(e.args[0].args[0])),
+    ),
+    (
+        "log n! = lgamma(n + 1)",
+        ReplaceOptim(_log_of(sp.factorial), lambda e: _lgamma(e.args[0].args[0] + 1)),
+    ),
+    (
+        "log C(n, k) = lgamma(n + 1) − lgamma(k + 1) − lgamma(n − k + 1)",
+        ReplaceOptim(
+            _log_of(sp.binomial),
+            lambda e: (
+                _lgamma(e.args[0].args[0] + 1)
+                - _lgamma(e.args[0].args[1] + 1)
+                - _lgamma(e.args[0].args[0] - e.args[0].args[1] + 1)
+            ),
+        ),
+    ),
+    (
+        "log B(a, b) = lgamma(a) + lgamma(b) − lgamma(a + b)",
+        ReplaceOptim(
+            _log_of(sp.beta),
+            lambda e: (
+                _lgamma(e.args[0].args[0])
+                + _lgamma(e.args[0].args[1])
+                - _lgamma(e.args[0].args[0] + e.args[0].args[1])
+            ),
+        ),
+    ),
+    (
+        "log cosh x = |x| + softplus(−2|x|) − log 2",
+        ReplaceOptim(
+            _log_of(sp.cosh),
+            lambda e: (
+                sp.Abs(e.args[0].args[0]) + softplus(-2 * sp.Abs(e.args[0].args[0])) - sp.log(2)
+            ),
+        ),
+    ),
+    (
+        "log(1 − eˣ) = log(−expm1(x))",
+        ReplaceOptim(
+            lambda e: isinstance(e, sp.log) and _one_minus_exp(e.args[0]) is not None,
+            lambda e: sp.log(-expm1(_one_minus_exp(e.args[0]))),
+        ),
+    ),
+    (
+        "log(eᵃ + eᵇ) = logaddexp(a, b)",
+        ReplaceOptim(
+            lambda e: isinstance(e, sp.log) and _exp_pair(e.args[0]) is not None,
+            lambda e: logaddexp(*_exp_pair(e.args[0])),
+        ),
+    ),
+    (
+        "x·log y = xlogy(x, y)",
+        ReplaceOptim(lambda e: _x_log_y(e) is not None, _replace_x_log_y),
+    ),
+    (
+        "xlogy(x, 1 + y) = xlog1py(x, y)",
+        ReplaceOptim(
+            lambda e: isinstance(e, xlogy) and _one_plus(e.args[1]) is not None,
+            lambda e: xlog1py(e.args[0], _one_plus(e.args[1])),
+        ),
+    ),
+    (
+        "log(1 + x) = log1p(x)",
+        ReplaceOptim(
+            lambda e: isinstance(e, sp.log) and _one_plus(e.args[0]) is not None,
+            lambda e: log1p(_one_plus(e.args[0])),
+        ),
+    ),
+    (
+        "eˣ − 1 = expm1(x)",
+        ReplaceOptim(lambda e: _exp_minus_one(e) is not None, _replace_exp_minus_one),
+    ),
+    (
+        "1 − σ(x) = σ(−x)",
+        ReplaceOptim(
+            lambda e: _one_minus_sigmoid(e) is not None,
+            lambda e: sigmoid(-_one_minus_sigmoid(e)),
+        ),
+    ),
+)
+
+CODE_NOTES = tuple(note for note, _ in CODE_RULES)
+
+
+def apply_rules(expr, rules=CODE_RULES, passes: int = 4):
+    """Apply ``rules`` in order until nothing changes; return (expression, notes of rules fired)."""
+    fired: list[str] = []
+    for _ in range(passes):
+        before = expr
+        for note, rule in rules:
+            new = rule(expr)
+            if new != expr:
+                expr = new
+                if note not in fired:
+                    fired.append(note)
+        if expr == before:
+            break
+    return expr, fired
+
+
+def prepare(expr, passes: int = 4):
+    """The expression code is printed from: the derivation's stable rules, then the code rules,
+    until neither changes it (a code rule can expose a pattern of the derivation's, such as
+    log Σ c·eᶠ once a constant factor is out of the log).
+
+    Returns (expression, notes of every rule that fired)."""
+    expr, fired = sp.sympify(expr), []
+    for _ in range(passes):
+        before = expr
+        expr, notes = stabilise(expr)
+        fired += [n for n in notes if n not in fired]
+        expr, notes = apply_rules(expr)
+        fired += [n for n in notes if n not in fired]
+        if expr == before:
+            break
+    return expr, fired
