@@ -19,7 +19,14 @@ from pathlib import Path
 from .errors import UserError
 
 #: Modules that add sub-commands, in the order `derive --help` lists them.
-FEATURES = ("derive.cli", "derive.codegen.cli")
+FEATURES = (
+    "derive.cli",
+    "derive.codegen.cli",
+    "derive.new",
+    "derive.latex",
+    "derive.plot",
+    "derive.infotheory",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -139,4 +146,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug, not bad input: still one line, exit 1, no traceback
+        if os.environ.get("DERIVE_TRACEBACK"):
+            raise
+        detail = " ".join(str(exc).split())[:300]
+        print(
+            f"derive: internal error: {type(exc).__name__}: {detail} "
+            "(a bug; set DERIVE_TRACEBACK=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -1,0 +1,946 @@
+r"""`derive new`: a distribution declared by its density, typed in LaTeX or given in SymPy.
+
+    derive new --density '\frac{\beta^\alpha}{\Gamma(\alpha)} y^{\alpha-1} e^{-\beta y}' \
+        --observed y --param alpha beta --positive alpha beta --support 0,oo
+
+The density is read (:mod:`derive.parse`), its symbols get the assumptions their role implies
+(real unless declared ``--positive`` or ``--probability``; the observed variable's from
+``--support`` and ``--discrete``), and three checks run before the derivation:
+
+1. the observed variable and every parameter occur in the density, and nothing else undeclared;
+2. the density is non-negative (and real) at random points of the support and the parameters'
+   domains;
+3. it normalises: quadrature (continuous) or summation (discrete) at random parameter values, and
+   where that does not give 1, the symbolic integral or sum.  A density that does not normalise is
+   refused with the integral found; ``--normalize`` divides by it.
+
+Everything runs under a time budget (``--timeout``, default 30 s).  The same from Python:
+``declare(expr_or_tex, observed="y", params=["mu"], ...)`` returns the checked declaration and
+``new(...)`` its derivation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from .errors import UserError
+from .functions import sigmoid, softplus, xlogy
+from .parse import IDENTIFIER, Parsed, parse_latex
+from .spec import CLASS_INDEX, N_CLASSES, Distribution, Var
+
+DEFAULT_TIMEOUT = 30.0
+#: Part of the budget the symbolic integral may use before quadrature's answer stands.
+SYMBOLIC_SHARE = 0.4
+TOLERANCE = 1e-6  # |∫ p − 1| accepted from quadrature
+CLASSES = 3  # K used to check vector densities numerically
+
+
+# ---------------------------------------------------------------------------- the time budget
+
+
+class _Expired(BaseException):
+    """Raised from the alarm; a BaseException, so no ``except Exception`` in SymPy swallows it."""
+
+    def __init__(self, token):
+        super().__init__(token)
+        self.token = token
+
+
+class TimeBudget:
+    """Deadlines enforced with ``SIGALRM`` (main thread, POSIX; elsewhere a budget never fires).
+
+    ``limit(s)`` opens a nested deadline and yields its token: an :class:`_Expired` carrying that
+    token means the inner part ran out, one carrying another token means the whole budget did.
+    ``critical()`` defers the alarm until the block ends (the LaTeX parser updates shared caches).
+    """
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+        self._deadlines: list[tuple[float, object]] = []
+        self._critical = 0
+        self._deferred = False
+        self.enabled = (
+            seconds is not None
+            and hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+        )
+
+    def remaining(self) -> float:
+        if not self._deadlines:
+            return math.inf
+        return max(0.0, min(d for d, _ in self._deadlines) - time.monotonic())
+
+    def _arm(self):
+        if not self.enabled:
+            return
+        if not self._deadlines:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            return
+        signal.setitimer(signal.ITIMER_REAL, max(self.remaining(), 1e-3))
+
+    def _alarm(self, signum, frame):
+        if self._critical:
+            self._deferred = True
+            return
+        self._fire()
+
+    def _fire(self):
+        now = time.monotonic()
+        expired = [token for deadline, token in self._deadlines if deadline <= now + 1e-3]
+        if not expired:
+            self._arm()
+            return
+        if self.enabled:  # fire again should anything swallow this one
+            signal.setitimer(signal.ITIMER_REAL, 0.1)
+        raise _Expired(expired[0])
+
+    @contextmanager
+    def limit(self, seconds: float):
+        token = object()
+        self._deadlines.append((time.monotonic() + max(seconds, 0.0), token))
+        self._arm()
+        try:
+            yield token
+        finally:
+            self._deadlines.pop()
+            self._arm()
+
+    @contextmanager
+    def critical(self):
+        self._critical += 1
+        try:
+            yield
+        finally:
+            self._critical -= 1
+            if not self._critical and self._deferred:
+                self._deferred = False
+                self._fire()
+
+    @contextmanager
+    def running(self):
+        """The whole budget: a one-line UserError when it runs out."""
+        if self.seconds is None:
+            yield
+            return
+        previous = signal.signal(signal.SIGALRM, self._alarm) if self.enabled else None
+        try:
+            with self.limit(self.seconds) as token:
+                yield
+        except _Expired as exc:
+            if exc.token is not token:
+                raise
+            raise UserError(
+                f"gave up after {self.seconds:g} s (--timeout): the density is too hard to check "
+                "or derive in time; raise --timeout or simplify the formula"
+            ) from None
+        finally:
+            if self.enabled:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
+
+
+_NO_BUDGET = TimeBudget(None)
+
+
+# ---------------------------------------------------------------------------- declaration
+
+
+@dataclass
+class Declared:
+    """A checked declaration and what the checks found (for the echo before the derivation)."""
+
+    dist: Distribution
+    source: str
+    readings: tuple[str, ...] = ()
+    checks: list[str] = field(default_factory=list)
+    normaliser: sp.Expr | None = None
+
+    @property
+    def density(self) -> sp.Expr:
+        return self.dist.density_expr()
+
+
+class _Formula:
+    """The density as a function of the declaration's symbols, in order."""
+
+    def __init__(self, expr, symbols):
+        self.expr, self.symbols = expr, tuple(symbols)
+
+    def __call__(self, *args):
+        return self.expr.xreplace(dict(zip(self.symbols, args, strict=True)))
+
+
+def _names(values, flag) -> list[str]:
+    """Names from the command line or Python: strings, comma-separated or repeated."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    out = []
+    for value in values:
+        if not isinstance(value, str):
+            raise UserError(f"{flag}: expected a name, got {value!r}")
+        for name in value.split(","):
+            name = name.strip()
+            if not IDENTIFIER.match(name):
+                raise UserError(
+                    f"{flag} {name!r} is not a symbol name (a letter, then letters, digits, _)"
+                )
+            out.append(name)
+    return out
+
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)\Z")
+_INFINITE = {"oo": sp.oo, "+oo": sp.oo, "inf": sp.oo, "+inf": sp.oo, "-oo": -sp.oo, "-inf": -sp.oo}
+_CONSTANTS = {"pi": sp.pi, "-pi": -sp.pi, "2pi": 2 * sp.pi}
+
+
+def _bound(text: str, fixed: Sequence[str]):
+    text = text.strip().replace("\\infty", "oo").replace("∞", "oo").replace("\\pi", "pi")
+    text = text.replace(" ", "")
+    if text in _INFINITE:
+        return _INFINITE[text]
+    if text in _CONSTANTS:
+        return _CONSTANTS[text]
+    if _NUMBER.match(text):
+        return sp.Rational(text)  # a validated digit string: no parsing of expressions
+    if IDENTIFIER.match(text):
+        if text not in fixed:
+            raise UserError(
+                f"--support bound {text!r} is not a fixed symbol; a bound is a number, oo, pi "
+                f"or a --fixed symbol"
+            )
+        return text
+    raise UserError(f"--support bound {text!r} is not a number, oo, pi or a --fixed symbol")
+
+
+def _python_bound(bound, fixed: Sequence[str]):
+    if isinstance(bound, str):
+        return _bound(bound, fixed)
+    if isinstance(bound, sp.Symbol):
+        return _bound(bound.name, fixed)
+    if isinstance(bound, bool) or not isinstance(bound, (int, float, sp.Number, sp.NumberSymbol)):
+        raise UserError(f"support bound {bound!r}: a number, oo, pi or a fixed symbol")
+    if isinstance(bound, float):
+        return sp.oo if bound == math.inf else -sp.oo if bound == -math.inf else sp.Rational(bound)
+    return sp.S(bound) if isinstance(bound, int) else bound
+
+
+def _support(support, fixed: Sequence[str]):
+    if support is None:
+        return None
+    if isinstance(support, str):
+        text = support.strip().strip("()[]")
+        parts = text.split(",")
+        if len(parts) != 2:
+            raise UserError(f"--support {support!r}: give two bounds, LO,HI (e.g. 0,oo)")
+        lo, hi = (_bound(p, fixed) for p in parts)
+    else:
+        if len(support) != 2:
+            raise UserError("support: give two bounds (lo, hi)")
+        lo, hi = (_python_bound(b, fixed) for b in support)
+    if isinstance(lo, sp.Basic) and isinstance(hi, sp.Basic) and not lo < hi:
+        raise UserError(f"--support: the lower bound {lo} is not below the upper bound {hi}")
+    return lo, hi
+
+
+def _observed_constraint(discrete, vector, lo, hi, fixed_vars):
+    """The observed variable's constraint and the support it should override, if any."""
+
+    def nonnegative(bound):
+        if isinstance(bound, str):
+            return fixed_vars[bound].constraint in ("positive", "unit_interval", "count")
+        return bound >= 0
+
+    if vector:
+        if (lo, hi) not in ((0, 1), (0, sp.oo), (-sp.oo, sp.oo)):
+            raise UserError("a vector observed variable lies on the simplex; drop --support")
+        return ("onehot" if discrete else "simplex"), None
+    if discrete:
+        if not nonnegative(lo):
+            raise UserError(
+                f"a discrete observed variable counts from 0 or more; the support starts at {lo}"
+            )
+        if not isinstance(lo, str) and not lo.is_integer:
+            raise UserError(f"a discrete support starts at an integer, not {lo}")
+        constraint = "binary" if (lo, hi) == (0, 1) else "count"
+    elif nonnegative(lo) and lo != -sp.oo:
+        constraint = "unit_interval" if (lo, hi) == (0, 1) else "positive"
+    else:
+        constraint = "real"
+    from .spec import CONSTRAINTS
+
+    natural = CONSTRAINTS[constraint].support
+    return constraint, (None if (lo, hi) == tuple(natural) else (lo, hi))
+
+
+def declare(
+    density,
+    observed: str,
+    params: Iterable[str],
+    fixed: Iterable[str] = (),
+    *,
+    discrete: bool = False,
+    support=None,
+    positive: Iterable[str] = (),
+    probability: Iterable[str] = (),
+    name: str = "new",
+    title: str | None = None,
+    normalize: bool = False,
+    budget: TimeBudget = _NO_BUDGET,
+    seed: int = 0,
+) -> Declared:
+    """A checked :class:`Distribution` from a density (LaTeX text or a SymPy expression).
+
+    Symbols are matched by name (``\\mu`` is ``mu``, ``x_m`` is ``x_m``); a SymPy expression's
+    symbols may carry any assumptions, the declaration sets them afresh.  Raises
+    :class:`UserError` naming the problem.
+    """
+    observed_name = _names(observed, "--observed")
+    if len(observed_name) != 1:
+        raise UserError("--observed: give exactly one observed variable")
+    (y_name,) = observed_name
+    param_names = _names(params, "--param")
+    fixed_names = _names(fixed, "--fixed")
+    positive_names = _names(positive, "--positive")
+    probability_names = _names(probability, "--probability")
+    if not param_names:
+        raise UserError("--param: give at least one learned parameter")
+    _distinct(y_name, param_names, fixed_names)
+    for flag, names in (("--positive", positive_names), ("--probability", probability_names)):
+        for n in names:
+            if n == y_name:
+                raise UserError(
+                    f"{flag} {n}: the observed variable takes its domain from --support and "
+                    "--discrete"
+                )
+            if n not in param_names and n not in fixed_names:
+                raise UserError(f"{flag} {n}: not a --param or --fixed symbol")
+    both = set(positive_names) & set(probability_names)
+    if both:
+        raise UserError(f"{sorted(both)[0]} is declared both --positive and --probability")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name or ""):
+        raise UserError(f"--name {name!r}: use letters, digits, '-', '_' and '.'")
+    bounds = _support(support, fixed_names)
+
+    declared_names = [y_name, *param_names, *fixed_names]
+    parsed = _read(density, declared_names, budget)
+    expr = parsed.expr
+    used, vectors = parsed.names, parsed.vectors
+    _check_names(expr, parsed, y_name, param_names, fixed_names, used, vectors, bounds)
+
+    def constraint(n):
+        if n in probability_names:
+            return "simplex" if n in vectors else "unit_interval"
+        if n in positive_names:
+            return "positive"
+        return "real"
+
+    fixed_vars = {}
+    for n in fixed_names:
+        c = constraint(n)
+        if bounds and n in bounds and discrete:
+            if n in probability_names:
+                raise UserError(f"{n} bounds a discrete support: a count, not a probability")
+            c = "count"  # the upper end of a count: a non-negative integer
+        fixed_vars[n] = Var(n, c, vector=n in vectors)
+    lo, hi = bounds or ((0, sp.oo) if discrete else (-sp.oo, sp.oo))
+    y_constraint, override = _observed_constraint(discrete, y_name in vectors, lo, hi, fixed_vars)
+    y_var = Var(y_name, y_constraint, vector=y_name in vectors)
+    param_vars = tuple(Var(n, constraint(n), vector=n in vectors) for n in param_names)
+    fixed_tuple = tuple(fixed_vars[n] for n in fixed_names)
+
+    ordered = (y_var, *param_vars, *fixed_tuple)
+    symbols = {v.name: v.symbol() for v in ordered}
+    plain = [sp.IndexedBase(v.name) if v.vector else sp.Symbol(v.name) for v in ordered]
+    expr = expr.xreplace(dict(zip(plain, [symbols[v.name] for v in ordered], strict=True)))
+    if override is not None:
+        override = tuple(symbols[b] if isinstance(b, str) else b for b in override)
+    source = density if isinstance(density, str) else sp.sstr(density)
+    dist = Distribution(
+        name=name,
+        title=title or "density declared with `derive new`",
+        observed=y_var,
+        params=param_vars,
+        fixed=fixed_tuple,
+        density=_Formula(expr, [symbols[v.name] for v in ordered]),
+        support=override,
+        symbols_=symbols,
+        notes=f"density as given: {source}",
+    )
+    out = Declared(dist, source, parsed.readings)
+    _check_density(out, normalize, budget, seed)
+    return out
+
+
+def _distinct(y, params, fixed):
+    seen = {}
+    for role, names in (("--observed", [y]), ("--param", params), ("--fixed", fixed)):
+        for n in names:
+            if n in seen:
+                where = role if seen[n] == role else f"{seen[n]} and {role}"
+                raise UserError(f"{n} is declared twice ({where})")
+            seen[n] = role
+    for n in seen:
+        if n in ("k", "K"):
+            raise UserError(f"{n} is the class index (k = 1..K) of vector densities; rename it")
+
+
+def _read(density, declared_names, budget) -> Parsed:
+    if isinstance(density, str):
+        return parse_latex(density, declared_names, critical=budget.critical)
+    if isinstance(density, sp.Basic) and not isinstance(density, sp.logic.boolalg.Boolean):
+        expr = sp.sympify(density, strict=True)  # a SymPy object already: nothing is parsed
+        plain = {}
+        for s in expr.free_symbols:
+            if isinstance(s, sp.Symbol) and s not in (CLASS_INDEX, N_CLASSES):
+                plain[s] = sp.Symbol(s.name)
+        for base in expr.atoms(sp.IndexedBase):
+            plain[base] = sp.IndexedBase(base.label.name)
+        return Parsed(expr.xreplace(plain), sp.sstr(expr))
+    raise UserError("the density must be LaTeX text or a SymPy expression")
+
+
+_HINTS = {"e": "e reads as Euler's number", "pi": "\\pi reads as the constant π"}
+
+
+def _check_names(expr, parsed, y, params, fixed, used, vectors, bounds):
+    declared = {y, *params, *fixed}
+    every = used | vectors
+    undeclared = sorted(every - declared)
+    if undeclared:
+        n = undeclared[0]
+        raise UserError(
+            f"the density uses {n}, which is not declared: add --param {n} or --fixed {n}"
+            + (f" (read the density as {sp.sstr(expr)})" if len(sp.sstr(expr)) < 120 else "")
+        )
+    both = used & vectors
+    if both:
+        n = sorted(both)[0]
+        raise UserError(f"{n} is used both as a scalar and as a vector {n}_k")
+    for role, names in (("observed variable", [y]), ("parameter", params)):
+        for n in names:
+            if n not in every:
+                hint = f" ({_HINTS[n]})" if n in _HINTS else ""
+                raise UserError(f"the {role} {n} does not occur in the density{hint}")
+    in_support = {b for b in (bounds or ()) if isinstance(b, str)}
+    for n in fixed:
+        if n not in every and n not in in_support:
+            hint = f" ({_HINTS[n]})" if n in _HINTS else ""
+            raise UserError(
+                f"the fixed symbol {n} occurs neither in the density nor the support{hint}"
+            )
+    if vectors and y not in vectors:
+        raise UserError(
+            f"the density sums over a class index, but the observed {y} is not indexed ({y}_k)"
+        )
+
+
+# ---------------------------------------------------------------------------- numeric checks
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _mp_number(node):
+    value = node.evalf(mpmath.mp.dps + 5)
+    if not value.is_real:
+        raise ValueError("not real")
+    return mpmath.mpf(value._mpf_) if isinstance(value, sp.Float) else mpmath.mpf(int(value))
+
+
+def _mp_pow(b, e):
+    if b == 0 and e < 0:
+        return mpmath.inf
+    return mpmath.power(b, e)
+
+
+#: SymPy class → mpmath function: the density evaluated at many points without SymPy in the loop.
+_MPMATH = {
+    sp.Add: lambda *a: mpmath.fsum(a),
+    sp.Mul: lambda *a: mpmath.fprod(a),
+    sp.Pow: _mp_pow,
+    sp.exp: mpmath.exp,
+    sp.log: mpmath.log,
+    sp.Abs: abs,
+    sp.sin: mpmath.sin,
+    sp.cos: mpmath.cos,
+    sp.tan: mpmath.tan,
+    sp.sinh: mpmath.sinh,
+    sp.cosh: mpmath.cosh,
+    sp.tanh: mpmath.tanh,
+    sp.asin: mpmath.asin,
+    sp.acos: mpmath.acos,
+    sp.atan: mpmath.atan,
+    sp.gamma: mpmath.gamma,
+    sp.loggamma: mpmath.loggamma,
+    sp.beta: mpmath.beta,
+    sp.besseli: mpmath.besseli,
+    sp.besselk: mpmath.besselk,
+    sp.factorial: mpmath.factorial,
+    sp.binomial: mpmath.binomial,
+    sp.erf: mpmath.erf,
+    sp.erfc: mpmath.erfc,
+    sp.Max: lambda *a: max(a),
+    sp.Min: lambda *a: min(a),
+    sigmoid: lambda x: 1 / (1 + mpmath.exp(-x)),
+    softplus: lambda x: mpmath.log1p(mpmath.exp(x)),
+    xlogy: lambda x, y: 0 if x == 0 else x * mpmath.log(y),
+}
+
+
+def _compile(expr):
+    """A function of ``{symbol or Indexed: mpf}`` evaluating ``expr`` with mpmath."""
+    if not expr.free_symbols:
+        value = _mp_number(expr)
+        return lambda env: value
+    if isinstance(expr, (sp.Symbol, sp.Indexed)):
+        return lambda env: env[expr]
+    fn = _MPMATH.get(type(expr))
+    if fn is None:
+        raise _Unsupported(type(expr).__name__)
+    parts = [_compile(a) for a in expr.args]
+    return lambda env: fn(*(p(env) for p in parts))
+
+
+def _evaluator(expr):
+    try:
+        return _compile(expr)
+    except _Unsupported:
+        symbols = sorted(expr.free_symbols, key=str)
+        return lambda env: _mp_number(expr.xreplace({s: sp.Float(env[s], 30) for s in symbols}))
+
+
+def _draw(var, symbol, rng, bounds_values):
+    if var.vector:
+        values = var.domain.sample(rng, (CLASSES,))
+        return {symbol[i + 1]: mpmath.mpf(float(v)) for i, v in enumerate(values)}
+    return {symbol: mpmath.mpf(float(var.domain.sample(rng, ())))}
+
+
+def _expand_classes(expr):
+    return expr.subs(N_CLASSES, CLASSES).doit() if expr.has(N_CLASSES) else expr
+
+
+def _real(value, where):
+    if isinstance(value, mpmath.mpc):
+        if abs(value.imag) > 1e-12 * max(1, abs(value.real)):
+            raise UserError(f"the density is not real at {where}: {mpmath.nstr(value, 6)}")
+        value = value.real
+    if mpmath.isnan(value):
+        raise UserError(f"the density is undefined at {where}")
+    return value
+
+
+def _where(env):
+    parts = []
+    for s, v in env.items():
+        parts.append(f"{s}={mpmath.nstr(v, 4)}")
+    return ", ".join(parts)
+
+
+@dataclass
+class _Draw:
+    env: dict
+    lo: object
+    hi: object
+
+
+def _parameter_draws(dist, rng, count):
+    """Random values of every parameter and fixed symbol, with the support they imply."""
+    out = []
+    for _ in range(count):
+        env = {}
+        for var in (*dist.params, *dist.fixed):
+            env.update(_draw(var, dist.sym(var), rng, None))
+        lo, hi = dist.support_bounds
+        lo = lo if not isinstance(lo, sp.Basic) or lo.is_number else lo.xreplace(env)
+        hi = hi if not isinstance(hi, sp.Basic) or hi.is_number else hi.xreplace(env)
+        out.append(_Draw(env, sp.sympify(lo), sp.sympify(hi)))
+    return out
+
+
+def _observations(dist, draw, rng, count):
+    """Points of the support: integers for a discrete variable, spread values otherwise."""
+    y = dist.sym(dist.observed)
+    if dist.observed.vector:
+        return [_draw(dist.observed, y, rng, None) for _ in range(count)]
+    lo, hi = draw.lo, draw.hi
+    if dist.discrete:
+        top = int(lo) + 40 if hi == sp.oo else int(hi)
+        return [{y: mpmath.mpf(int(v))} for v in rng.integers(int(lo), top + 1, count)]
+    lo_f, hi_f = float(lo), float(hi)
+    values = []
+    for scale in rng.choice([0.05, 0.5, 2.0, 8.0], count):
+        if math.isfinite(lo_f) and math.isfinite(hi_f):
+            v = lo_f + (hi_f - lo_f) * rng.uniform(0.001, 0.999)
+        elif math.isfinite(lo_f):
+            v = lo_f + rng.exponential(scale) + 1e-6
+        elif math.isfinite(hi_f):
+            v = hi_f - rng.exponential(scale) - 1e-6
+        else:
+            v = rng.normal(0, scale)
+        values.append({y: mpmath.mpf(v)})
+    return values
+
+
+def _check_density(declared: Declared, normalize: bool, budget: TimeBudget, seed: int) -> None:
+    dist = declared.dist
+    rng = np.random.default_rng(seed)
+    expr = _expand_classes(dist.density_expr())
+    evaluate = _evaluator(expr)
+    draws = _parameter_draws(dist, rng, 6)
+    with mpmath.workdps(20):
+        points = 0
+        for draw in draws:
+            for obs in _observations(dist, draw, rng, 8):
+                env = {**draw.env, **obs}
+                where = _where(env)
+                try:
+                    value = _real(evaluate(env), where)
+                except (ZeroDivisionError, ValueError, OverflowError) as exc:
+                    raise UserError(f"the density cannot be evaluated at {where} ({exc})") from None
+                if value < 0:
+                    raise UserError(
+                        f"the density is negative at {where} ({mpmath.nstr(value, 6)})"
+                        + _undeclared_hint(dist)
+                    )
+                if mpmath.isinf(value):
+                    raise UserError(f"the density is infinite at {where}")
+                points += 1
+    declared.checks.append(f"non-negative at {points} random points")
+    _check_normalised(declared, normalize, budget, rng)
+
+
+def _undeclared_hint(dist):
+    real = [v.name for v in (*dist.params, *dist.fixed) if v.constraint == "real"]
+    if not real:
+        return ""
+    return f"; is {', '.join(real)} meant to be --positive or --probability?"
+
+
+def _total(dist, expr, draw):
+    """∫ or Σ of the density over the support at one parameter draw (mpmath)."""
+    evaluate = _evaluator(expr)
+    y = dist.sym(dist.observed)
+    if dist.observed.vector:
+        return _total_vector(dist, evaluate, y, draw)
+
+    def f(v):
+        return _real(evaluate({**draw.env, y: v}), _where({**draw.env, y: v}))
+
+    lo, hi = draw.lo, draw.hi
+    if dist.discrete:
+        lo_i = int(lo)
+        if hi != sp.oo:
+            return mpmath.fsum(f(mpmath.mpf(k)) for k in range(lo_i, int(hi) + 1)), 0
+        return mpmath.nsum(lambda k: f(mpmath.mpf(k)), [lo_i, mpmath.inf]), 0
+    lo_m = mpmath.mpf(float(lo)) if lo != -sp.oo else -mpmath.inf
+    hi_m = mpmath.mpf(float(hi)) if hi != sp.oo else mpmath.inf
+    inner = {0.0}
+    for v in draw.env.values():
+        for d in (0, 0.25, 1, 4):
+            inner |= {float(v) - d, float(v) + d}
+    if mpmath.isfinite(lo_m):
+        inner |= {float(lo_m) + d for d in (0.5, 2, 8)}
+    points = [lo_m, *sorted(p for p in inner if lo_m < p < hi_m), hi_m]
+    return mpmath.quad(f, points, error=True, maxdegree=8)
+
+
+def _total_vector(dist, evaluate, y, draw):
+    components = [y[i + 1] for i in range(CLASSES)]
+    if dist.discrete:
+        total = 0
+        for hot in range(CLASSES):
+            env = {**draw.env, **{c: mpmath.mpf(int(i == hot)) for i, c in enumerate(components)}}
+            total += _real(evaluate(env), _where(env))
+        return total, 0
+    if CLASSES != 3:
+        raise AssertionError("the simplex quadrature is written for K = 3")
+
+    def f(u, v):  # y = (u, (1-u)v, (1-u)(1-v)), Jacobian 1 - u
+        env = {**draw.env, components[0]: u, components[1]: (1 - u) * v}
+        env[components[2]] = (1 - u) * (1 - v)
+        return _real(evaluate(env), _where(env)) * (1 - u)
+
+    return mpmath.quad(f, [0, 1], [0, 1], error=True, maxdegree=5)
+
+
+def _symbolic_total(dist, expr, budget):
+    """The symbolic ∫ or Σ over the support, or None (no closed form, or out of time)."""
+    y = dist.sym(dist.observed)
+    if dist.observed.vector:
+        return None
+    lo, hi = dist.support_bounds
+    seconds = min(budget.remaining() * SYMBOLIC_SHARE, 10.0)
+    try:
+        with budget.limit(seconds) as token:
+            if dist.discrete:
+                total = sp.summation(expr, (y, lo, hi))
+            else:
+                total = sp.integrate(expr, (y, lo, hi), conds="none")
+    except _Expired as exc:
+        if exc.token is not token:
+            raise
+        return None
+    except Exception:  # SymPy's integrators fail in many ways; quadrature's answer stands
+        return None
+    if total.has(sp.Integral, sp.Sum, sp.Piecewise, sp.nan, sp.zoo) or total.has(sp.oo):
+        return None
+    return total
+
+
+def _check_normalised(declared: Declared, normalize: bool, budget: TimeBudget, rng) -> None:
+    dist = declared.dist
+    expr = dist.density_expr()
+    draws = _parameter_draws(dist, rng, 3)
+    totals = _totals(dist, _expand_classes(expr), draws)
+    over = _interval_text(dist)
+    how = "sum" if dist.discrete else "integral"
+    for (total, _), draw in zip(totals, draws, strict=True):
+        if not mpmath.isfinite(total):
+            raise UserError(
+                f"the density does not normalise: its {how} over {over} diverges "
+                f"(at {_where(draw.env)})"
+            )
+    if all(abs(t - 1) <= TOLERANCE for t, _ in totals):
+        method = "summed" if dist.discrete else "quadrature"
+        declared.checks.append(
+            f"normalises: the {how} over {over} is 1 at {len(draws)} random parameter values "
+            f"({method})"
+        )
+        if normalize:
+            declared.checks.append("--normalize: already normalised, nothing to divide")
+        return
+    symbolic = _symbolic_total(dist, expr, budget)
+    if symbolic is not None:
+        values = [_evaluator(_expand_classes(symbolic))(d.env) for d in draws]
+        agree = all(
+            abs(v - t) <= 1e-4 * max(1, abs(v)) for v, (t, _) in zip(values, totals, strict=True)
+        )
+        if all(abs(v - 1) <= TOLERANCE for v in values):
+            declared.checks.append(f"normalises: the symbolic {how} over {over} is 1")
+            return
+        if agree:
+            if normalize:
+                _divide(declared, symbolic, budget, over)
+                return
+            raise UserError(
+                f"the density does not normalise: its {how} over {over} is {sp.sstr(symbolic)}, "
+                f"not 1; pass --normalize to divide by it"
+            )
+    shown = ", ".join(mpmath.nstr(t, 6) for t, _ in totals)
+    at = "; ".join(_where(d.env) for d in draws)
+    found = "no closed form found" if symbolic is None else "SymPy's closed form disagrees"
+    if normalize:
+        raise UserError(
+            f"cannot --normalize: the {how} over {over} is {shown} (at {at}) and {found}; "
+            "divide by it in the formula"
+        )
+    raise UserError(
+        f"the density does not normalise: its {how} over {over} is {shown}, not 1 "
+        f"(at {at}; {found})"
+    )
+
+
+def _totals(dist, expr, draws):
+    out = []
+    with mpmath.workdps(15):
+        for draw in draws:
+            try:
+                total = _total(dist, expr, draw)
+            except (ZeroDivisionError, ValueError, OverflowError) as exc:
+                raise UserError(
+                    f"the density cannot be integrated at {_where(draw.env)} ({exc})"
+                ) from None
+            value, error = total if isinstance(total, tuple) else (total, 0)
+            out.append((_real(value, _where(draw.env)), error))
+    return out
+
+
+def _divide(declared, symbolic, budget, over):
+    dist = declared.dist
+    formula = dist.density
+    normalised = _Formula(formula.expr / symbolic, formula.symbols)
+    declared.dist = dataclasses.replace(dist, density=normalised)
+    declared.normaliser = symbolic
+    declared.checks.append(f"--normalize: divided by its integral over {over}, {sp.sstr(symbolic)}")
+    _check_normalised(declared, False, budget, np.random.default_rng(1))
+
+
+def _interval_text(dist):
+    if dist.observed.vector:
+        kind = "one-hot vectors" if dist.discrete else "simplex"
+        return f"the {kind} (K = {CLASSES})"
+    lo, hi = dist.support_bounds
+    if dist.discrete:
+        return f"{{{lo}, …, {hi}}}".replace("oo", "∞")
+    return f"({lo}, {hi})".replace("oo", "∞")
+
+
+# ---------------------------------------------------------------------------- derivation
+
+
+def new(density, observed, params, fixed=(), *, timeout: float | None = DEFAULT_TIMEOUT, **kw):
+    """Declare, check and derive: the :class:`~derive.derivation.Derivation` of a new density."""
+    from .derivation import derive
+
+    budget = TimeBudget(timeout)
+    with budget.running():
+        declared = declare(density, observed, params, fixed, budget=budget, **kw)
+        return derive(declared.dist)
+
+
+# ---------------------------------------------------------------------------- the command
+
+
+def _echo(declared: Declared, derivation) -> str:
+    """What was read and checked, shown before the derivation so a misreading is visible."""
+    from sympy.printing.pretty.pretty import PrettyPrinter
+    from sympy.printing.pretty.stringpict import prettyForm
+
+    from .derivation import Density
+
+    dist = declared.dist
+    lhs = Density(derivation.observed, tuple(dist.sym(v) for v in (*dist.params, *dist.fixed)))
+    printer = PrettyPrinter({"use_unicode": True, "wrap_line": False, "order": "none"})
+    form = prettyForm(
+        *printer._print(lhs).right(prettyForm(" = "), printer._print(declared.density))
+    )
+    shown = "\n".join("   " + line.rstrip() for line in form.render(wrap_line=False).splitlines())
+    lines = ["read the density as", shown]
+    if declared.readings:
+        lines.append("   reading " + "; ".join(declared.readings))
+    lines.append("checked: " + "; ".join(declared.checks))
+    return "\n".join(lines)
+
+
+def _check_output(path: str | None) -> None:
+    if path is None:
+        return
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise UserError(f"cannot write {path}: directory {directory} does not exist")
+    if target.is_dir():
+        raise UserError(f"cannot write {path}: it is a directory")
+
+
+def _command(args) -> str:
+    _check_output(args.output)
+    budget = TimeBudget(args.timeout)
+    with budget.running():
+        declared = declare(
+            args.density,
+            args.observed,
+            args.param,
+            args.fixed,
+            discrete=args.discrete,
+            support=args.support,
+            positive=args.positive,
+            probability=args.probability,
+            name=args.name,
+            normalize=args.normalize,
+            budget=budget,
+        )
+        from .derivation import derive_cached
+
+        derivation = derive_cached(declared.dist)
+        return _output(args, declared, derivation)
+
+
+def _output(args, declared, derivation) -> str:
+    from .report import as_dict, render
+
+    if args.json:
+        data = as_dict(derivation)
+        data["input"] = declared.source
+        data["readings"] = list(declared.readings)
+        data["checks"] = list(declared.checks)
+        return json.dumps(data, indent=2, ensure_ascii=False)
+    if args.latex:
+        return _latex(derivation)
+    if args.code:
+        return _code(derivation)
+    width = shutil.get_terminal_size((100, 24)).columns
+    return _echo(declared, derivation) + "\n\n" + render(derivation, width=width)
+
+
+def _latex(derivation) -> str:
+    raise UserError("derive new --latex is not supported yet")
+
+
+def _code(derivation) -> str:
+    raise UserError("derive new --code is not supported yet")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserError(f"--timeout {text!r}: give a number of seconds") from None
+    if not (0 < value <= 86400) or math.isnan(value):
+        raise UserError(f"--timeout {text}: give a number of seconds above 0 (at most a day)")
+    return value
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser(
+        "new",
+        help="derive the loss of a new distribution, its density typed in LaTeX",
+        description="Read a density written in LaTeX, check it, and derive its loss. Symbols are "
+        r"named as the parser reads them (\mu is mu, x_m is x_m, \hat{y} is y_hat) and are "
+        "real unless declared --positive or --probability; the observed variable takes its "
+        "domain from --support and --discrete. Bounds and densities that start with '-' "
+        "need '=': --support=-oo,0.",
+    )
+    p.add_argument("--density", required=True, metavar="TEX", help="the density, in LaTeX")
+    p.add_argument("--observed", required=True, metavar="Y", help="the observed variable")
+    p.add_argument(
+        "--param", required=True, action="extend", nargs="+", metavar="P", help="learned"
+    )
+    p.add_argument(
+        "--fixed", action="extend", nargs="+", default=[], metavar="F", help="fixed symbols"
+    )
+    p.add_argument("--discrete", action="store_true", help="the observed variable is a count")
+    p.add_argument(
+        "--support",
+        metavar="LO,HI",
+        help="the observed variable's support: numbers, oo, pi or a --fixed symbol "
+        "(default -oo,oo; 0,oo when --discrete)",
+    )
+    p.add_argument("--positive", action="extend", nargs="+", default=[], metavar="S", help="S > 0")
+    p.add_argument(
+        "--probability", action="extend", nargs="+", default=[], metavar="S", help="S in (0, 1)"
+    )
+    p.add_argument("--name", default="new", help="a name for the distribution (default: new)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--json", action="store_true", help="one JSON object (DESIGN.md keys)")
+    group.add_argument("--latex", action="store_true", help="the derivation as a LaTeX fragment")
+    group.add_argument("--code", action="store_true", help="the numpy module, as `derive code`")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically)")
+    p.add_argument("--normalize", action="store_true", help="divide by the integral if it is not 1")
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"give up after S seconds (default {DEFAULT_TIMEOUT:g})",
+    )
+    p.set_defaults(handler=_command)
