@@ -28,7 +28,7 @@ from .. import functions
 from ..errors import UserError
 from ..functions import sigmoid, softplus, xlogy
 from ..spec import N_CLASSES
-from .rewrite import ive, lgamma, xlog1py
+from .rewrite import ive, lgamma, log1mexp, xlog1py
 
 Template = str | Callable[["Printer", sp.Basic], str]
 
@@ -188,6 +188,7 @@ NUMPY = Backend(
         sp.Heaviside: _heaviside("np.heaviside({0}, {1})"),
         sp.DiracDelta: _zero_like("np.zeros_like({0})"),
         logaddexp: "np.logaddexp({0}, {1})",
+        log1mexp: "_log1mexp({0})",
         sigmoid: "special.expit({0})",
         softplus: "_softplus({0})",
         xlogy: "special.xlogy({0}, {1})",
@@ -214,7 +215,7 @@ NUMPY = Backend(
     logsumexp="_logsumexp({body}{keep})",
     where="np.where({0}, {1}, {2})",
     imports={"np.": "import numpy as np", "special.": "from scipy import special"},
-    helpers=("_softplus", "_logsumexp", "_logcosh", "_huber", "_log_i0"),
+    helpers=("_softplus", "_logsumexp", "_logcosh", "_huber", "_log_i0", "_log1mexp"),
     helper_uses={"_log_i0": "special."},
 )
 
@@ -242,6 +243,7 @@ TORCH = Backend(
         sp.Heaviside: _heaviside("torch.heaviside({0}, torch.full_like({0}, {1}))"),
         sp.DiracDelta: _zero_like("torch.zeros_like({0})"),
         logaddexp: "torch.logaddexp({0}, {1})",
+        log1mexp: "_log1mexp({0})",
         sigmoid: "torch.sigmoid({0})",
         softplus: "_softplus({0})",
         xlogy: "torch.xlogy({0}, {1})",
@@ -264,7 +266,7 @@ TORCH = Backend(
     logsumexp="torch.logsumexp({body}, dim=-1{keep})",
     where="torch.where({0}, {1}, {2})",
     imports={"torch.": "import torch"},
-    helpers=("_softplus", "_logcosh", "_huber", "_log_i0"),
+    helpers=("_softplus", "_logcosh", "_huber", "_log_i0", "_log1mexp"),
 )
 
 JAX = Backend(
@@ -291,6 +293,7 @@ JAX = Backend(
         sp.Heaviside: _heaviside("jnp.heaviside({0}, {1})"),
         sp.DiracDelta: _zero_like("jnp.zeros_like({0})"),
         logaddexp: "jnp.logaddexp({0}, {1})",
+        log1mexp: "_log1mexp({0})",
         sigmoid: "jax.nn.sigmoid({0})",
         softplus: "_softplus({0})",
         xlogy: "jsp.xlogy({0}, {1})",
@@ -318,7 +321,7 @@ JAX = Backend(
         "jax.": "import jax",
         "jsp.": "import jax.scipy.special as jsp",
     },
-    helpers=("_softplus", "_logcosh", "_huber", "_log_i0"),
+    helpers=("_softplus", "_logcosh", "_huber", "_log_i0", "_log1mexp"),
     helper_uses={"_log_i0": "jsp."},
 )
 

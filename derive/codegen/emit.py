@@ -42,9 +42,9 @@ J = sp.Dummy("j", integer=True, positive=True)
 def python_name(name: str) -> str:
     """A valid, non-reserved Python argument name: `lambda` becomes `lambda_`."""
     text = re.sub(r"\W", "_", name)
-    if not text or text[0].isdigit():
-        text = "_" + text
-    if keyword.iskeyword(text) or text in RESERVED or text.startswith("_"):
+    if not text or text[0].isdigit() or text[0] == "_":  # private names belong to the module
+        text = "arg_" + text.lstrip("_")
+    if keyword.iskeyword(text) or text in RESERVED:
         text += "_"
     return text
 

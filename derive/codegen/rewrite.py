@@ -65,8 +65,21 @@ class ive(sp.Function):
         return sp.exp(-sp.Abs(x)) * sp.besseli(nu, x)
 
 
+class log1mexp(sp.Function):
+    r""":math:`\log(1 - e^{x})` for x < 0, accurate at both ends: log(−expm1(x)) for x > −log 2,
+    log1p(−eˣ) below (Mächler, "Accurately computing log(1 − exp(−|a|))", 2012)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return 1 / (1 - sp.exp(-self.args[0]))  # −eˣ/(1 − eˣ)
+
+    def _eval_rewrite_as_log(self, x, **kwargs):
+        return sp.log(1 - sp.exp(x))
+
+
 #: Functions this module adds to the derivation's vocabulary.
-CODE_FUNCTIONS = (log1p, expm1, logaddexp, xlog1py, lgamma, ive)
+CODE_FUNCTIONS = (log1p, expm1, logaddexp, xlog1py, lgamma, ive, log1mexp)
 
 
 def elementary(expr):
@@ -75,7 +88,7 @@ def elementary(expr):
 
     expr = expr.replace(lambda e: isinstance(e, ive), lambda e: e.rewrite(sp.exp))
     expr = expr.replace(lambda e: isinstance(e, lgamma), lambda e: sp.loggamma(e.args[0]))
-    expr = expr.replace(lambda e: isinstance(e, xlog1py), lambda e: e.rewrite(sp.log))
+    expr = expr.replace(lambda e: isinstance(e, (xlog1py, log1mexp)), lambda e: e.rewrite(sp.log))
     expr = expr.replace(lambda e: isinstance(e, (log1p, logaddexp)), lambda e: e.rewrite(sp.log))
     expr = expr.replace(lambda e: isinstance(e, expm1), lambda e: e.rewrite(sp.exp))
     return primitives(expr)
@@ -273,10 +286,10 @@ CODE_RULES = (
         ),
     ),
     (
-        "log(1 − eˣ) = log(−expm1(x))",
+        "log(1 − eˣ) = log1mexp(x)",
         ReplaceOptim(
             lambda e: isinstance(e, sp.log) and _one_minus_exp(e.args[0]) is not None,
-            lambda e: sp.log(-expm1(_one_minus_exp(e.args[0]))),
+            lambda e: log1mexp(_one_minus_exp(e.args[0])),
         ),
     ),
     (

@@ -1,0 +1,69 @@
+"""The GBM objectives of `derive code --grad`: a real XGBoost model trained with the emitted Poisson
+objective reaches the fit of xgboost's built-in count:poisson."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from derive.codegen import load
+
+
+def _poisson_data(rng, n):
+    X = rng.normal(size=(n, 4))
+    eta = 0.6 * X[:, 0] - 0.4 * X[:, 1] + 0.3 * X[:, 2] * X[:, 3] + 0.5
+    return X, rng.poisson(np.exp(eta)).astype(float)
+
+
+def _deviance(y, eta):
+    """Mean Poisson deviance at log-rate eta (an independent formula, scipy.special.xlogy)."""
+    from scipy.special import xlogy
+
+    mu = np.exp(eta)
+    return float(np.mean(2 * (xlogy(y, y / mu) - (y - mu))))
+
+
+def test_xgboost_with_the_emitted_poisson_objective_reaches_count_poisson():
+    xgb = pytest.importorskip("xgboost")
+    m = load("poisson-log", grad=True)
+    rng = np.random.default_rng(7)
+    X, y = _poisson_data(rng, 6000)
+    Xt, yt = _poisson_data(rng, 4000)
+    start = np.log(y.mean())  # both models start from the MLE of the intercept
+    dtrain, dtest = xgb.DMatrix(X, label=y), xgb.DMatrix(Xt, label=yt)
+    for d, n in ((dtrain, len(y)), (dtest, len(yt))):
+        d.set_base_margin(np.full(n, start))
+    # max_delta_step=0: the built-in hessian is then exp(η), the exact one the module emits
+    params = {"max_depth": 3, "eta": 0.1, "max_delta_step": 0.0, "nthread": 1, "seed": 0}
+    builtin = xgb.train({**params, "objective": "count:poisson"}, dtrain, num_boost_round=60)
+    custom = xgb.train(params, dtrain, num_boost_round=60, obj=m.xgboost_objective)
+    eta_builtin = builtin.predict(dtest, output_margin=True)
+    eta_custom = custom.predict(dtest, output_margin=True)
+    constant = _deviance(yt, np.full(len(yt), start))
+    assert _deviance(yt, eta_custom) < 0.6 * constant  # it learned
+    assert _deviance(yt, eta_custom) == pytest.approx(_deviance(yt, eta_builtin), rel=2e-3)
+    np.testing.assert_allclose(eta_custom, eta_builtin, atol=2e-2)
+
+
+def test_objectives_return_gradient_and_floored_hessian():
+    m = load("laplace", grad=True)  # |y − μ|: its second derivative is 0
+    y = np.array([0.0, 1.0, 2.0], dtype=np.float32)
+    mu = np.array([0.5, 0.5, 0.5], dtype=np.float32)
+    g, h = m.lightgbm_objective(y, mu, b=1.0)
+    np.testing.assert_array_equal(g, np.sign(mu - y))
+    assert h.dtype == np.float32
+    np.testing.assert_array_equal(h, np.finfo(np.float32).eps)
+    with pytest.raises(TypeError):  # fixed parameters are keyword-only, never defaulted
+        m.lightgbm_objective(y, mu)
+
+
+def test_lightgbm_with_the_emitted_poisson_objective():
+    lgb = pytest.importorskip("lightgbm")
+    m = load("poisson-log", grad=True)
+    rng = np.random.default_rng(8)
+    X, y = _poisson_data(rng, 4000)
+    Xt, yt = _poisson_data(rng, 4000)
+    model = lgb.LGBMRegressor(objective=m.lightgbm_objective, n_estimators=60, verbose=-1)
+    model.fit(X, y, init_score=np.full(len(y), np.log(y.mean())))
+    eta = model.predict(Xt, raw_score=True) + np.log(y.mean())
+    assert _deviance(yt, eta) < 0.6 * _deviance(yt, np.full(len(yt), np.log(y.mean())))
