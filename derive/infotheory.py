@@ -55,8 +55,9 @@ class _Timeout(Exception):
     pass
 
 
-def _bounded(thunk, seconds: float = TIME_LIMIT):
-    """``thunk()`` if it finishes within ``seconds`` without error, else None.
+def _bounded(thunk, seconds: float | None = None):
+    """``thunk()`` if it finishes within ``seconds`` (default :data:`TIME_LIMIT`) without error,
+    else None.
 
     SymPy's summation and integration can run for ever (PITFALLS 8): an interval timer interrupts
     them.  Where no timer can be set (not the main thread) the attempt is not made at all.
@@ -73,7 +74,7 @@ def _bounded(thunk, seconds: float = TIME_LIMIT):
     previous = signal.signal(signal.SIGALRM, alarm)
     try:
         try:
-            signal.setitimer(signal.ITIMER_REAL, seconds)
+            signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT if seconds is None else seconds)
             return thunk()
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
@@ -376,6 +377,20 @@ def expectations(*names: str, onehot: bool = False):
 # expectations are exact sums over the support, or series that SymPy sums (or keeps explicit).
 
 
+def _at(condition, value):
+    """``value`` where ``condition`` holds symbolically (its closed form's only case), else None."""
+    return value if condition else None
+
+
+def _equal(a, b):
+    return sp.expand(a - b) == 0
+
+
+def _holds(relation) -> bool:
+    """Whether ``relation`` holds under the symbols' assumptions (𝔼 yˢ exists only for some s)."""
+    return relation is sp.true
+
+
 @expectations("gaussian", "gaussian-hetero")
 def _gaussian(y, mu, sigma):
     def abs_dev(m):  # 𝔼|y − m| = σ√(2/π)·e^{−d²/2σ²} + d·erf(d/σ√2), d = μ − m
@@ -416,7 +431,7 @@ def _exponential(y, lam):
         "y": 1 / lam,
         "(y - m)^2": lambda m: 1 / lam**2 + (1 / lam - m) ** 2,
         "|y - m|": abs_dev,
-        "y^s": lambda s: sp.gamma(1 + s) / lam**s,
+        "y^s": lambda s: _at(_holds(s > -1), sp.gamma(1 + s) / lam**s),
         "log y": -sp.EulerGamma - sp.log(lam),
         "(log y - m)^2": lambda m: sp.pi**2 / 6 + (-sp.EulerGamma - sp.log(lam) - m) ** 2,
     }
@@ -428,7 +443,9 @@ def _gamma(y, mu, shape):
     return {
         "y": mu,
         "(y - m)^2": lambda m: mu**2 / shape + (mu - m) ** 2,
-        "y^s": lambda s: (mu / shape) ** s * sp.gamma(shape + s) / sp.gamma(shape),
+        "y^s": lambda s: _at(
+            _holds(s + shape > 0), (mu / shape) ** s * sp.gamma(shape + s) / sp.gamma(shape)
+        ),
         "log y": log_mean,
         "(log y - m)^2": lambda m: sp.polygamma(1, shape) + (log_mean - m) ** 2,
     }
@@ -440,7 +457,10 @@ def _beta(y, a, b):
     return {
         "y": mean,
         "(y - m)^2": lambda m: a * b / ((a + b) ** 2 * (a + b + 1)) + (mean - m) ** 2,
-        "y^s": lambda s: sp.gamma(a + s) * sp.gamma(a + b) / (sp.gamma(a) * sp.gamma(a + b + s)),
+        "y^s": lambda s: _at(
+            _holds(s + a > 0),
+            sp.gamma(a + s) * sp.gamma(a + b) / (sp.gamma(a) * sp.gamma(a + b + s)),
+        ),
         "log y": log_mean,
         "log(1 - y)": sp.digamma(b) - sp.digamma(a + b),
         "(log y - m)^2": lambda m: (
@@ -475,18 +495,9 @@ def _lognormal(y, mu, sigma):
 def _weibull(y, lam, k):
     return {
         "y": lam * sp.gamma(1 + 1 / k),
-        "y^s": lambda s: lam**s * sp.gamma(1 + s / k),
+        "y^s": lambda s: _at(_holds(s + k > 0), lam**s * sp.gamma(1 + s / k)),
         "log y": sp.log(lam) - sp.EulerGamma / k,
     }
-
-
-def _at(condition, value):
-    """``value`` where ``condition`` holds symbolically (its closed form's only case), else None."""
-    return value if condition else None
-
-
-def _equal(a, b):
-    return sp.expand(a - b) == 0
 
 
 @expectations("cauchy")
@@ -635,6 +646,20 @@ class Support:
                 return "{" + ", ".join(str(v) for v in range(int(self.lo), int(self.hi) + 1)) + "}"
             return f"{{{lo}, …, {hi}}}"
         return "ℝ" if (self.lo, self.hi) == (-sp.oo, sp.oo) else f"({lo}, {hi})"
+
+    def tex(self) -> str:
+        """The same, as LaTeX maths."""
+        if self.vector:
+            return r"\{0, 1\}^{K}" if self.discrete else r"\Delta^{K - 1}"
+        lo, hi = tex(self.lo), tex(self.hi)
+        if self.discrete:
+            if self.hi == sp.oo:
+                return r"\{%s, %s, %s, \dots\}" % (lo, tex(self.lo + 1), tex(self.lo + 2))
+            if self.lo.is_Integer and self.hi.is_Integer and self.hi - self.lo < 4:
+                values = range(int(self.lo), int(self.hi) + 1)
+                return r"\{" + ", ".join(str(v) for v in values) + r"\}"
+            return r"\{%s, \dots, %s\}" % (lo, hi)
+        return r"\mathbb{R}" if (self.lo, self.hi) == (-sp.oo, sp.oo) else f"({lo}, {hi})"
 
     def inside(self, other: Support) -> bool | None:
         """Whether this support lies inside ``other``; None where that depends on parameters."""
@@ -945,12 +970,12 @@ def is_zero(expr, simplex=(), total=()) -> bool:
     if e == 0:
         return True
     if e.has(sp.exp):
-        e = _bounded(lambda: _expanded(_exponentials_as_symbols(e), simplex, total), 2 * TIME_LIMIT)
+        e = _bounded(lambda: _expanded(_exponentials_as_symbols(e), simplex, total))
         if e is None:
             return False
         if e == 0:
             return True
-    return _bounded(lambda: sp.cancel(sp.together(e)) == 0, 2 * TIME_LIMIT) is True
+    return _bounded(lambda: sp.cancel(sp.together(e)) == 0) is True
 
 
 # ---------------------------------------------------------------------------- the record
@@ -969,6 +994,7 @@ class Pair:
     cross_entropy: sp.Expr | None = None
     kl: sp.Expr | None = None
     infinite: str | None = None  # why KL(P ‖ Q) = ∞
+    supports: tuple = ()  # (P's, Q's) where KL(P ‖ Q) = ∞
     condition: sp.Basic | None = None  # where the supports nest for some parameters only: when
     expected: tuple[Expected, ...] = ()
     proofs: dict[str, bool] = field(default_factory=dict)
@@ -1077,6 +1103,7 @@ def divergence(p_name: str, q_name: str) -> Pair:
         pair.entropy_p = _entropy_of(P, engine, steps)
         pair.cross_entropy = pair.kl = sp.oo
         pair.infinite = reason
+        pair.supports = (support(p, P), support(q, Q))
         steps.append(Step("infinite", reason, KL_PQ, sp.oo))
         pair.expected = tuple(engine.used.values())
         return pair
@@ -1489,6 +1516,7 @@ def pair_context(pair: Pair, level: str | None = r"\subsection") -> dict:
         "label": _label(*names),
         "level": level,
         "entropy_only": pair.q is None,
+        "cross_shown": any(step.kind == "cross-entropy" for step in pair.steps),
         "p_title": pair.p.title,
         "q_title": pair.q.title if pair.q is not None else "",
         "p": pair.p.name,
@@ -1501,6 +1529,9 @@ def pair_context(pair: Pair, level: str | None = r"\subsection") -> dict:
             for kind, members in groups(pair.steps)
         ],
         "infinite": pair.infinite,
+        "supports": [
+            {"tex": s.tex(), "discrete": s.discrete, "vector": s.vector} for s in pair.supports
+        ],
         "explicit": [{"lhs": _tex(Expectation(e.stat))} for e in pair.explicit],
         "proofs": [{"key": key, "ok": ok} for key, ok in pair.proofs.items()],
     }
