@@ -193,7 +193,10 @@ class Printer(LatexPrinter):
         nf, df = list(sp.Mul.make_args(numer)), list(sp.Mul.make_args(denom))
         nf = [f for f in nf if f != 1]
         df = [f for f in df if f != 1]
-        if coeff.is_Rational and coeff.q != 1 and not df and nf and not all(map(_is_atom, nf)):
+        front = any(isinstance(f, (sp.Function, sp.Add)) for f in nf) and not any(
+            f.is_Pow for f in nf
+        )
+        if coeff.is_Rational and coeff.q != 1 and not df and front:
             # ½ log σ², ½ (a + b): the coefficient in front reads better than a fraction
             if coeff.p != 1:
                 nf.insert(0, sp.Integer(coeff.p))
@@ -568,25 +571,42 @@ _TEXT_MATH = {
 }
 
 
+#: Text accents by combining character (ŷ → \^{y}, é → \'{e}).
+_ACCENTS = {
+    "0300": "`",
+    "0301": "'",
+    "0302": "^",
+    "0303": "~",
+    "0304": "=",
+    "0308": '"',
+    "0327": "c",
+}
+
+
 def escape(text) -> str:
-    """Plain text for LaTeX: the special characters escaped, Greek letters as maths."""
+    """Plain text for LaTeX, in ASCII: the special characters escaped, accented letters as
+    accents, Greek letters and mathematical signs as maths."""
     out = []
     for char in str(text):
+        parts = unicodedata.decomposition(char).split()
         if char in _TEXT_SPECIALS:
             out.append(_TEXT_SPECIALS[char])
         elif char in _TEXT_MATH:
             out.append(r"\ensuremath{%s}" % _TEXT_MATH[char])
         elif ord(char) > 127 and _unicode_tex(char):
             out.append(r"\ensuremath{%s}" % _unicode_tex(char))
+        elif len(parts) == 2 and parts[1] in _ACCENTS and int(parts[0], 16) < 128:
+            out.append("\\%s{%s}" % (_ACCENTS[parts[1]], chr(int(parts[0], 16))))
         else:
             out.append(char)
     return "".join(out)
 
 
 def breakable(text) -> str:
-    """:func:`escape`, with line breaks allowed after the underscores and dots of identifiers."""
+    """:func:`escape`, with line breaks allowed after the underscores, dots and opening
+    parentheses of identifiers (torch.nn.functional.mse_loss, MixtureSameFamily(…))."""
     text = escape(text).replace(r"\_", r"\_\allowbreak{}")
-    return re.sub(r"\.(?=\w)", r".\\allowbreak{}", text)
+    return re.sub(r"([.(])(?=\w)", r"\1\\allowbreak{}", text)
 
 
 def code(text) -> str:

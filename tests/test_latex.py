@@ -1,0 +1,329 @@
+"""LaTeX for papers: the printer's notation, the templates' text, the round trip via a parser."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import sympy as sp
+from conftest import derivation, draw
+from latex2sympy2 import latex2sympy
+
+from derive import functions as F
+from derive import latex
+from derive.cli import main
+from derive.numeric import evaluate
+from derive.spec import CLASS_INDEX as k
+from derive.spec import N_CLASSES as K
+
+GOLDEN = Path(__file__).parent / "golden"
+
+y, mu, eta, z = sp.symbols("y mu eta z", real=True)
+sigma, lam = sp.symbols("sigma lambda", positive=True)
+p = sp.Symbol("p", positive=True)
+i, n = sp.symbols("i n", integer=True, positive=True)
+Y, P = sp.IndexedBase("y"), sp.IndexedBase("p")
+
+
+# ---------------------------------------------------------------------------- the printer
+
+
+@pytest.mark.parametrize(
+    "expr, settings, expected",
+    [
+        ((y - mu) ** 2, {"observed": (y,)}, r"\left(y - \mu\right)^{2}"),
+        ((mu - y) ** 2, {"observed": (y,)}, r"\left(y - \mu\right)^{2}"),
+        (sp.Abs(mu - y), {"observed": (y,)}, r"\left|y - \mu\right|"),
+        (sp.cos(mu - y), {"observed": (y,)}, r"\cos\left(y - \mu\right)"),
+        (sp.exp(eta) - y * eta, {"observed": (y,), "learned": (eta,)}, r"e^{\eta} - y \eta"),
+        (lam - y * sp.log(lam), {"observed": (y,), "learned": (lam,)}, r"\lambda - y \log \lambda"),
+        (
+            (y - mu) ** 2 / (2 * sigma**2) + sp.log(sigma) + sp.log(2 * sp.pi) / 2,
+            {"observed": (y,), "learned": (mu,)},
+            r"\frac{\left(y - \mu\right)^{2}}{2 \sigma^{2}} + \log \sigma"
+            r" + \frac{1}{2} \log 2 \pi",
+        ),
+        (1 - y, {"observed": (y,)}, r"1 - y"),
+        (sp.log(1 - p), {}, r"\log\left(1 - p\right)"),
+        (sp.log(sigma), {"ln_notation": True}, r"\ln \sigma"),
+        (F.log1p(p), {"ln_notation": True}, r"\ln\left(1 + p\right)"),
+        (F.softplus(z) - y * z, {"observed": (y,)}, r"\operatorname{softplus}\left(z\right) - y z"),
+        (
+            sp.exp(-((y - mu) ** 2) / 2),
+            {"observed": (y,)},
+            r"\exp\left(- \frac{\left(y - \mu\right)^{2}}{2}\right)",
+        ),
+        (
+            sp.Product(P[k] ** Y[k], (k, 1, K), (i, 1, n)),
+            {},
+            r"\prod_{i=1}^{n} \prod_{k=1}^{K} p_{k}^{y_{k}}",
+        ),
+        (
+            -sp.Sum(sp.log(P[k]) * Y[k], (k, 1, K)),
+            {"observed": (Y,)},
+            r"- \sum_{k=1}^{K} y_{k} \log p_{k}",
+        ),
+        (sp.Symbol("shape", positive=True), {}, r"\mathrm{shape}"),
+        (sp.Symbol("ℓ"), {}, r"\ell"),
+        (mu, {"names": {"mu": r"\hat{y}"}}, r"\hat{y}"),
+        (sp.Symbol("mu_i"), {"names": {"mu": r"\hat{y}"}}, r"\hat{y}_{i}"),
+    ],
+)
+def test_printer_notation(expr, settings, expected):
+    assert latex.tex(expr, **settings) == expected
+
+
+def test_tex_and_equation_keep_their_signatures():
+    assert latex.tex(mu) == r"\mu"
+    assert latex.equation(sp.Symbol("a"), 1 / (2 * sigma**2)) == r"a = \frac{1}{2 \sigma^{2}}"
+
+
+def test_a_log_that_is_not_last_in_a_product_keeps_its_parentheses():
+    a = sp.Symbol("a", positive=True)
+    assert latex.tex(sp.log(y) * sp.log(a)) == r"\left(\log a\right) \log y"
+
+
+def test_long_expressions_break_between_terms():
+    expr = sum(sp.Symbol(f"x{j}") ** 2 for j in range(12))
+    whole = latex.tex(expr)
+    rows = latex.lines(expr, width=20)
+    assert len(rows) > 1
+    assert all(row.startswith(("+ ", "- ")) for row in rows[1:])
+    assert " ".join(rows) == whole
+    assert latex.lines(expr, width=1000) == [whole]
+
+
+def test_a_long_sum_breaks_inside_sized_parentheses():
+    body = sum(sp.Symbol(f"x{j}") ** 2 for j in range(12))
+    rows = latex.lines(sp.Sum(body, (i, 1, n)), width=20)
+    assert rows[0].startswith(r"\sum_{i=1}^{n} \Bigl(") and rows[-1].endswith(r"\Bigr)")
+
+
+def test_width_estimate():
+    assert latex._width(r"\frac{a}{b c d}") < latex._width("a b c d")
+    assert latex._width(r"\left(x\right)") == latex._width("(x)")
+
+
+# ---------------------------------------------------------------------------- text filters
+
+
+def test_escape_and_code():
+    assert latex.escape("a_b & 50% #1 {x} ~ ^") == (
+        r"a\_b \& 50\% \#1 \{x\} \textasciitilde{} \textasciicircum{}"
+    )
+    assert latex.escape("σ² × 2 − 1") == (
+        r"\ensuremath{\sigma}\textsuperscript{2} \ensuremath{\times} 2 \ensuremath{-} 1"
+    )
+    assert latex.escape("ŷ, é, ç") == r"\^{y}, \'{e}, \c{c}"
+    assert latex.code("torch.mse_loss") == (
+        r"\texttt{torch.}\allowbreak{}\texttt{mse\_}\allowbreak{}\texttt{loss}"
+    )
+
+
+# ---------------------------------------------------------------------------- fragments
+
+
+@pytest.mark.parametrize("entry", ["gaussian", "bernoulli-logit"])
+def test_fragment_golden(entry):
+    text = latex.fragment(derivation(entry))
+    assert text == (GOLDEN / f"latex_{entry}.tex").read_text(encoding="utf-8")
+
+
+def test_fragment_structure(name):
+    text = latex.fragment(derivation(name))
+    body = text[text.index(r"\begin{align}") : text.index(r"\end{align}")]
+    labels = re.findall(r"\\label\{([^}]*)\}", text)
+    assert len(labels) == len(set(labels)), "duplicate labels"
+    assert {f"eq:{name}:density", f"eq:{name}:loss", f"eq:{name}:relation"} <= set(labels)
+    assert all(label.startswith(f"eq:{name}:") for label in labels)
+    assert "\n\n" not in body, "a blank line ends the align"
+    assert all(ord(c) < 128 for c in text), "pdflatex needs ASCII (or escaped) text"
+    assert text.count("{") == text.count("}")
+    assert not body.rstrip().endswith("\\\\"), "a trailing \\\\ adds an empty numbered row"
+
+
+def test_every_step_kind_has_its_own_text():
+    from derive.derivation import STEP_KINDS
+
+    source = (latex.template_dir() / "fragment.tex.j2").read_text()
+    handled = set(re.findall(r's\.kind == "(\w+)"', source)) | {"density"}
+    assert set(STEP_KINDS) <= handled, "a new step kind falls back to 'which gives'"
+
+
+def test_notation_renames_symbols_and_uses_ln():
+    notation = latex.Notation(ln=True, names={"mu": r"\hat{y}"})
+    text = latex.fragment(derivation("gaussian"), notation)
+    assert r"\mathcal{L}(y, \hat{y}) &= \left(y - \hat{y}\right)^{2}" in text
+    assert r"\log" not in text and r"\ln \sigma" in text
+
+
+def test_display_density_equals_the_recorded_density(name, rng):
+    d = derivation(name)
+    shown = latex._display_density(d.dist)
+    if shown is None:
+        pytest.skip("the declaration only builds evaluated; the recorded form is shown")
+    for _ in range(2):
+        values, _ = draw(d, rng)
+        values.update(_fixed_and_declared(d, rng))
+        a, b = evaluate(d.density, values, 30), evaluate(shown.doit(), values, 30)
+        assert abs(a - b) <= 1e-20 * (1 + abs(a))
+
+
+def _fixed_and_declared(d, rng):
+    dist = d.dist
+    out = {}
+    for v in dist.params:
+        value = v.domain.sample(rng, (3,) if v.vector else ())
+        out[dist.sym(v)] = value if v.vector else float(value)
+    return out
+
+
+# ---------------------------------------------------------------------------- round trip
+
+
+#: The parser's names for the primitives (single-argument calls are rewritten to two arguments,
+#: the only form latex2sympy2 reads as a call whatever the argument).
+CALLS = {
+    r"\operatorname{softplus}": ("softplus", lambda x, _: F.softplus(x)),
+    r"\Gamma": ("Gamma", lambda x, _: sp.gamma(x)),
+    r"\sigma": ("sigmoid", lambda x, _: F.sigmoid(x)),
+    r"\operatorname{huber}": ("huber", lambda x, k_: F.huber(x, k_)),
+    r"I_{0}": ("besseli", lambda x, _: sp.besseli(0, x)),
+}
+
+
+def normalise(text: str) -> str:
+    """What latex2sympy2 reads: plain parentheses, \\ln for the natural log, calls it can parse,
+    and π_k (a mixture weight) renamed, since the parser takes \\pi for the constant."""
+    text = text.replace(r"\left", "").replace(r"\right", "")
+    text = text.replace(r"\pi_{", r"\varpi_{")
+    text = _rewrite_calls(text)
+    return re.sub(r"\\log(?![A-Za-z])", r"\\ln", text)
+
+
+def _rewrite_calls(text: str) -> str:
+    for macro, (name, _) in CALLS.items():
+        pattern = re.compile(re.escape(macro) + r"(?:_\{([^{}]*)\})?\(")
+        start = 0
+        while (match := pattern.search(text, start)) is not None:
+            depth, j = 1, match.end()
+            while depth:
+                depth += {"(": 1, ")": -1}.get(text[j], 0)
+                j += 1
+            inner = text[match.end() : j - 1]
+            call = rf"\mathrm{{{name}}}({inner}, {match.group(1) or 0})"
+            text = text[: match.start()] + call + text[j:]
+            start = match.start() + 1
+    return text
+
+
+def parse_back(text: str, d, settings: dict):
+    """The derivation's expression that ``text`` denotes, through latex2sympy2."""
+    parsed = latex2sympy(normalise(text))
+    targets = list(d.variables)
+    if any(isinstance(t, sp.IndexedBase) for t in targets):
+        targets += [k, K]
+    symbols = {}
+    for target in targets:
+        shown = target[k] if isinstance(target, sp.IndexedBase) else target
+        symbols[latex2sympy(normalise(latex.tex(shown, **settings)))] = shown
+    parsed = parsed.xreplace(symbols)
+    functions = {name: fn for name, fn in CALLS.values()}
+
+    def call(e):
+        name = re.sub(r"^\\mathrm\{(\w+)\}$", r"\1", str(e.func))
+        return functions[name](*e.args)
+
+    return parsed.replace(lambda e: isinstance(e, sp.core.function.AppliedUndef), call)
+
+
+def test_the_printed_loss_parses_back_to_the_derived_loss(name, rng):
+    d = derivation(name)
+    settings = latex.Notation().settings(d)
+    back = parse_back(latex.tex(d.loss, **settings), d, settings)
+    for _ in range(3):
+        values, _ = draw(d, rng)
+        a, b = evaluate(d.loss, values, 30), evaluate(back, values, 30)
+        assert abs(a - b) <= 1e-20 * (1 + abs(a)), (name, back)
+
+
+def test_the_round_trip_catches_a_wrong_printer(monkeypatch):
+    """The check can fail: a printer that drops the parentheses of a power is caught."""
+    d = derivation("gaussian")
+    settings = latex.Notation().settings(d)
+    wrong = latex.tex(d.loss, **settings).replace(r"\left(", "").replace(r"\right)", "")
+    back = parse_back(wrong, d, settings)
+    values = {d.observed: 1.5, d.learned[0]: 0.25, d.fixed[0]: 1.0}
+    assert abs(evaluate(back, values) - evaluate(d.loss, values)) > 0.1
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_cli_prints_the_fragment(capsys):
+    status, out, _ = run(capsys, "latex", "gaussian")
+    assert status == 0
+    assert out == (GOLDEN / "latex_gaussian.tex").read_text(encoding="utf-8")
+
+
+def test_cli_writes_a_standalone_document(capsys, tmp_path):
+    target = tmp_path / "g.tex"
+    status, out, _ = run(capsys, "latex", "gaussian", "laplace", "--standalone", "-o", str(target))
+    text = target.read_text()
+    assert status == 0 and out == ""
+    assert text.startswith(r"\documentclass") and text.rstrip().endswith(r"\end{document}")
+    assert r"\label{sec:chain}" in text and r"\label{tab:summary}" in text
+    assert text.count(r"\section{") >= 3
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["latex"], "give at least one NAME, or --all"),
+        (["latex", "gaussian", "--all"], "give NAME... or --all, not both"),
+        (["latex", "gausian"], "unknown distribution 'gausian'"),
+        (["latex", "gaussian", "--pdf"], "--pdf needs -o FILE.tex"),
+        (["latex", "gaussian", "--symbol", "mu"], "--symbol 'mu': expected NAME=LATEX"),
+        (["latex", "gaussian", "-o", "/nonexistent/dir/g.tex"], "cannot write /nonexistent/dir"),
+    ],
+)
+def test_cli_bad_input(capsys, argv, message):
+    status, out, err = run(capsys, *argv)
+    assert status == 2 and out == ""
+    assert err.startswith("derive: error: ") and message in err
+    assert err.count("\n") == 1
+
+
+def test_cli_pdf_without_a_tex_engine(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    target = tmp_path / "g.tex"
+    status, _, err = run(capsys, "latex", "gaussian", "--pdf", "-o", str(target))
+    assert status == 2 and "neither pdflatex nor latexmk is on PATH" in err
+    assert not target.exists()
+
+
+# ---------------------------------------------------------------------------- sections
+
+
+def test_a_registered_section_is_rendered_after_the_distributions(monkeypatch, tmp_path):
+    (tmp_path / "extra.tex.j2").write_text(
+        "\\section{Extra}\\label{sec:extra} \\VAR{section.data.count} distributions.\n"
+    )
+    import jinja2
+
+    env = latex.environment()
+    monkeypatch.setattr(
+        env, "loader", jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(tmp_path)])
+    )
+    monkeypatch.setattr(latex, "SECTIONS", {})
+    latex.register_section("extra.tex.j2", lambda ds: {"count": len(ds)})
+    text = latex.document([derivation("gaussian")])
+    assert "\\section{Extra}\\label{sec:extra} 1 distributions." in text
+    assert text.index("sec:extra") > text.index("eq:gaussian:relation")

@@ -1,0 +1,100 @@
+"""The LaTeX compiles: every fragment inside a bare article, and the standalone document of the
+whole catalog, with pdflatex, without errors or undefined references (one run per document)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import NAMES, derivation
+
+from derive import latex
+from derive.cli import main, parser
+
+pytestmark = pytest.mark.skipif(shutil.which("pdflatex") is None, reason="needs pdflatex")
+
+#: The preamble a paper needs for a fragment: amsmath and amssymb, nothing else.
+BARE = r"""\documentclass{article}
+\usepackage{amsmath}
+\usepackage{amssymb}
+\begin{document}
+%s
+\end{document}
+"""
+
+#: An equation wider than this past the margin is a line the printer should have broken.
+OVERFULL_PT = 15.0
+
+
+def pdflatex(source: Path, passes: int = 1) -> str:
+    """Compile ``source`` in its directory; return the log of the last pass."""
+    for _ in range(passes):
+        result = subprocess.run(
+            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", source.name],
+            cwd=source.parent,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            stdin=subprocess.DEVNULL,
+        )
+    log = source.with_suffix(".log").read_text(errors="replace")
+    errors = [line for line in log.splitlines() if line.startswith("!")]
+    assert result.returncode == 0 and not errors, "\n".join(errors) or log[-2000:]
+    assert source.with_suffix(".pdf").stat().st_size > 1000
+    return log
+
+
+def warnings(log: str) -> list[str]:
+    found = re.findall(r"LaTeX Warning: [^\n]*", log)
+    found += [
+        m.group(0)
+        for m in re.finditer(r"Overfull \\hbox \(([\d.]+)pt too wide\)[^\n]*", log)
+        if float(m.group(1)) > OVERFULL_PT
+    ]
+    return found
+
+
+def test_every_fragment_compiles_in_a_bare_article(tmp_path):
+    for name in NAMES:
+        (tmp_path / f"{name}.tex").write_text(latex.fragment(derivation(name)))
+    body = "\n".join(rf"\input{{{name}}}" for name in NAMES)
+    source = tmp_path / "fragments.tex"
+    source.write_text(BARE % body)
+    log = pdflatex(source)  # one pass: only the first-run "rerun" notice is expected
+    assert [w for w in warnings(log) if "Rerun to get cross-references" not in w] == []
+
+
+def test_the_whole_catalog_compiles_standalone(tmp_path, monkeypatch, capsys):
+    # the catalog's derivations from the test session's cache; sections other modules register
+    # (on import, so import them all first) are compiled by their own tests
+    parser()
+    monkeypatch.setattr(latex, "derivations", lambda names: [derivation(n) for n in names])
+    monkeypatch.setattr(latex, "SECTIONS", {})
+    source = tmp_path / "losses.tex"
+    assert main(["latex", "--all", "--standalone", "-o", str(source)]) == 0
+    log = pdflatex(source, passes=2)
+    assert warnings(log) == [], "undefined references, rerun requests or overfull lines"
+    text = source.read_text()
+    for name in NAMES:
+        assert rf"\label{{sec:{name}}}" in text and rf"\eqref{{eq:{name}:loss}}" in text
+
+
+def test_pdf_option_builds_the_pdf_next_to_the_tex_file(tmp_path, capsys):
+    source = tmp_path / "gaussian.tex"
+    assert main(["latex", "gaussian", "--pdf", "-o", str(source)]) == 0
+    _, err = capsys.readouterr()
+    pdf = source.with_suffix(".pdf")
+    assert pdf.read_bytes().startswith(b"%PDF") and f"wrote {pdf}" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gaussian.pdf", "gaussian.tex"]
+    assert source.read_text().startswith(r"\documentclass")
+
+
+def test_a_failing_build_says_why_and_leaves_no_pdf(tmp_path, capsys):
+    source = tmp_path / "broken.tex"
+    source.write_text(BARE % r"\undefinedmacro")
+    with pytest.raises(latex.UserError, match=r"Undefined control sequence.*broken\.log"):
+        latex.build_pdf(source)
+    assert not source.with_suffix(".pdf").exists()
