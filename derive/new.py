@@ -359,7 +359,7 @@ def declare(
                 raise UserError(f"{n} bounds a discrete support: a count, not a probability")
             c = "count"  # the upper end of a count: a non-negative integer
         fixed_vars[n] = Var(n, c, vector=n in vectors)
-    lo, hi = bounds or ((0, sp.oo) if discrete else (-sp.oo, sp.oo))
+    lo, hi = bounds or ((sp.S.Zero, sp.oo) if discrete else (-sp.oo, sp.oo))
     y_constraint, override = _observed_constraint(discrete, y_name in vectors, lo, hi, fixed_vars)
     y_var = Var(y_name, y_constraint, vector=y_name in vectors)
     param_vars = tuple(Var(n, constraint(n), vector=n in vectors) for n in param_names)
@@ -396,9 +396,6 @@ def _distinct(y, params, fixed):
                 where = role if seen[n] == role else f"{seen[n]} and {role}"
                 raise UserError(f"{n} is declared twice ({where})")
             seen[n] = role
-    for n in seen:
-        if n in ("k", "K"):
-            raise UserError(f"{n} is the class index (k = 1..K) of vector densities; rename it")
 
 
 def _read(density, declared_names, budget) -> Parsed:
@@ -445,6 +442,9 @@ def _check_names(expr, parsed, y, params, fixed, used, vectors, bounds):
             raise UserError(
                 f"the fixed symbol {n} occurs neither in the density nor the support{hint}"
             )
+    for n in ("k", "K"):
+        if vectors and n in declared:
+            raise UserError(f"{n} names the class axis (k = 1..K) of this density; rename {n}")
     if vectors and y not in vectors:
         raise UserError(
             f"the density sums over a class index, but the observed {y} is not indexed ({y}_k)"
@@ -465,10 +465,45 @@ def _mp_number(node):
     return mpmath.mpf(value._mpf_) if isinstance(value, sp.Float) else mpmath.mpf(int(value))
 
 
+# Quadrature on an infinite range evaluates the density at nodes as large as 1e300: mpmath then
+# spends minutes reducing exp's or cos's argument.  Past these sizes the answer is known.
+_HUGE = mpmath.mpf(10) ** 1000
+_HUGE_ANGLE = mpmath.mpf(10) ** 1000
+
+
+def _real_huge(x, limit=_HUGE):
+    return not isinstance(x, mpmath.mpc) and abs(x) > limit
+
+
+def _mp_exp(x):
+    if _real_huge(x):
+        return mpmath.inf if x > 0 else mpmath.mpf(0)
+    return mpmath.exp(x)
+
+
 def _mp_pow(b, e):
     if b == 0 and e < 0:
         return mpmath.inf
+    if not isinstance(b, mpmath.mpc) and not isinstance(e, mpmath.mpc) and b > 0:
+        return _mp_exp(e * mpmath.log(b)) if b != 1 else mpmath.mpf(1)
     return mpmath.power(b, e)
+
+
+def _guard(fn, big):
+    """``fn``, or ``big(x)`` for a real argument beyond reach (the limit, not the work)."""
+
+    def guarded(*args):
+        x = args[-1]
+        if _real_huge(x):
+            return big(x)
+        return fn(*args)
+
+    return guarded
+
+
+def _angle(fn):
+    # |sin|, |cos| ≤ 1: at a node past 1e1000 every integrable density's other factors vanish
+    return lambda x: mpmath.mpf(0) if _real_huge(x, _HUGE_ANGLE) else fn(x)
 
 
 #: SymPy class → mpmath function: the density evaluated at many points without SymPy in the loop.
@@ -476,37 +511,38 @@ _MPMATH = {
     sp.Add: lambda *a: mpmath.fsum(a),
     sp.Mul: lambda *a: mpmath.fprod(a),
     sp.Pow: _mp_pow,
-    sp.exp: mpmath.exp,
+    sp.exp: _mp_exp,
     sp.log: mpmath.log,
     sp.Abs: abs,
-    sp.sin: mpmath.sin,
-    sp.cos: mpmath.cos,
-    sp.tan: mpmath.tan,
-    sp.sinh: mpmath.sinh,
-    sp.cosh: mpmath.cosh,
-    sp.tanh: mpmath.tanh,
+    sp.sin: _angle(mpmath.sin),
+    sp.cos: _angle(mpmath.cos),
+    sp.tan: _angle(mpmath.tan),
+    sp.sinh: _guard(mpmath.sinh, lambda x: mpmath.inf if x > 0 else -mpmath.inf),
+    sp.cosh: _guard(mpmath.cosh, lambda x: mpmath.inf),
+    sp.tanh: _guard(mpmath.tanh, lambda x: mpmath.mpf(1 if x > 0 else -1)),
     sp.asin: mpmath.asin,
     sp.acos: mpmath.acos,
     sp.atan: mpmath.atan,
     sp.gamma: mpmath.gamma,
     sp.loggamma: mpmath.loggamma,
     sp.beta: mpmath.beta,
-    sp.besseli: mpmath.besseli,
-    sp.besselk: mpmath.besselk,
+    sp.besseli: _guard(mpmath.besseli, lambda x: mpmath.inf),
+    sp.besselk: _guard(mpmath.besselk, lambda x: mpmath.mpf(0)),
     sp.factorial: mpmath.factorial,
     sp.binomial: mpmath.binomial,
     sp.erf: mpmath.erf,
     sp.erfc: mpmath.erfc,
     sp.Max: lambda *a: max(a),
     sp.Min: lambda *a: min(a),
-    sigmoid: lambda x: 1 / (1 + mpmath.exp(-x)),
-    softplus: lambda x: mpmath.log1p(mpmath.exp(x)),
+    sigmoid: lambda x: 1 / (1 + _mp_exp(-x)),
+    softplus: lambda x: x if _real_huge(x) and x > 0 else mpmath.log1p(_mp_exp(x)),
     xlogy: lambda x, y: 0 if x == 0 else x * mpmath.log(y),
 }
 
 
-def _compile(expr):
-    """A function of ``{symbol or Indexed: mpf}`` evaluating ``expr`` with mpmath."""
+def _compile(expr, known, varying):
+    """A function of ``{symbol or Indexed: mpf}`` evaluating ``expr`` with mpmath; subtrees free
+    of ``varying`` are evaluated once, now, at ``known`` (parameters are fixed per draw)."""
     if not expr.free_symbols:
         value = _mp_number(expr)
         return lambda env: value
@@ -515,13 +551,17 @@ def _compile(expr):
     fn = _MPMATH.get(type(expr))
     if fn is None:
         raise _Unsupported(type(expr).__name__)
-    parts = [_compile(a) for a in expr.args]
+    parts = [_compile(a, known, varying) for a in expr.args]
+    if known is not None and not expr.has(*varying):
+        value = fn(*(p(known) for p in parts))
+        return lambda env: value
     return lambda env: fn(*(p(env) for p in parts))
 
 
-def _evaluator(expr):
+def _evaluator(expr, known=None, varying=()):
+    """``env -> value`` (mpmath); with ``known`` values, constant parts are folded first."""
     try:
-        return _compile(expr)
+        return _compile(expr, known, tuple(varying))
     except _Unsupported:
         symbols = sorted(expr.free_symbols, key=str)
         return lambda env: _mp_number(expr.xreplace({s: sp.Float(env[s], 30) for s in symbols}))
@@ -539,12 +579,13 @@ def _expand_classes(expr):
 
 
 def _real(value, where):
+    """``value`` as a real mpf; ``where()`` names the point in the error."""
     if isinstance(value, mpmath.mpc):
         if abs(value.imag) > 1e-12 * max(1, abs(value.real)):
-            raise UserError(f"the density is not real at {where}: {mpmath.nstr(value, 6)}")
+            raise UserError(f"the density is not real at {where()}: {mpmath.nstr(value, 6)}")
         value = value.real
     if mpmath.isnan(value):
-        raise UserError(f"the density is undefined at {where}")
+        raise UserError(f"the density is undefined at {where()}")
     return value
 
 
@@ -613,13 +654,13 @@ def _check_density(declared: Declared, normalize: bool, budget: TimeBudget, seed
                 env = {**draw.env, **obs}
                 where = _where(env)
                 try:
-                    value = _real(evaluate(env), where)
+                    value = _real(evaluate(env), lambda where=where: where)
                 except (ZeroDivisionError, ValueError, OverflowError) as exc:
                     raise UserError(f"the density cannot be evaluated at {where} ({exc})") from None
                 if value < 0:
                     raise UserError(
                         f"the density is negative at {where} ({mpmath.nstr(value, 6)})"
-                        + _undeclared_hint(dist)
+                        + _undeclared_hint(dist, env)
                     )
                 if mpmath.isinf(value):
                     raise UserError(f"the density is infinite at {where}")
@@ -628,8 +669,13 @@ def _check_density(declared: Declared, normalize: bool, budget: TimeBudget, seed
     _check_normalised(declared, normalize, budget, rng)
 
 
-def _undeclared_hint(dist):
-    real = [v.name for v in (*dist.params, *dist.fixed) if v.constraint == "real"]
+def _undeclared_hint(dist, env):
+    """Name the real symbols that were negative where the density was: the usual cause."""
+    real = [
+        v.name
+        for v in (*dist.params, *dist.fixed)
+        if v.constraint == "real" and not v.vector and env[dist.sym(v)] < 0
+    ]
     if not real:
         return ""
     return f"; is {', '.join(real)} meant to be --positive or --probability?"
@@ -637,13 +683,16 @@ def _undeclared_hint(dist):
 
 def _total(dist, expr, draw):
     """∫ or Σ of the density over the support at one parameter draw (mpmath)."""
-    evaluate = _evaluator(expr)
     y = dist.sym(dist.observed)
     if dist.observed.vector:
-        return _total_vector(dist, evaluate, y, draw)
+        components = [y[i + 1] for i in range(CLASSES)]
+        evaluate = _evaluator(expr, draw.env, components)
+        return _total_vector(dist, evaluate, components, draw)
+    evaluate = _evaluator(expr, draw.env, [y])
 
     def f(v):
-        return _real(evaluate({**draw.env, y: v}), _where({**draw.env, y: v}))
+        env = {**draw.env, y: v}
+        return _real(evaluate(env), lambda: _where(env))
 
     lo, hi = draw.lo, draw.hi
     if dist.discrete:
@@ -653,23 +702,21 @@ def _total(dist, expr, draw):
         return mpmath.nsum(lambda k: f(mpmath.mpf(k)), [lo_i, mpmath.inf]), 0
     lo_m = mpmath.mpf(float(lo)) if lo != -sp.oo else -mpmath.inf
     hi_m = mpmath.mpf(float(hi)) if hi != sp.oo else mpmath.inf
-    inner = {0.0}
-    for v in draw.env.values():
-        for d in (0, 0.25, 1, 4):
-            inner |= {float(v) - d, float(v) + d}
+    # Break the range at 0 and at each parameter value (a location puts the mass there), and a
+    # little inside a finite end: tanh-sinh then sees no narrow peak far from every node.
+    inner = {0.0, *(float(v) for v in draw.env.values())}
     if mpmath.isfinite(lo_m):
-        inner |= {float(lo_m) + d for d in (0.5, 2, 8)}
+        inner |= {float(lo_m) + d for d in (1, 8)}
     points = [lo_m, *sorted(p for p in inner if lo_m < p < hi_m), hi_m]
-    return mpmath.quad(f, points, error=True, maxdegree=8)
+    return mpmath.quad(f, points, error=True, maxdegree=7)
 
 
-def _total_vector(dist, evaluate, y, draw):
-    components = [y[i + 1] for i in range(CLASSES)]
+def _total_vector(dist, evaluate, components, draw):
     if dist.discrete:
         total = 0
         for hot in range(CLASSES):
             env = {**draw.env, **{c: mpmath.mpf(int(i == hot)) for i, c in enumerate(components)}}
-            total += _real(evaluate(env), _where(env))
+            total += _real(evaluate(env), lambda env=env: _where(env))
         return total, 0
     if CLASSES != 3:
         raise AssertionError("the simplex quadrature is written for K = 3")
@@ -677,9 +724,9 @@ def _total_vector(dist, evaluate, y, draw):
     def f(u, v):  # y = (u, (1-u)v, (1-u)(1-v)), Jacobian 1 - u
         env = {**draw.env, components[0]: u, components[1]: (1 - u) * v}
         env[components[2]] = (1 - u) * (1 - v)
-        return _real(evaluate(env), _where(env)) * (1 - u)
+        return _real(evaluate(env), lambda: _where(env)) * (1 - u)
 
-    return mpmath.quad(f, [0, 1], [0, 1], error=True, maxdegree=5)
+    return mpmath.quad(f, [0, 1], [0, 1], error=True, maxdegree=4)
 
 
 def _symbolic_total(dist, expr, budget):
@@ -709,7 +756,8 @@ def _symbolic_total(dist, expr, budget):
 def _check_normalised(declared: Declared, normalize: bool, budget: TimeBudget, rng) -> None:
     dist = declared.dist
     expr = dist.density_expr()
-    draws = _parameter_draws(dist, rng, 3)
+    simplex = dist.observed.vector and not dist.discrete  # a 2-D quadrature: one draw
+    draws = _parameter_draws(dist, rng, 1 if simplex else 3)
     totals = _totals(dist, _expand_classes(expr), draws)
     over = _interval_text(dist)
     how = "sum" if dist.discrete else "integral"
@@ -722,8 +770,8 @@ def _check_normalised(declared: Declared, normalize: bool, budget: TimeBudget, r
     if all(abs(t - 1) <= TOLERANCE for t, _ in totals):
         method = "summed" if dist.discrete else "quadrature"
         declared.checks.append(
-            f"normalises: the {how} over {over} is 1 at {len(draws)} random parameter values "
-            f"({method})"
+            f"normalises: the {how} over {over} is 1 at {len(draws)} random parameter "
+            f"value{'s' if len(draws) > 1 else ''} ({method})"
         )
         if normalize:
             declared.checks.append("--normalize: already normalised, nothing to divide")
@@ -770,7 +818,7 @@ def _totals(dist, expr, draws):
                     f"the density cannot be integrated at {_where(draw.env)} ({exc})"
                 ) from None
             value, error = total if isinstance(total, tuple) else (total, 0)
-            out.append((_real(value, _where(draw.env)), error))
+            out.append((_real(value, lambda env=draw.env: _where(env)), error))
     return out
 
 
@@ -883,11 +931,21 @@ def _output(args, declared, derivation) -> str:
 
 
 def _latex(derivation) -> str:
-    raise UserError("derive new --latex is not supported yet")
+    """The LaTeX fragment `derive latex` writes for a catalog entry."""
+    try:
+        from .latex import fragment
+    except ImportError:
+        raise UserError("derive new --latex is not supported yet") from None
+    return fragment(derivation)
 
 
 def _code(derivation) -> str:
-    raise UserError("derive new --code is not supported yet")
+    """The module `derive code` emits (numpy): arguments observed, params, fixed, in order."""
+    try:
+        from .codegen import module_source
+    except ImportError:
+        raise UserError("derive new --code is not supported yet") from None
+    return module_source(derivation)
 
 
 def _seconds(text: str) -> float:

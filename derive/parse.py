@@ -298,8 +298,12 @@ def _check_size(text: str, tokens: list[str]) -> None:
             deepest = max(deepest, depth)
         elif tok in _CLOSE or tok == r"\right":
             depth -= 1
+            if depth < 0:
+                raise ParseError(f"unbalanced brackets: {tok!r} closes nothing that is open")
         elif tok in ("|", r"\lvert", r"\rvert", r"\vert"):
             bars += 1
+    if depth > 0:
+        raise ParseError("unbalanced brackets: one is opened and never closed")
     if deepest > 2 * MAX_DEPTH:  # \left( counts twice here; the exact check follows
         raise ParseError(f"the density is nested {deepest // 2}+ levels deep; the limit is "
                          f"{MAX_DEPTH}")  # fmt: skip
@@ -345,6 +349,12 @@ def _normalise(tokens: list[str]) -> tuple[list[str], list[str]]:
                     r"\mathrm{d} reads as a differential; a density has no integral sign"
                 )
         tok = _ALIASES.get(tok, tok)
+        if tok == "e" and 0 < i < len(tokens) - 1 and tokens[i - 1].isdigit():
+            after = tokens[i + 1 : i + 3]
+            if after and (
+                after[0].isdigit() or (after[0] in "+-" and "".join(after)[1:].isdigit())
+            ):
+                raise ParseError(r"E notation (such as 1e5) is not LaTeX: write 1 \times 10^{5}")
         if tok == r"\log":
             j = _next(tokens, i + 1)
             if j >= len(tokens) or tokens[j] != "_":
@@ -770,9 +780,12 @@ def _spaced(tokens):
 
 
 def _convert(text, show):
+    import gen.PSParser  # noqa: F401
+    import latex2sympy2  # noqa: F401  (a missing dependency is a bug to report, not bad input)
+
     try:
         return _antlr(text, show)
-    except ParseError:
+    except (ParseError, ImportError):
         raise
     except RecursionError:
         raise ParseError("the density is nested too deeply to read") from None
