@@ -216,7 +216,8 @@ class Printer(LatexPrinter):
             nf
             and isinstance(nf[-1], sp.exp)
             and r"\exp" in self._print(nf[-1])
-            and not any(f.has(sp.Add, sp.exp) for f in (*df, *nf[:-1]))
+            and not any(f.has(sp.Add, sp.exp) for f in df)
+            and not any(f.has(sp.exp) for f in nf[:-1])
         ):
             # 1/√(2πσ²) exp(…): the normaliser in front of a long exponential
             top = self._convert_factors(nf[:-1], alone=True) if nf[:-1] else "1"
@@ -898,12 +899,17 @@ def fragment(d, notation: Notation | None = None) -> str:
 def document(derivations: Iterable, notation: Notation | None = None) -> str:
     """The standalone document: the general argument, a section per distribution, a summary."""
     derivations = list(derivations)
+    notation = notation or Notation()
     contexts = [fragment_context(d, notation) for d in derivations]
     sections = [{"template": s.template, "data": s.context(derivations)} for s in SECTIONS.values()]
     from . import __version__
 
     return render_template(
-        "document.tex.j2", distributions=contexts, sections=sections, version=__version__
+        "document.tex.j2",
+        distributions=contexts,
+        sections=sections,
+        version=__version__,
+        log=tex(sp.log(sp.Symbol("x")), ln_notation=notation.ln).removesuffix(" x"),
     )
 
 

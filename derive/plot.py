@@ -204,8 +204,11 @@ def save(fig, path: str) -> Path:
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror}") from None
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         fig.savefig(tmp, format=suffix[1:], dpi=150)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private; the figure is not
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

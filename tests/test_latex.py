@@ -158,6 +158,12 @@ def test_notation_renames_symbols_and_uses_ln():
     assert r"\log" not in text and r"\ln \sigma" in text
 
 
+def test_ln_reaches_the_whole_document(monkeypatch):
+    monkeypatch.setattr(latex, "SECTIONS", {})
+    text = latex.document([derivation("poisson-log")], latex.Notation(ln=True))
+    assert r"\ln q_\theta(y_i)" in text and r"\log" not in text
+
+
 def test_display_density_equals_the_recorded_density(name, rng):
     d = derivation(name)
     shown = latex._display_density(d.dist)
