@@ -373,8 +373,8 @@ def expectations(*names: str, onehot: bool = False):
 
 
 # The table.  Each function receives the family's symbols in declaration order (observed, params,
-# fixed) and returns 𝔼 of the statistics it knows.  Bernoulli and Poisson need none: their
-# expectations are exact sums over the support, or series that SymPy sums (or keeps explicit).
+# fixed) and returns 𝔼 of the statistics it knows.  The Bernoulli needs none: its expectations are
+# exact sums over the support.  What a table leaves out goes to a series or an integral.
 
 
 def _at(condition, value):
@@ -548,6 +548,12 @@ def _inverse_gaussian(y, mu, lam):
         "y": mu,
         "y^s": lambda s: {1: mu, -1: 1 / mu + 1 / lam}.get(s),
     }
+
+
+@expectations("poisson", "poisson-log")
+def _poisson(y, lam):
+    # 𝔼 log y! has no closed form: it falls through to the series, kept explicit
+    return {"y": lam}
 
 
 @expectations("negative-binomial")

@@ -534,3 +534,29 @@ def test_statistics_are_recognised():
     assert match["log(1 + ((y - m)/g)^2)"](sp.log(1 + (y - m) ** 2 / g**2), y) == (m, g)
     assert match["log(1 + exp(-(y - m)/g))"](sp.log(1 + sp.exp((m - y) / g)), y) == (m, g)
     assert match["log(1 + exp(-(y - m)/g))"](sp.log(1 + sp.exp((y - m) / g)), y) is None
+
+
+# ---------------------------------------------------------------------------- fallbacks
+
+
+def test_series_in_closed_form():
+    engine = it._Expectations(it._Side(CATALOG["poisson"], "p"))
+    y, lam = engine.y, engine.side.params[0]
+    assert sp.expand(engine.statistic(y**2) - (lam**2 + lam)) == 0  # 𝔼 y² = λ² + λ
+    assert engine.used[y**2].source == "series"
+
+
+def test_integral_in_closed_form():
+    engine = it._Expectations(it._Side(CATALOG["exponential"], "p"))
+    y, lam = engine.y, engine.side.params[0]
+    assert sp.cancel(engine.statistic(sp.exp(-y)) - lam / (lam + 1)) == 0
+    assert engine.used[sp.exp(-y)].source == "integral"
+
+
+def test_bounded_integral_is_kept_explicit(monkeypatch):
+    monkeypatch.setattr(it, "TIME_LIMIT", 0.3)
+    engine = it._Expectations(it._Side(CATALOG["logistic"], "p"))
+    m = sp.Symbol("m", real=True)
+    statistic = sp.log(1 + sp.exp((m - engine.y) / 2))  # not the logistic's own scale
+    value = engine.statistic(statistic)
+    assert isinstance(value, sp.Integral) and engine.used[statistic].source == "integral-explicit"
