@@ -1,10 +1,35 @@
-"""The built-in declarations: one registry, one short entry per distribution."""
+"""The built-in declarations: one registry, one short entry per distribution.
+
+Each entry is data: the density as a SymPy expression of its variables, the constraints of those
+variables, an optional link, and the parametrisation notes users need.  Everything else (the NLL,
+the split, the standard loss, LaTeX, code) is derived from it.
+"""
 
 from __future__ import annotations
 
-from sympy import Abs, Product, Sum, Symbol, exp, factorial, pi, sqrt
+from functools import cache
 
-from .functions import sigmoid
+from sympy import (
+    Abs,
+    Function,
+    Product,
+    S,
+    Sum,
+    Symbol,
+    besseli,
+    binomial,
+    cos,
+    exp,
+    factorial,
+    gamma,
+    integrate,
+    log,
+    oo,
+    pi,
+    sqrt,
+)
+
+from .functions import huber, sigmoid
 from .spec import CLASS_INDEX as k
 from .spec import N_CLASSES as K
 from .spec import Distribution, Link, Var
@@ -34,6 +59,9 @@ def get(name: str) -> Distribution:
         raise UnknownDistribution(name) from None
 
 
+# ---------------------------------------------------------------------------- densities
+
+
 def _gaussian(y, mu, sigma):
     return exp(-((y - mu) ** 2) / (2 * sigma**2)) / sqrt(2 * pi * sigma**2)
 
@@ -50,16 +78,106 @@ def _categorical(y, p):
     return Product(p[k] ** y[k], (k, 1, K))
 
 
+def _asymmetric_laplace(y, mu, tau, sigma):
+    # ρ_τ(r) = r(τ − 1[r < 0]) written without a branch: r(τ − ½) + |r|/2
+    r = y - mu
+    return tau * (1 - tau) / sigma * exp(-(r * (tau - S.Half) + Abs(r) / 2) / sigma)
+
+
+@cache
+def huber_normaliser(k_: Symbol):
+    """Z(k) = ∫ exp(−ρ_k(r)) dr over ℝ, derived piecewise by SymPy: the Gaussian core on [−k, k]
+    and two exponential tails."""
+    r = Symbol("r", real=True)
+    core = integrate(exp(-(r**2) / 2), (r, -k_, k_))
+    tail = integrate(exp(-(k_ * r - k_**2 / 2)), (r, k_, oo))
+    return core + 2 * tail
+
+
+def _student_t(y, mu, nu, s):
+    normaliser = gamma((nu + 1) / 2) / (gamma(nu / 2) * sqrt(nu * pi) * s)
+    return normaliser * (1 + ((y - mu) / s) ** 2 / nu) ** (-(nu + 1) / 2)
+
+
+def _negative_binomial(y, mu, alpha):
+    r = 1 / alpha  # NB2: variance μ + αμ²
+    return (
+        gamma(y + r)
+        / (gamma(r) * factorial(y))
+        * (1 / (1 + alpha * mu)) ** r
+        * (alpha * mu / (1 + alpha * mu)) ** y
+    )
+
+
+def _gamma(y, mu, shape):
+    return (shape / mu) ** shape * y ** (shape - 1) * exp(-shape * y / mu) / gamma(shape)
+
+
+def _inverse_gaussian(y, mu, lam):
+    return sqrt(lam / (2 * pi * y**3)) * exp(-lam * (y - mu) ** 2 / (2 * mu**2 * y))
+
+
+#: The Tweedie family's c(y, φ): positive, with no closed form for 1 < power < 2.
+_c = Function("c", positive=True)
+
+
+def _tweedie(y, mu, power, phi):
+    # exponential-dispersion form exp((yθ − κ(θ))/φ)·c(y, φ), θ = μ^(1−p)/(1−p), κ = μ^(2−p)/(2−p)
+    theta = mu ** (1 - power) / (1 - power)
+    kappa = mu ** (2 - power) / (2 - power)
+    return exp((y * theta - kappa) / phi) * _c(y, phi)
+
+
+def _weibull(y, lam, shape):
+    return shape / lam * (y / lam) ** (shape - 1) * exp(-((y / lam) ** shape))
+
+
+def _beta(y, a, b):
+    return gamma(a + b) / (gamma(a) * gamma(b)) * y ** (a - 1) * (1 - y) ** (b - 1)
+
+
+def _dirichlet(y, alpha):
+    return (
+        gamma(Sum(alpha[_j], (_j, 1, K)))
+        / Product(gamma(alpha[k]), (k, 1, K))
+        * Product(y[k] ** (alpha[k] - 1), (k, 1, K))
+    )
+
+
+def _von_mises(y, mu, kappa):
+    return exp(kappa * cos(y - mu)) / (2 * pi * besseli(0, kappa))
+
+
+def _gaussian_mixture(y, weights, mu, sigma):
+    return Sum(weights[k] * _gaussian(y, mu[k], sigma[k]), (k, 1, K))
+
+
+# ---------------------------------------------------------------------------- variables
+
 Y = Var("y", "real", doc="target")
-MU = Var("mu", "real", doc="mean (the prediction)")
+Y_POSITIVE = Var("y", "positive", doc="positive target")
+MU = Var("mu", "real", doc="location (the prediction)")
+MEAN = Var("mu", "positive", doc="mean (the prediction)")
+BERNOULLI_Y = Var("y", "binary", doc="label in {0, 1}")
+P = Var("p", "unit_interval", doc="probability of y = 1")
+COUNT = Var("y", "count", doc="count")
+LAMBDA = Var("lambda", "positive", doc="rate (mean)")
+SIMPLEX_Y = Var("y", "simplex", vector=True, doc="one-hot or probability target")
+
+
+def _fixed(name, constraint="positive", doc=""):
+    return Var(name, constraint, doc=doc)
+
+
+# ---------------------------------------------------------------------------- location-scale
 
 register(
     Distribution(
         name="gaussian",
         title="Gaussian, fixed variance",
         observed=Y,
-        params=(MU,),
-        fixed=(Var("sigma", "positive", doc="noise standard deviation"),),
+        params=(Var("mu", "real", doc="mean (the prediction)"),),
+        fixed=(_fixed("sigma", doc="noise standard deviation"),),
         density=_gaussian,
         notes="σ is a fixed standard deviation, not a variance; the MSE is the NLL up to the "
         "scale 1/(2σ²) and the constant log σ + ½ log 2π.",
@@ -75,9 +193,13 @@ register(
         name="gaussian-hetero",
         title="Gaussian, learned mean and standard deviation",
         observed=Y,
-        params=(MU, Var("sigma", "positive", doc="standard deviation")),
+        params=(
+            Var("mu", "real", doc="mean (the prediction)"),
+            _fixed("sigma", doc="standard deviation"),
+        ),
         density=_gaussian,
-        notes="σ is a standard deviation; torch's gaussian_nll_loss takes the variance σ². "
+        notes="μ is the mean and σ a standard deviation; torch's gaussian_nll_loss takes the "
+        "variance σ². "
         "A network should output log σ (or log σ²) and exponentiate.",
         references=("torch.nn.functional.gaussian_nll_loss",),
     )
@@ -88,10 +210,11 @@ register(
         name="laplace",
         title="Laplace, fixed scale",
         observed=Y,
-        params=(MU,),
-        fixed=(Var("b", "positive", doc="scale"),),
+        params=(Var("mu", "real", doc="median (the prediction)"),),
+        fixed=(_fixed("b", doc="scale"),),
         density=lambda y, mu, b: exp(-Abs(y - mu) / b) / (2 * b),
-        notes="b is the scale (variance 2b²); the minimiser of the MAE is the conditional median.",
+        notes="μ is the median (the minimiser of the MAE is the conditional median); b is the "
+        "scale (variance 2b²).",
         references=(
             "torch.nn.functional.l1_loss",
             "sklearn.metrics.mean_absolute_error",
@@ -99,8 +222,101 @@ register(
     )
 )
 
-BERNOULLI_Y = Var("y", "binary", doc="label in {0, 1}")
-P = Var("p", "unit_interval", doc="probability of y = 1")
+register(
+    Distribution(
+        name="asymmetric-laplace",
+        title="Asymmetric Laplace, fixed quantile level and scale",
+        observed=Y,
+        params=(Var("mu", "real", doc="τ-quantile (the prediction)"),),
+        fixed=(
+            _fixed("tau", "unit_interval", doc="quantile level"),
+            _fixed("sigma", doc="scale"),
+        ),
+        density=_asymmetric_laplace,
+        notes="Quantile-regression form (Yu & Moyeed 2001): p = τ(1−τ)/σ · exp(−ρ_τ((y−μ)/σ)) with "
+        "ρ_τ(r) = r(τ − 1[r<0]) = r(τ − ½) + |r|/2, so μ is the τ-quantile. scipy's "
+        "laplace_asymmetric(κ) is the same law with κ = √(τ/(1−τ)) and scale σ/√(τ(1−τ)). "
+        "The pinball loss is sklearn's PinballLoss(quantile=τ) and mean_pinball_loss(alpha=τ).",
+        references=("sklearn.metrics.mean_pinball_loss", "sklearn PinballLoss"),
+    )
+)
+
+register(
+    Distribution(
+        name="cauchy",
+        title="Cauchy, fixed scale",
+        observed=Y,
+        params=(Var("mu", "real", doc="location (median)"),),
+        fixed=(_fixed("gamma", doc="scale (half width at half maximum)"),),
+        density=lambda y, mu, g: 1 / (pi * g * (1 + ((y - mu) / g) ** 2)),
+        notes="γ is the half width at half maximum; the Cauchy has no mean, μ is its median. "
+        "The loss log(1 + (r/γ)²) is the ρ(z) = log(1 + z) of scipy.optimize.least_squares("
+        "loss='cauchy', f_scale=γ), which multiplies it by γ².",
+    )
+)
+
+register(
+    Distribution(
+        name="student-t",
+        title="Student's t, fixed degrees of freedom and scale",
+        observed=Y,
+        params=(Var("mu", "real", doc="location"),),
+        fixed=(_fixed("nu", doc="degrees of freedom"), _fixed("s", doc="scale")),
+        density=_student_t,
+        notes="s is a scale, not a standard deviation (the variance is s²ν/(ν−2) for ν > 2); "
+        "ν → ∞ gives the Gaussian, ν = 1 the Cauchy. As torch.distributions.StudentT(df=ν, "
+        "loc=μ, scale=s).",
+        references=("torch.distributions.StudentT",),
+    )
+)
+
+register(
+    Distribution(
+        name="logistic",
+        title="Logistic, fixed scale",
+        observed=Y,
+        params=(Var("mu", "real", doc="location (mean)"),),
+        fixed=(_fixed("s", doc="scale"),),
+        density=lambda y, mu, s: exp(-(y - mu) / s) / (s * (1 + exp(-(y - mu) / s)) ** 2),
+        notes="s is the scale (variance π²s²/3). With r = y − μ the NLL is "
+        "r/s + 2·log(1 + e^(−r/s)) + log s = 2·log cosh(r/(2s)) + log 4s: the log-cosh loss, "
+        "evaluated stably as |x| + softplus(−2|x|) − log 2. At s = ½ it is Keras' log_cosh.",
+        references=("tf.keras.losses.log_cosh (s = 1/2)",),
+    )
+)
+
+register(
+    Distribution(
+        name="huber",
+        title="Huber's least-favourable density, fixed threshold",
+        observed=Y,
+        params=(Var("mu", "real", doc="location"),),
+        fixed=(_fixed("k", doc="threshold between the quadratic and linear parts"),),
+        density=lambda y, mu, k_: exp(-huber(y - mu, k_)) / huber_normaliser(k_),
+        notes="Huber (1964): the density exp(−ρ_k(y−μ))/Z(k) whose NLL is the Huber loss "
+        "ρ_k(r) = r²/2 for |r| ≤ k, k(|r| − k/2) beyond; Gaussian in the centre, Laplace in the "
+        "tails. Z(k) = √(2π)·erf(k/√2) + 2e^(−k²/2)/k, integrated piecewise by SymPy. k is torch "
+        "huber_loss's delta and sklearn HuberLoss's delta (there a quantile of the residuals).",
+        references=("torch.nn.functional.huber_loss", "sklearn HuberLoss"),
+    )
+)
+
+register(
+    Distribution(
+        name="lognormal",
+        title="Log-normal, fixed log-scale",
+        observed=Y_POSITIVE,
+        params=(Var("mu", "real", doc="mean of log y (log of the median)"),),
+        fixed=(_fixed("sigma", doc="standard deviation of log y"),),
+        density=lambda y, mu, sigma: _gaussian(log(y), mu, sigma) / y,
+        notes="μ and σ are the mean and standard deviation of log y: the median is e^μ, the mean "
+        "e^(μ+σ²/2). The loss is the squared log error (log y − μ)² with μ = log ŷ; sklearn's "
+        "mean_squared_log_error applies it to 1 + y and 1 + ŷ.",
+        references=("sklearn.metrics.mean_squared_log_error",),
+    )
+)
+
+# ---------------------------------------------------------------------------- discrete
 
 register(
     Distribution(
@@ -130,11 +346,42 @@ register(
     )
 )
 
+_N = Var("n", "positive_integer", doc="number of trials")
+
+register(
+    Distribution(
+        name="binomial",
+        title="Binomial, probability output, fixed number of trials",
+        observed=Var("y", "count", doc="successes, 0 ≤ y ≤ n"),
+        params=(Var("p", "unit_interval", doc="success probability"),),
+        fixed=(_N,),
+        density=lambda y, p, n: binomial(n, y) * p**y * (1 - p) ** (n - y),
+        support=(0, _N.symbol()),
+        notes="y counts successes out of n trials with success probability p (scipy binom(n, p), "
+        "torch Binomial(total_count=n, probs=p)); the mean is np. n = 1 is the Bernoulli.",
+        references=("torch.distributions.Binomial",),
+    )
+)
+
+register(
+    Distribution(
+        name="categorical",
+        title="Categorical, probability output",
+        observed=SIMPLEX_Y,
+        params=(Var("p", "simplex", vector=True, doc="class probabilities"),),
+        density=_categorical,
+        notes="p are class probabilities over the class axis (last), Σₖ pₖ = 1; y is one-hot or "
+        "a probability vector. torch's cross_entropy takes logits: pass log p (or use "
+        "nll_loss(log p, class index)); prefer categorical-logit.",
+        references=("torch.nn.functional.nll_loss", "torch.nn.functional.cross_entropy"),
+    )
+)
+
 register(
     Distribution(
         name="categorical-logit",
         title="Categorical, logit (softmax) output",
-        observed=Var("y", "simplex", vector=True, doc="one-hot or probability target"),
+        observed=SIMPLEX_Y,
         params=(Var("p", "simplex", vector=True, doc="class probabilities"),),
         links=(
             Link(
@@ -150,9 +397,6 @@ register(
         references=("torch.nn.functional.cross_entropy",),
     )
 )
-
-COUNT = Var("y", "count", doc="count")
-LAMBDA = Var("lambda", "positive", doc="rate (mean)")
 
 register(
     Distribution(
@@ -179,5 +423,176 @@ register(
             "torch.nn.functional.poisson_nll_loss(log_input=True)",
             "sklearn HalfPoissonLoss",
         ),
+    )
+)
+
+register(
+    Distribution(
+        name="negative-binomial",
+        title="Negative binomial (NB2), mean output, fixed dispersion",
+        observed=COUNT,
+        params=(MEAN,),
+        fixed=(_fixed("alpha", doc="dispersion"),),
+        density=_negative_binomial,
+        notes="NB2 mean/dispersion form: mean μ, variance μ + αμ² (α → 0 is the Poisson). "
+        "In counts/probabilities form (scipy nbinom(n, p), torch NegativeBinomial(total_count, "
+        "probs)) n = 1/α and p = 1/(1 + αμ) is scipy's success probability; torch's probs is "
+        "the complement αμ/(1 + αμ). statsmodels' NegativeBinomial(loglike_method='nb2') uses α.",
+        references=("statsmodels NegativeBinomial (nb2)",),
+    )
+)
+
+# ---------------------------------------------------------------------------- positive
+
+register(
+    Distribution(
+        name="gamma",
+        title="Gamma, mean output, fixed shape",
+        observed=Y_POSITIVE,
+        params=(MEAN,),
+        fixed=(_fixed("shape", doc="shape (1/dispersion)"),),
+        density=_gamma,
+        notes="Mean/shape form: mean μ, shape k (variance μ²/k, dispersion φ = 1/k); scipy "
+        "gamma(a=k, scale=μ/k), torch Gamma(concentration=k, rate=k/μ). The loss is the gamma "
+        "deviance 2(log(μ/y) + y/μ − 1) of sklearn's mean_gamma_deviance, with a = k/2; "
+        "sklearn's HalfGammaLoss is half of it, less a term in y, on the raw output log μ.",
+        references=("sklearn.metrics.mean_gamma_deviance", "sklearn HalfGammaLoss"),
+    )
+)
+
+register(
+    Distribution(
+        name="exponential",
+        title="Exponential, rate output",
+        observed=Y_POSITIVE,
+        params=(Var("lambda", "positive", doc="rate (1/mean)"),),
+        density=lambda y, lam: lam * exp(-lam * y),
+        notes="λ is the rate, the reciprocal of the mean (scipy expon(scale=1/λ), torch "
+        "Exponential(rate=λ)). The gamma with shape 1.",
+        references=("torch.distributions.Exponential",),
+    )
+)
+
+register(
+    Distribution(
+        name="inverse-gaussian",
+        title="Inverse Gaussian, mean output, fixed shape",
+        observed=Y_POSITIVE,
+        params=(MEAN,),
+        fixed=(_fixed("lambda", doc="shape"),),
+        density=_inverse_gaussian,
+        notes="Mean μ and shape λ (variance μ³/λ); scipy invgauss(mu=μ/λ, scale=λ). The loss "
+        "(y−μ)²/(yμ²) is the unit deviance, sklearn's mean_tweedie_deviance(power=3); a = λ/2.",
+        references=("sklearn.metrics.mean_tweedie_deviance(power=3)",),
+    )
+)
+
+register(
+    Distribution(
+        name="tweedie",
+        title="Tweedie compound Poisson–gamma, mean output, 1 < power < 2",
+        observed=Var("y", "nonnegative", doc="nonnegative target (exact zeros allowed)"),
+        params=(MEAN,),
+        fixed=(
+            _fixed("power", "tweedie_power", doc="variance power p"),
+            _fixed("phi", doc="dispersion"),
+        ),
+        density=_tweedie,
+        notes="Exponential-dispersion form: variance φμ^p with 1 < p < 2, a point mass at y = 0 "
+        "and a continuous part on y > 0. c(y, φ) has no closed form (Dunn & Smyth evaluate it by "
+        "series); it does not involve μ, so the pipeline drops it and the loss is exact: the "
+        "Tweedie deviance of sklearn's mean_tweedie_deviance(power=p), a = 1/(2φ); sklearn's "
+        "HalfTweedieLoss(power=p) is half of it, less a term in y, on the raw output log μ. The "
+        "full NLL and its normalisation are not available in closed form.",
+        references=(
+            "sklearn.metrics.mean_tweedie_deviance",
+            "sklearn HalfTweedieLoss",
+        ),
+        unavailable={
+            "normalisation": "c(y, φ) has no closed form: the density cannot be integrated",
+            "nll": "the full NLL contains −log c(y, φ), which has no closed form",
+            "scipy": "scipy.stats has no Tweedie distribution",
+        },
+    )
+)
+
+register(
+    Distribution(
+        name="weibull",
+        title="Weibull, scale output, fixed shape",
+        observed=Y_POSITIVE,
+        params=(Var("lambda", "positive", doc="scale"),),
+        fixed=(_fixed("k", doc="shape"),),
+        density=_weibull,
+        notes="λ is the scale (the 63rd percentile), k the shape; scipy weibull_min(c=k, "
+        "scale=λ), torch Weibull(scale=λ, concentration=k). k = 1 is the exponential with rate "
+        "1/λ.",
+        references=("torch.distributions.Weibull",),
+    )
+)
+
+register(
+    Distribution(
+        name="beta",
+        title="Beta, learned concentrations",
+        observed=Var("y", "unit_interval", doc="proportion in (0, 1)"),
+        params=(
+            Var("a", "positive", doc="concentration α"),
+            Var("b", "positive", doc="concentration β"),
+        ),
+        density=_beta,
+        notes="a, b are the two concentrations (scipy beta(a, b), torch Beta(concentration1=a, "
+        "concentration0=b)); the mean is a/(a+b). For a mean/precision model use a = mφ, "
+        "b = (1−m)φ.",
+        references=("torch.distributions.Beta",),
+    )
+)
+
+register(
+    Distribution(
+        name="dirichlet",
+        title="Dirichlet, learned concentrations",
+        observed=Var("y", "open_simplex", vector=True, doc="probability vector"),
+        params=(Var("alpha", "positive", vector=True, doc="concentrations"),),
+        density=_dirichlet,
+        notes="α are concentrations over the class axis (last), y a probability vector with "
+        "positive components (scipy dirichlet(α), torch Dirichlet(concentration=α)); the mean "
+        "is α/Σα.",
+        references=("torch.distributions.Dirichlet",),
+    )
+)
+
+register(
+    Distribution(
+        name="von-mises",
+        title="von Mises (circular), fixed concentration",
+        observed=Var("y", "angle", doc="angle in radians"),
+        params=(Var("mu", "real", doc="mean direction"),),
+        fixed=(_fixed("kappa", doc="concentration"),),
+        density=_von_mises,
+        support=(-pi, pi),
+        notes="y and μ are angles in radians (any period-2π representative); κ is the "
+        "concentration (1/κ ≈ the variance for large κ). scipy vonmises(κ, loc=μ), torch "
+        "VonMises(loc=μ, concentration=κ). The loss 1 − cos(y − μ) is the cosine loss, a = κ.",
+        references=("torch.distributions.VonMises",),
+    )
+)
+
+register(
+    Distribution(
+        name="gaussian-mixture",
+        title="Gaussian mixture (mixture density network)",
+        observed=Y,
+        params=(
+            Var("pi", "simplex", vector=True, doc="mixture weights"),
+            Var("mu", "real", vector=True, doc="component means"),
+            Var("sigma", "positive", vector=True, doc="component standard deviations"),
+        ),
+        density=_gaussian_mixture,
+        notes="π are mixture weights on the simplex (a network outputs softmax logits), μ the "
+        "component means, σ the component standard deviations (output log σ and exponentiate); "
+        "the class axis (last) indexes the components. As torch MixtureSameFamily("
+        "Categorical(probs=π), Normal(μ, σ)); the loss is −logsumexp over the components.",
+        references=("torch.distributions.MixtureSameFamily",),
     )
 )

@@ -24,9 +24,9 @@ from pathlib import Path
 import sympy as sp
 from sympy.printing.pretty.stringpict import prettyForm
 
-from .functions import elementary, rename_index, split_sums, stabilise
+from .functions import elementary, log1p, loggamma, rename_index, split_sums, stabilise
 from .spec import CLASS_INDEX, N_CLASSES, Distribution
-from .standard import STANDARDS, Match, Standard, content, recognise
+from .standard import STANDARDS, Match, Standard, content, identically_zero, recognise
 
 
 class _Applied(sp.Expr):
@@ -146,12 +146,76 @@ def _sample_symbols(dist):
 
 
 def expand_logs(expr):
-    """Expand logarithms under the symbols' assumptions; log Π f = Σ log f over the class axis."""
-    expr = expr.replace(
-        lambda e: isinstance(e, sp.log) and isinstance(e.args[0], sp.Product),
-        lambda e: sp.Sum(sp.log(e.args[0].function), *e.args[0].limits),
+    """Expand logarithms under the symbols' assumptions; log Π f = Σ log f over the class axis;
+    class-axis sums are split (Σ(a + b) = Σa + Σb, Σ c·f = c·Σ f)."""
+
+    def log_product(e):
+        return isinstance(e, sp.log) and isinstance(e.args[0], sp.Product)
+
+    for _ in range(4):  # expanding can expose new products and constant factors: to a fixpoint
+        new = sp.expand_log(expr, force=True)
+        new = new.replace(
+            log_product, lambda e: sp.Sum(sp.log(e.args[0].function), *e.args[0].limits)
+        )
+        new = split_sums(new)  # Σ c·f = c·Σ f: the factor c then leaves the log
+        if new == expr:
+            break
+        expr = new
+    return expr
+
+
+_LOGS = (sp.log, loggamma, log1p)
+
+
+def _is_log_sum(f) -> bool:
+    return isinstance(f, sp.Add) and all(isinstance(t.as_coeff_Mul()[1], _LOGS) for t in f.args)
+
+
+def _splits_cleanly(term, params) -> bool:
+    """A product to distribute: a coefficient times a sum of logs, c·(log a − log b), or a
+    coefficient with parameters times a parameter-free log, (θ − 1)·log y."""
+    if not isinstance(term, sp.Mul):
+        return False
+    factors = term.args
+    if any(_is_log_sum(f) for f in factors):
+        return True
+    logs = [f for f in factors if isinstance(f, _LOGS)]
+    mixed = [f for f in factors if isinstance(f, sp.Add) and f.has(*params)]
+    return bool(logs and mixed) and not any(f.has(*params) for f in logs)
+
+
+def distribute_logs(expr, params):
+    """Distribute the products :func:`_splits_cleanly` names, so each term either involves a
+    parameter or not.  Polynomials such as (y − μ)² are left whole."""
+    return sp.Add(
+        *(sp.expand_mul(t) if _splits_cleanly(t, params) else t for t in sp.Add.make_args(expr))
     )
-    return sp.expand_log(expr, force=True)
+
+
+def _negated_sum(e) -> bool:
+    coeff, _ = e.as_coeff_Mul()
+    return coeff.is_negative and any(
+        isinstance(f, sp.Add) and all(t.could_extract_minus_sign() for t in f.args) for f in e.args
+    )
+
+
+def _flip_sign(e):
+    coeff, rest = e.as_coeff_Mul()
+    factors, flipped = [], False
+    for f in sp.Mul.make_args(rest):
+        if (
+            not flipped
+            and isinstance(f, sp.Add)
+            and all(t.could_extract_minus_sign() for t in f.args)
+        ):
+            f, flipped = sp.Add(*(-t for t in f.args)), True
+        factors.append(f)
+    return sp.Mul(-coeff, *factors)
+
+
+def tidy_signs(expr):
+    """−c·(−a − b) → c·(a + b): no double negatives in the recorded steps."""
+    return expr.replace(lambda e: isinstance(e, sp.Mul) and _negated_sum(e), _flip_sign)
 
 
 def _substitute_link(expr, dist, link):
@@ -213,7 +277,34 @@ def _theta_free(expr, dist, learned):
             lambda e, base=base: isinstance(e, sp.Indexed) and e.base == base,
             lambda e, base=base: point[base],
         )
-    return _combine_constants(sp.expand(split_sums(elementary(expr)).doit()))
+    return _combine_constants(distribute(split_sums(elementary(expr)).doit()))
+
+
+def distribute(expr):
+    """Multiply out products over sums in numerators only: c·(a + b) = c·a + c·b, recursively;
+    denominators and powers such as (y − μ)² stay whole (unlike ``expand``)."""
+    out = []
+    for term in sp.Add.make_args(expr):
+        sums = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.Add)]
+        if not sums:
+            out.append(term)
+            continue
+        rest = sp.Mul(*(f for f in sp.Mul.make_args(term) if f is not sums[0]))
+        out.extend(distribute(rest * t) for t in sums[0].args)
+    return sp.Add(*out)
+
+
+def _fold_constant_variables(expr, dist):
+    """Evaluate a θ-free remainder at the reference point of each scalar variable it provably
+    does not depend on (so 2·log(1 + e^(−y/s)) − 2·log cosh(y/2s) + y/s becomes 2·log 2)."""
+    for var in (dist.observed, *dist.fixed):
+        symbol = dist.sym(var)
+        constant = isinstance(symbol, sp.Symbol) and expr.has(symbol)
+        if constant and identically_zero(sp.diff(expr, symbol)):
+            folded = distribute(expr.subs(symbol, var.domain.reference))
+            if not folded.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+                expr = _combine_constants(folded)
+    return expr
 
 
 def derive(dist: Distribution) -> Derivation:
@@ -244,7 +335,7 @@ def derive(dist: Distribution) -> Derivation:
             {"n": n, "i": i},
         )
     )
-    expanded = expand_logs(-sp.log(density))
+    expanded = tidy_signs(distribute_logs(expand_logs(-sp.log(density)), declared))
     steps.append(
         Step(
             "loglik",
@@ -278,7 +369,7 @@ def derive(dist: Distribution) -> Derivation:
     for link in dist.links:
         nll = _substitute_link(nll, dist, link)
         nll_lhs = -sp.log(Density(y, learned + fixed))
-        nll = split_sums(expand_logs(nll))
+        nll = tidy_signs(distribute_logs(expand_logs(nll), learned))
         param, raw = dist.symbols[link.param], dist.symbols[link.raw.name]
         steps.append(
             Step(
@@ -335,8 +426,8 @@ def derive(dist: Distribution) -> Derivation:
     match: Match | None = recognise(kept, y, learned, fixed, _variables(dist))
     if match is not None:
         scale, loss = match.scale, match.form
-        remainder = _theta_free(kept - scale * loss, dist, learned)
-        dropped = _combine_constants(dropped + remainder)
+        remainder = _fold_constant_variables(_theta_free(kept - scale * loss, dist, learned), dist)
+        dropped = _combine_constants(distribute(dropped + remainder))
         note = f"factor out a = {inline(scale)}: the loss is {match.standard.title}"
     else:
         scale = content(kept, [y, *learned, CLASS_INDEX])

@@ -9,14 +9,26 @@ tuples and applied with ``sympy.codegen.rewriting.optimize``.
 from __future__ import annotations
 
 from sympy import (
+    Abs,
     Add,
     Function,
+    Max,
+    Min,
     Mul,
     S,
     Sum,
+    besseli,
+    binomial,
+    cosh,
     exp,
+    expand_log,
+    factorial,
+    gamma,
     log,
+    tanh,
 )
+from sympy import loggamma as _sympy_loggamma
+from sympy.codegen.cfunctions import log1p as _sympy_log1p
 from sympy.codegen.rewriting import ReplaceOptim, optimize
 
 
@@ -149,14 +161,140 @@ class logsumexp(Function):
         return "logsumexp(%s, %s, %s)" % tuple(printer._print(a) for a in (f, k, K))
 
 
-PRIMITIVES = (sigmoid, softplus, xlogy, logsumexp)
+class loggamma(_sympy_loggamma):
+    r""":math:`\log\Gamma(x)` for x > 0: SymPy's ``loggamma``, printed as log Γ (lgamma/gammaln
+    in code).
+
+    Unlike SymPy's, it stays unevaluated at symbolic integers (SymPy turns loggamma(n + 1) back
+    into log(gamma(n + 1))); numbers still evaluate."""
+
+    @classmethod
+    def eval(cls, z):
+        if z.is_Number:
+            return super().eval(z)
+
+    def _latex(self, printer, exp=None):
+        tex = r"\log \Gamma\left(%s\right)" % printer._print(self.args[0])
+        return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
+
+
+class log1p(_sympy_log1p):
+    r""":math:`\log(1 + x)` without cancellation for small x (SymPy's codegen ``log1p``)."""
+
+    def _latex(self, printer, exp=None):
+        tex = r"\log\left(1 + %s\right)" % printer._print(self.args[0])
+        return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
+
+
+class logcosh(Function):
+    r""":math:`\log\cosh x`, evaluated as :math:`|x| + \operatorname{softplus}(-2|x|) - \log 2`
+    (cosh overflows for |x| > 710 in float64, 89 in float32)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x is S.Zero:
+            return S.Zero
+        if x.could_extract_minus_sign():  # even: one canonical sign
+            return cls(-x)
+
+    def fdiff(self, argindex=1):
+        return tanh(self.args[0])
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return log(cosh(x))
+
+    _eval_rewrite_as_log = _eval_rewrite_as_exp
+
+    def _eval_is_nonnegative(self):
+        return self.args[0].is_extended_real
+
+    def _latex(self, printer, exp=None):
+        tex = r"\log\cosh\left(%s\right)" % printer._print(self.args[0])
+        return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
+
+
+def clip(x, k):
+    """x clipped to [−k, k] (k > 0), as Min/Max."""
+    return Min(Max(x, -k), k)
+
+
+class huber(Function):
+    r"""Huber's function :math:`\rho_k(r)`: r²/2 for |r| ≤ k, k(|r| − k/2) beyond, with k > 0.
+
+    Written without branches as c·(r − c/2) with c = clip(r, −k, k) (both branches finite)."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, r, k):
+        if r is S.Zero:
+            return S.Zero
+        if r.could_extract_minus_sign():  # even in r
+            return cls(-r, k)
+
+    def fdiff(self, argindex=1):
+        r, k = self.args
+        if argindex == 1:
+            return clip(r, k)
+        return Abs(r) - Min(Abs(r), k)
+
+    def _eval_rewrite_as_exp(self, r, k, **kwargs):
+        c = clip(r, k)
+        return c * (r - c / 2)
+
+    _eval_rewrite_as_Min = _eval_rewrite_as_exp
+
+    def _eval_is_nonnegative(self):
+        return self.args[0].is_extended_real
+
+    def _latex(self, printer, exp=None):
+        r, k = (printer._print(a) for a in self.args)
+        tex = r"\operatorname{huber}_{%s}\left(%s\right)" % (k, r)
+        return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
+
+
+class log_i0(Function):
+    r""":math:`\log I_0(x)`, the log of the modified Bessel function of order 0, evaluated as
+    log(i0e(x)) + |x| (I₀ overflows for x > 713)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x is S.Zero:
+            return S.Zero
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return besseli(1, x) / besseli(0, x)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return log(besseli(0, x))
+
+    _eval_rewrite_as_log = _eval_rewrite_as_exp
+
+    def _eval_is_real(self):
+        return self.args[0].is_extended_real
+
+    def _latex(self, printer, exp=None):
+        tex = r"\log I_{0}\left(%s\right)" % printer._print(self.args[0])
+        return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
+
+
+#: Every stable primitive: code printers must map each of these (a missing one fails loudly).
+PRIMITIVES = (sigmoid, softplus, xlogy, logsumexp, loggamma, log1p, logcosh, huber, log_i0)
+
+#: Primitives rewritten by :func:`elementary`; loggamma stays (mpmath evaluates it directly).
+_ELEMENTARY = (sigmoid, softplus, xlogy, logsumexp, log1p, logcosh, huber, log_i0)
 
 
 def elementary(expr):
     """Rewrite every stable primitive into exp/log form (for proofs and reference evaluation)."""
     return expr.replace(
-        lambda e: isinstance(e, PRIMITIVES),
-        lambda e: e.rewrite(exp),
+        lambda e: isinstance(e, _ELEMENTARY),
+        lambda e: log(1 + e.args[0]) if isinstance(e, log1p) else e.rewrite(exp),
     )
 
 
@@ -224,10 +362,100 @@ STABLE_RULES = (
 )
 
 
+def _log_of(cls):
+    return lambda e: isinstance(e, log) and isinstance(e.args[0], cls)
+
+
+def _is_log_weighted_sum_exp(e):
+    """log Σₖ gₖ where gₖ is a product with an exp factor (and is not a bare exp)."""
+    if not (isinstance(e, log) and isinstance(e.args[0], Sum)):
+        return False
+    total = e.args[0]
+    return (
+        len(total.limits) == 1
+        and total.limits[0][1] == 1
+        and isinstance(total.function, Mul)
+        and any(isinstance(f, exp) for f in total.function.args)
+    )
+
+
+def _weighted_logsumexp(e):
+    total = e.args[0]
+    k, _, K = total.limits[0]
+    # the log of each summand, expanded: log(c·e^f) = log c + f (every factor is positive)
+    return logsumexp(expand_log(log(total.function), force=True), k, K)
+
+
+def _has_constant_shift(e):
+    if not isinstance(e, logsumexp) or not isinstance(e.args[0], Add):
+        return False
+    f, k, _ = e.args
+    return any(not t.has(k) for t in f.args)
+
+
+def _pull_out_shift(e):
+    f, k, K = e.args
+    shift = Add(*(t for t in f.args if not t.has(k)))
+    return shift + logsumexp(f - shift, k, K)
+
+
+def _is_log_one_plus(e):
+    """log(1 + x) with x ≥ 0 known from the assumptions (and not eˣ: softplus handles that)."""
+    if not isinstance(e, log) or not isinstance(e.args[0], Add) or S.One not in e.args[0].args:
+        return False
+    x = e.args[0] - 1
+    return not isinstance(x, exp) and bool(x.is_nonnegative)
+
+
+#: Special-function rules, applied after :data:`STABLE_RULES`: log-gamma, log-Bessel, weighted
+#: log-sum-exp and log1p forms.  Each is (note, rule); each is an identity on the domain it fires
+#: on (tested numerically in tests/test_functions.py).
+SPECIAL_RULES = (
+    ("log Γ(x) = lgamma(x)", ReplaceOptim(_log_of(gamma), lambda e: loggamma(e.args[0].args[0]))),
+    (
+        "log x! = lgamma(x + 1)",
+        ReplaceOptim(_log_of(factorial), lambda e: loggamma(e.args[0].args[0] + 1)),
+    ),
+    (
+        "log C(n, k) = lgamma(n + 1) − lgamma(k + 1) − lgamma(n − k + 1)",
+        ReplaceOptim(
+            _log_of(binomial),
+            lambda e: (
+                loggamma(e.args[0].args[0] + 1)
+                - loggamma(e.args[0].args[1] + 1)
+                - loggamma(e.args[0].args[0] - e.args[0].args[1] + 1)
+            ),
+        ),
+    ),
+    (
+        "log I₀(x) = log_i0(x)",
+        ReplaceOptim(
+            lambda e: _log_of(besseli)(e) and e.args[0].args[0] == 0,
+            lambda e: log_i0(e.args[0].args[1]),
+        ),
+    ),
+    (
+        "log Σₖ cₖ·exp(fₖ) = logsumexp(log cₖ + fₖ)",
+        ReplaceOptim(_is_log_weighted_sum_exp, _weighted_logsumexp),
+    ),
+    (
+        "logsumexp(f + c) = c + logsumexp(f) for c free of k",
+        ReplaceOptim(_has_constant_shift, _pull_out_shift),
+    ),
+    (
+        "log(1 + x) = log1p(x) for x ≥ 0",
+        ReplaceOptim(_is_log_one_plus, lambda e: log1p(e.args[0] - 1)),
+    ),
+)
+
+#: The whole rewrite pass, in order.
+REWRITE_RULES = STABLE_RULES + SPECIAL_RULES
+
+
 def stabilise(expr):
-    """Apply :data:`STABLE_RULES`; return the new expression and the notes of the rules fired."""
+    """Apply :data:`REWRITE_RULES`; return the new expression and the notes of the rules fired."""
     fired = []
-    for note, rule in STABLE_RULES:
+    for note, rule in REWRITE_RULES:
         new = optimize(expr, [rule])
         if new != expr:
             fired.append(note)

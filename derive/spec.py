@@ -29,10 +29,23 @@ class Constraint:
     support: tuple = (-sp.oo, sp.oo)
     discrete: bool = False
     simplex: bool = False  # vectors only: components sum to one over the class axis
+    #: a continuous relaxation of a discrete support: the density is normalised over the discrete
+    #: outcomes (the one-hot vertices), values in between are soft targets (cross-entropy)
+    relaxed: bool = False
 
 
 def _uniform(lo, hi):
     return lambda rng, shape: rng.uniform(lo, hi, shape)
+
+
+def _with_zeros(sample, share=0.2):
+    """``sample``, with about ``share`` of the values exactly zero (the edge of the support)."""
+
+    def draw(rng, shape):
+        values = sample(rng, shape)
+        return np.where(rng.random(shape) < share, 0.0, values)
+
+    return draw
 
 
 def _simplex(rng, shape):
@@ -79,11 +92,64 @@ CONSTRAINTS = {
             discrete=True,
         ),
         Constraint(
+            "nonnegative",
+            {"nonnegative": True},
+            sp.S.One,
+            _with_zeros(_uniform(0.2, 5)),
+            "≥ 0",
+            (0, sp.oo),
+        ),
+        Constraint(
+            "positive_integer",
+            {"integer": True, "positive": True},
+            sp.S.One,
+            lambda rng, shape: rng.integers(1, 31, shape).astype(float),
+            "∈ {1, 2, …}",
+            (1, sp.oo),
+            discrete=True,
+        ),
+        Constraint(
+            "angle",
+            {"real": True},
+            sp.S.Zero,
+            _uniform(-np.pi, np.pi),
+            "∈ (−π, π]",
+            (-sp.pi, sp.pi),
+        ),
+        Constraint(
+            "sign",
+            {"integer": True, "nonzero": True},
+            sp.S.One,
+            lambda rng, shape: rng.choice([-1.0, 1.0], shape),
+            "∈ {−1, +1}",
+            (-1, 1),
+            discrete=True,
+        ),
+        Constraint(
+            # SymPy cannot assume 1 < p < 2; "positive" is what it can use, tests draw from (1, 2)
+            "tweedie_power",
+            {"positive": True},
+            sp.Rational(3, 2),
+            _uniform(1.05, 1.95),
+            "∈ (1, 2)",
+            (1, 2),
+        ),
+        Constraint(
             "simplex",
             {"nonnegative": True},
-            sp.S.Zero,
+            sp.S.One / sp.Symbol("K", integer=True, positive=True),  # the centre of the simplex
             _simplex,
             "∈ Δᴷ (Σₖ = 1)",
+            (0, 1),
+            simplex=True,
+            relaxed=True,
+        ),
+        Constraint(
+            "open_simplex",
+            {"positive": True},
+            sp.S.One / sp.Symbol("K", integer=True, positive=True),
+            _simplex,
+            "∈ Δᴷ (Σₖ = 1, yₖ > 0)",
             (0, 1),
             simplex=True,
         ),
@@ -134,6 +200,11 @@ class Link:
     name: str  # e.g. "sigmoid", "exp", "softmax"
 
 
+#: The checks a catalog entry can declare unavailable (with a reason) or loosen (a tolerance):
+#: "normalisation" (∫ p = 1 by quadrature), "nll" (the full −log p can be evaluated), "scipy"
+#: (a scipy.stats oracle exists), "split" (nll = a·loss + dropped, numerically).
+CHECKS = ("normalisation", "nll", "scipy", "split")
+
 # The class axis of vector families: k = 1..K.
 CLASS_INDEX = sp.Symbol("k", integer=True, positive=True)
 N_CLASSES = sp.Symbol("K", integer=True, positive=True)
@@ -159,6 +230,15 @@ class Distribution:
     notes: str = ""  # parametrisation conventions, shown by `show` and in LaTeX
     references: tuple[str, ...] = ()
     symbols_: Mapping[str, sp.Basic] = field(default=None, compare=False, repr=False)
+    #: checks that cannot be made for this entry, each with the reason (see :data:`CHECKS`)
+    unavailable: Mapping[str, str] = field(default_factory=dict, compare=False)
+    #: tolerances that differ from the tests' defaults, by check name (see :data:`CHECKS`)
+    tolerances: Mapping[str, float] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self):
+        for key in (*self.unavailable, *self.tolerances):
+            if key not in CHECKS:
+                raise ValueError(f"{self.name}: unknown check {key!r}; known: {', '.join(CHECKS)}")
 
     @property
     def variables(self) -> tuple[Var, ...]:
@@ -195,7 +275,31 @@ class Distribution:
 
     @property
     def support_bounds(self) -> tuple:
-        return self.support if self.support is not None else self.observed.domain.support
+        """(lo, hi) of the observed variable; may involve fixed parameters (binomial: (0, n))."""
+        if self.support is None:
+            return self.observed.domain.support
+        return tuple(sp.sympify(b) for b in self.support)
+
+    def draw(self, rng: np.random.Generator, classes: int = 3) -> dict[str, object]:
+        """Random values, by variable name, for the observed, learned and fixed variables, from
+        the declared constraints; the observed value respects a support that depends on
+        parameters.  Vector variables get ``classes`` components (the class axis)."""
+        values = {}
+        for v in (*self.learned, *self.fixed):
+            value = v.domain.sample(rng, (classes,) if v.vector else ())
+            values[v.name] = value if v.vector else float(value)
+        y = self.observed
+        value = y.domain.sample(rng, (classes,) if y.vector else ())
+        bounds = self.support_bounds
+        if any(sp.sympify(b).free_symbols for b in bounds):
+            by_symbol = {self.symbols[name]: val for name, val in values.items()}
+            lo, hi = (float(sp.sympify(b).subs(by_symbol)) for b in bounds)
+            if y.domain.discrete:
+                value = rng.integers(int(lo), int(hi) + 1, np.shape(value)).astype(float)
+            else:
+                value = rng.uniform(lo, hi, np.shape(value))
+        values[y.name] = value if y.vector else float(value)
+        return values
 
     def density_expr(self) -> sp.Expr:
         args = [self.sym(v) for v in (self.observed, *self.params, *self.fixed)]

@@ -13,8 +13,21 @@ from itertools import permutations
 
 import numpy as np
 import sympy as sp
+from sympy.functions.elementary.hyperbolic import HyperbolicFunction
 
-from .functions import elementary, logsumexp, rename_index, softplus, split_sums, xlogy
+from .functions import (
+    elementary,
+    huber,
+    log1p,
+    logcosh,
+    loggamma,
+    logsumexp,
+    rename_index,
+    softplus,
+    split_sums,
+    stabilise,
+    xlogy,
+)
 from .numeric import evaluate
 from .spec import CLASS_INDEX as k
 from .spec import N_CLASSES as K
@@ -93,6 +106,155 @@ for _std in (
         lambda y, eta: sp.exp(eta) - y * eta,
         reference="torch poisson_nll_loss(log_input=True)",
     ),
+    Standard(
+        "pinball",
+        "pinball (quantile) loss",
+        # ρ_τ(r) = max(τr, (τ − 1)r) = r(τ − ½) + |r|/2 with r = y − μ
+        lambda y, mu, tau: (y - mu) * (tau - sp.S.Half) + sp.Abs(y - mu) / 2,
+        n_extra=1,
+        reference="sklearn PinballLoss(quantile=τ), mean_pinball_loss(alpha=τ)",
+    ),
+    Standard(
+        "cauchy",
+        "Cauchy (Lorentzian) loss",
+        lambda y, mu, g: log1p(((y - mu) / g) ** 2),
+        n_extra=1,
+        reference="scipy.optimize.least_squares loss='cauchy': ρ(z) = log(1 + z), z = (r/γ)²",
+    ),
+    Standard(
+        "student_t",
+        "Student-t loss",
+        lambda y, mu, nu, s: (nu + 1) / 2 * log1p(((y - mu) / s) ** 2 / nu),
+        n_extra=2,
+        reference="−log_prob of torch.distributions.StudentT less its constant",
+    ),
+    Standard(
+        "logcosh",
+        "log-cosh loss",
+        lambda y, mu, s: logcosh((y - mu) / (2 * s)),
+        n_extra=1,
+        reference="tf.keras.losses.log_cosh at s = 1/2",
+    ),
+    Standard(
+        "huber",
+        "Huber loss",
+        lambda y, mu, k: huber(y - mu, k),
+        n_extra=1,
+        reference="torch huber_loss(delta=k), sklearn HuberLoss(delta=k)",
+    ),
+    Standard(
+        "msle",
+        "mean squared log error",
+        lambda y, mu: (sp.log(y) - mu) ** 2,
+        reference="sklearn mean_squared_log_error on 1 + y with μ = log(1 + ŷ)",
+    ),
+    Standard(
+        "binomial",
+        "binomial loss",
+        lambda y, p, n: -(xlogy(y, p) + xlogy(n - y, 1 - p)),
+        n_extra=1,
+        reference="−log_prob of torch.distributions.Binomial less log C(n, y)",
+    ),
+    Standard(
+        "negative_binomial",
+        "negative binomial (NB2) loss",
+        lambda y, mu, alpha: (y + 1 / alpha) * log1p(alpha * mu) - y * sp.log(alpha * mu),
+        n_extra=1,
+        reference="statsmodels NegativeBinomial nb2, terms in μ",
+    ),
+    Standard(
+        "gamma_deviance",
+        "gamma deviance",
+        lambda y, mu: 2 * (sp.log(mu) - sp.log(y) + y / mu - 1),
+        reference="sklearn mean_gamma_deviance; 2 × (HalfGammaLoss + its constant)",
+    ),
+    Standard(
+        "exponential",
+        "exponential loss",
+        lambda y, lam: lam * y - sp.log(lam),
+        reference="−log_prob of torch.distributions.Exponential",
+    ),
+    Standard(
+        "inverse_gaussian",
+        "inverse Gaussian deviance",
+        lambda y, mu: (y - mu) ** 2 / (y * mu**2),
+        reference="sklearn mean_tweedie_deviance(power=3)",
+    ),
+    Standard(
+        "tweedie",
+        "Tweedie deviance",
+        lambda y, mu, p: (
+            2
+            * (
+                y ** (2 - p) / ((1 - p) * (2 - p))
+                - y * mu ** (1 - p) / (1 - p)
+                + mu ** (2 - p) / (2 - p)
+            )
+        ),
+        n_extra=1,
+        reference="sklearn mean_tweedie_deviance(power=p); 2 × (HalfTweedieLoss + its constant)",
+    ),
+    Standard(
+        "weibull",
+        "Weibull loss",
+        lambda y, lam, k: (y / lam) ** k + k * sp.log(lam),
+        n_extra=1,
+        reference="−log_prob of torch.distributions.Weibull, terms in λ",
+    ),
+    Standard(
+        "beta_nll",
+        "beta negative log-likelihood",
+        lambda y, a, b: (
+            loggamma(a)
+            + loggamma(b)
+            - loggamma(a + b)
+            - (a - 1) * sp.log(y)
+            - (b - 1) * sp.log(1 - y)
+        ),
+        n_learned=2,
+        reference="−log_prob of torch.distributions.Beta",
+    ),
+    Standard(
+        "cosine",
+        "cosine loss",
+        lambda y, mu: 1 - sp.cos(y - mu),
+        reference="1 − cos of the angle between the target and predicted directions",
+    ),
+    Standard(
+        "cross_entropy",
+        "cross-entropy",
+        lambda y, p: -sp.Sum(y[k] * sp.log(p[k]), (k, 1, K)),
+        vector=True,
+        reference="torch nll_loss(log p); cross_entropy(log p, y) with probability targets",
+    ),
+    Standard(
+        "dirichlet_nll",
+        "Dirichlet negative log-likelihood",
+        lambda y, alpha: (
+            sp.Sum(loggamma(alpha[k]), (k, 1, K))
+            - loggamma(sp.Sum(alpha[k], (k, 1, K)))
+            - sp.Sum((alpha[k] - 1) * sp.log(y[k]), (k, 1, K))
+        ),
+        vector=True,
+        reference="−log_prob of torch.distributions.Dirichlet",
+    ),
+    Standard(
+        "mdn",
+        "mixture density network loss",
+        lambda y, w, mu, sigma: (
+            -logsumexp(
+                sp.log(w[k])
+                - sp.log(sigma[k])
+                - sp.log(2 * sp.pi) / 2
+                - (y - mu[k]) ** 2 / (2 * sigma[k] ** 2),
+                k,
+                K,
+            )
+        ),
+        n_learned=3,
+        vector=True,
+        reference="−log_prob of torch MixtureSameFamily(Categorical(π), Normal(μ, σ))",
+    ),
 ):
     register(_std)
 
@@ -105,15 +267,19 @@ class Match:
 
 
 def canon(expr) -> sp.Expr:
-    """A canonical form for zero tests: elementary functions, summed sums, cancelled fractions."""
-    expr = split_sums(rename_index(elementary(sp.sympify(expr)), k))
+    """A canonical form for zero tests: elementary functions, hyperbolic functions as exponentials,
+    summed sums, cancelled fractions."""
+    expr = elementary(sp.sympify(expr))
+    expr = expr.replace(lambda e: isinstance(e, HyperbolicFunction), lambda e: e.rewrite(sp.exp))
+    expr = split_sums(rename_index(expr, k))
     expr = sp.expand(sp.powsimp(expr.doit()))
     return sp.cancel(sp.together(expr))
 
 
 def content(expr, exclude: Sequence[sp.Basic]) -> sp.Expr:
-    """The positive factor common to every term of ``expr`` that is free of ``exclude``."""
-    terms = sp.Add.make_args(sp.expand_mul(expr))
+    """The positive factor, free of ``exclude``, common to every term of ``expr`` that involves
+    ``exclude`` (terms without them are constants: they do not bear on a scale)."""
+    terms = [t for t in sp.Add.make_args(sp.expand_mul(expr)) if t.has(*exclude)] or [sp.S.One]
     common = None
     for term in terms:
         coeff, rest = term.as_coeff_Mul()
@@ -166,11 +332,12 @@ def identically_zero(expr, depth: int = 2) -> bool:
 
 def proven_constant(diff_expr, learned) -> bool:
     """True when ``diff_expr`` is symbolically free of every learned parameter."""
-    if canon(diff_expr) == 0:
+    reduced = canon(diff_expr)
+    if not reduced.has(*learned):
         return True
     for theta in learned:
         if isinstance(theta, sp.IndexedBase):
-            return False  # only structural equality is accepted for vector parameters
+            return False  # for vector parameters only a canonical form free of them is accepted
         if not identically_zero(sp.diff(diff_expr, theta)):
             return False
     return True
@@ -210,11 +377,14 @@ def recognise(kept, observed, learned, fixed, variables) -> Match | None:
         if std.n_learned != len(learned) or std.vector != vector:
             continue
         for extras in permutations(fixed, std.n_extra):
-            form = std.form(observed, *learned, *extras)
+            # the reference form through the same rewrite pass as the derivation (so, e.g., a
+            # constant inside a logsumexp is pulled out of both alike)
+            form = stabilise(std.form(observed, *learned, *extras))[0]
             for a in _scale_candidates(kept, form, learned, exclude):
                 if a.has(*exclude) or not a.is_positive:
                     continue
                 rest = kept - a * form
-                if proven_constant(rest, learned) and witness_constant(rest, variables, learned):
+                # the cheap numeric witness first: it rules out most candidates before any proof
+                if witness_constant(rest, variables, learned) and proven_constant(rest, learned):
                     return Match(std, a, form)
     return None

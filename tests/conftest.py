@@ -21,15 +21,25 @@ def derivation(name):
 
 
 def draw(d, rng, classes=3):
-    """Random values for every variable of a derivation, from the declared constraints.
+    """Random values for every variable of a derivation, from the declared constraints (and a
+    support that depends on parameters, such as the binomial's 0 ≤ y ≤ n).
 
     Returns (symbol -> value, name -> value)."""
-    by_symbol = {}
-    for symbol, var in d.variables.items():
-        shape = (classes,) if var.vector else ()
-        value = var.domain.sample(rng, shape)
-        by_symbol[symbol] = value if var.vector else float(value)
-    return by_symbol, {str(s): v for s, v in by_symbol.items()}
+    by_name = d.dist.draw(rng, classes)
+    by_symbol = {symbol: by_name[var.name] for symbol, var in d.variables.items()}
+    return by_symbol, by_name
+
+
+def require(d, check):
+    """Skip, with the reason the catalog entry states, a check the entry declares unavailable."""
+    reason = d.dist.unavailable.get(check)
+    if reason is not None:
+        pytest.skip(f"{d.name}: {check} unavailable: {reason}")
+
+
+def tolerance(d, check, default):
+    """The entry's tolerance for ``check`` where it declares one, else ``default``."""
+    return d.dist.tolerances.get(check, default)
 
 
 @pytest.fixture(params=NAMES)
