@@ -560,3 +560,24 @@ def test_bounded_integral_is_kept_explicit(monkeypatch):
     statistic = sp.log(1 + sp.exp((m - engine.y) / 2))  # not the logistic's own scale
     value = engine.statistic(statistic)
     assert isinstance(value, sp.Integral) and engine.used[statistic].source == "integral-explicit"
+
+
+ENTROPY_ONLY = {  # closed entropies whose families have no closed KL against themselves
+    "student-t": lambda v: float(D.StudentT(_t(v["nu"]), _t(v["mu"]), _t(v["s"])).entropy()),
+    "logistic": lambda v: stats.logistic(v["mu"], v["s"]).entropy(),
+    "asymmetric-laplace": lambda v: stats.laplace_asymmetric(
+        math.sqrt(v["tau"] / (1 - v["tau"])),
+        v["mu"],
+        v["sigma"] / math.sqrt(v["tau"] * (1 - v["tau"])),
+    ).entropy(),
+}
+
+
+@pytest.mark.parametrize("name", [n for n in ENTROPY_ONLY if n in CATALOG])
+def test_closed_entropies(name):
+    pair = it.entropy(name)
+    assert not pair.explicit
+    rng = np.random.default_rng(13)
+    for _ in range(3):
+        bound, _, values, _ = _draw(pair, rng)
+        assert _value(pair.entropy_p, bound) == pytest.approx(ENTROPY_ONLY[name](values), rel=1e-9)
