@@ -210,12 +210,12 @@ NUMPY = Backend(
         ),
     },
     sqrt="np.sqrt",
-    sum="np.sum({body}, axis=-1{keep})",
+    sum="_classsum({body}, _K{keep})",
     keep=", keepdims=True",
     logsumexp="_logsumexp({body}{keep})",
     where="np.where({0}, {1}, {2})",
     imports={"np.": "import numpy as np", "special.": "from scipy import special"},
-    helpers=("_softplus", "_logsumexp", "_logcosh", "_huber", "_log_i0", "_log1mexp"),
+    helpers=("_softplus", "_logsumexp", "_classsum", "_logcosh", "_huber", "_log_i0", "_log1mexp"),
     helper_uses={"_log_i0": "special."},
 )
 
@@ -424,13 +424,36 @@ class Printer(StrPrinter):
         return None
 
     def _print_Add(self, expr, order=None):
-        """Numeric terms folded into one literal (log(2)/2 + log(π)/2 is one number)."""
-        numbers = [t for t in expr.args if t.is_number]
+        """Numeric terms folded into one literal (log(2)/2 + log(π)/2 is one number), and a
+        positive term first, so that array code never negates a whole term only to add it."""
+        terms = list(expr.args)
+        numbers = [t for t in terms if t.is_number]
         if len(numbers) > 1:
-            rest = [t for t in expr.args if not t.is_number]
-            constant = sp.Float(sp.Add(*numbers).evalf(30), 30)
-            expr = sp.Add(*rest, constant, evaluate=False)
-        return super()._print_Add(expr, order=order)
+            terms = [t for t in terms if not t.is_number]
+            terms.append(sp.Float(sp.Add(*numbers).evalf(30), 30))
+        signed = sorted(((t.could_extract_minus_sign(), t) for t in terms), key=lambda st: st[0])
+        out = ""
+        for negative, term in signed:
+            text = self.parenthesize(-term if negative else term, PRECEDENCE["Add"])
+            if not out:
+                out = f"-{text}" if negative else text
+            else:
+                out += f" - {text}" if negative else f" + {text}"
+        return out
+
+    def _print_Mul(self, expr):
+        """Powers with a symbolic exponent stay in the numerator: y**(2 - p) at y = 0 is 0, where
+        1/y**(p - 2) divides by zero on the way to the same 0."""
+        symbolic = [f for f in expr.args if f.is_Pow and not f.exp.is_number]
+        if not symbolic:
+            return super()._print_Mul(expr)
+        rest = sp.Mul(*(f for f in expr.args if f not in symbolic))
+        sign = ""
+        if rest.could_extract_minus_sign():
+            sign, rest = "-", -rest
+        factors = [] if rest == 1 else [self.parenthesize(rest, PRECEDENCE["Mul"], strict=True)]
+        factors += [self.parenthesize(f, PRECEDENCE["Mul"], strict=True) for f in symbolic]
+        return sign + "*".join(factors)
 
     def _number(self, expr):
         value = float(expr)

@@ -22,7 +22,7 @@ from ..catalog import get
 from ..derivation import Derivation, derive_cached
 from ..functions import logsumexp, rename_index
 from ..latex import equation, tex
-from ..spec import CLASS_INDEX, Distribution, Var
+from ..spec import CLASS_INDEX, N_CLASSES, Distribution, Var
 from .backends import BACKENDS, Backend, Printer, Unsupported
 from .rewrite import prepare
 
@@ -227,6 +227,42 @@ def function_code(name, backend: Backend, args, exprs, per_class) -> FunctionCod
     )
 
 
+# ---------------------------------------------------------------------------- reductions
+
+
+def _two_factors(body):
+    """(a, b) where body = a·b or body = a² (neither factor a number), else None."""
+    if body.is_Pow and body.exp == 2:
+        return body.base, body.base
+    if body.is_Mul and len(body.args) == 2 and not any(f.is_number for f in body.args):
+        return body.args
+    return None
+
+
+def reduction_plan(loss):
+    """Split a loss into the terms a blocked reduction sums as they are and the terms it reduces
+    as dot products, Σᵢ c·aᵢ·bᵢ = c·(a · b): c·a·b, c·r² and c·Σₖ aₖbₖ over the class axis.
+
+    Returns (the rest, [(c, per_class, a, b), ...]); per-class factors use the free index J."""
+    rest, pairs = [], []
+    for term in sp.Add.make_args(loss):
+        coeff, body = term.as_coeff_Mul()
+        per_class = isinstance(body, sp.Sum) and len(body.limits) == 1
+        if per_class:
+            (k, lo, hi), inner = body.limits[0], body.function
+            if (lo, hi) != (1, N_CLASSES):
+                rest.append(term)
+                continue
+            inner_coeff, body = inner.xreplace({k: J}).as_coeff_Mul()
+            coeff *= inner_coeff
+        factors = _two_factors(body)
+        if factors is None or not coeff.is_number:
+            rest.append(term)
+        else:
+            pairs.append((coeff, per_class, *factors))
+    return sp.Add(*rest), pairs
+
+
 # ---------------------------------------------------------------------------- the module
 
 
@@ -308,6 +344,17 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
         "_nll": function_code("_nll", b, args, [d.nll], [False]),
     }
     learned = [a for a in args if a.role == "learned"]
+    plans = {}
+    for function, expr in (("loss", d.loss), ("nll", d.nll)):
+        if backend != "numpy" or _undefined([expr]):
+            continue
+        rest, pairs = reduction_plan(prepare(expr)[0])
+        if pairs:  # blocks reduce c·a·b terms as dot products
+            outputs = ([rest] if rest != 0 else []) + [f for _, _, a, b in pairs for f in (a, b)]
+            flags = ([False] if rest != 0 else []) + [c for _, c, _, _ in pairs for _ in (0, 1)]
+            name = f"_{function}_parts"
+            functions[name] = function_code(name, b, args, outputs, flags)
+            plans[function] = (rest != 0, [(float(c), per_class) for c, per_class, _, _ in pairs])
     if grad:
         grads, hessians, per_class = derivatives(d, args)
         functions["_gradient"] = function_code("_gradient", b, args, grads, per_class)
@@ -347,6 +394,7 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
         "requires": _requires(_imports(b, code)),
         "helpers": helpers,
         "rewrites": rewrites,
+        "plans": plans,
         "objectives": grad and backend == "numpy" and len(learned) == 1 and not d.dist.vector,
     }
 
