@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         if text is not None:
             write_output(text, getattr(args, "output", None))
     except (UserError, UnknownDistribution) as exc:
-        print(f"derive: error: {exc}", file=sys.stderr)
+        print(f"derive: error: {' '.join(str(exc).splitlines())}", file=sys.stderr)  # one line
         return 2
     except KeyboardInterrupt:
         print("derive: interrupted", file=sys.stderr)

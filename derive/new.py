@@ -458,11 +458,19 @@ class _Unsupported(Exception):
     pass
 
 
+_SPECIAL = {sp.oo: mpmath.inf, -sp.oo: -mpmath.inf, sp.zoo: mpmath.nan, sp.nan: mpmath.nan}
+
+
 def _mp_number(node):
+    """A constant as mpmath sees it: mpf, or mpc when complex (the checks then name it)."""
     value = node.evalf(mpmath.mp.dps + 5)
-    if not value.is_real:
-        raise ValueError("not real")
-    return mpmath.mpf(value._mpf_) if isinstance(value, sp.Float) else mpmath.mpf(int(value))
+    if value in _SPECIAL:
+        return _SPECIAL[value]
+    re, im = value.as_real_imag()
+    if not (re.is_number and im.is_number):
+        raise _Unsupported(f"cannot evaluate {node}")
+    re, im = (mpmath.mpf(sp.Float(part, mpmath.mp.dps + 5)._mpf_) for part in (re, im))
+    return re if im == 0 else mpmath.mpc(re, im)
 
 
 # Quadrature on an infinite range evaluates the density at nodes as large as 1e300: mpmath then
@@ -558,6 +566,17 @@ def _compile(expr, known, varying):
     return lambda env: fn(*(p(env) for p in parts))
 
 
+#: What mpmath raises for values outside a function's domain (poles, log 0, complex ordering).
+_NUMERIC_ERRORS = (ZeroDivisionError, ValueError, OverflowError, TypeError, _Unsupported)
+
+
+def _safely(make, what):
+    try:
+        return make()
+    except _NUMERIC_ERRORS as exc:
+        raise UserError(f"the density cannot be {what}: {exc}") from None
+
+
 def _evaluator(expr, known=None, varying=()):
     """``env -> value`` (mpmath); with ``known`` values, constant parts are folded first."""
     try:
@@ -645,7 +664,7 @@ def _check_density(declared: Declared, normalize: bool, budget: TimeBudget, seed
     dist = declared.dist
     rng = np.random.default_rng(seed)
     expr = _expand_classes(dist.density_expr())
-    evaluate = _evaluator(expr)
+    evaluate = _safely(lambda: _evaluator(expr), "evaluated")
     draws = _parameter_draws(dist, rng, 6)
     with mpmath.workdps(20):
         points = 0
@@ -655,7 +674,7 @@ def _check_density(declared: Declared, normalize: bool, budget: TimeBudget, seed
                 where = _where(env)
                 try:
                     value = _real(evaluate(env), lambda where=where: where)
-                except (ZeroDivisionError, ValueError, OverflowError) as exc:
+                except _NUMERIC_ERRORS as exc:
                     raise UserError(f"the density cannot be evaluated at {where} ({exc})") from None
                 if value < 0:
                     raise UserError(
@@ -778,7 +797,10 @@ def _check_normalised(declared: Declared, normalize: bool, budget: TimeBudget, r
         return
     symbolic = _symbolic_total(dist, expr, budget)
     if symbolic is not None:
-        values = [_evaluator(_expand_classes(symbolic))(d.env) for d in draws]
+        try:
+            values = [_evaluator(_expand_classes(symbolic))(d.env) for d in draws]
+        except _NUMERIC_ERRORS:
+            values = [mpmath.nan for _ in draws]
         agree = all(
             abs(v - t) <= 1e-4 * max(1, abs(v)) for v, (t, _) in zip(values, totals, strict=True)
         )
@@ -813,7 +835,7 @@ def _totals(dist, expr, draws):
         for draw in draws:
             try:
                 total = _total(dist, expr, draw)
-            except (ZeroDivisionError, ValueError, OverflowError) as exc:
+            except _NUMERIC_ERRORS as exc:
                 raise UserError(
                     f"the density cannot be integrated at {_where(draw.env)} ({exc})"
                 ) from None

@@ -707,7 +707,7 @@ class _Reader:
             for name, (_, source) in self.placeholders.items():
                 before = before.replace(rf"\mathit{{{name}}}", source)
                 after = after.replace(rf"\mathit{{{name}}}", source)
-            return f"«{before}⟨here⟩{after}»"
+            return " ".join(f"«{before}⟨here⟩{after}»".split())
 
         with self.critical():
             raw = _convert(text, show)

@@ -1,0 +1,126 @@
+r"""Random LaTeX never hurts: `derive new` on token soup exits 0 or 2, never with a traceback.
+
+Strings are built from the tokens densities are made of (and a few that have no place in one),
+and run in-process through ``derive.cli.main``, as a user's command line would.  Exit 0 is a
+density that read, checked and derived; exit 2 is one line that names the problem; anything else
+(an internal error, exit 1, or an exception escaping ``main``) fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from derive.cli import main
+
+TOKENS = (
+    *("y", "x", r"\mu", r"\sigma", r"\lambda", "e", r"\pi", "k", "K", "I", "B", "d", "E"),
+    *("0", "1", "2", "10", "0.5", "1e5", "99999999"),
+    *("+", "-", "*", "/", "^", "_", "!", "|", "'", "=", ",", ".", "<", "&"),
+    *("(", ")", "{", "}", "[", "]", r"\{", r"\}", r"\left(", r"\right)", r"\left|", r"\right|"),
+    *(r"\frac", r"\frac12", r"\sqrt", r"\exp", r"\ln", r"\log", r"\log_{2}", r"\sin", r"\cosh"),
+    *(r"\Gamma", r"\Gamma(", r"\sigma(", r"I_0(", r"\operatorname{B}(", r"\mathrm{e}", r"\max("),
+    *(r"\binom", r"\choose", r"\over", r"\cdot", r"\times", r"\,", r"\quad", "~", "$"),
+    *(r"\sum_{k=1}^{K}", r"\prod_k", r"\sum", r"\int", r"\lim", "dx", r"\infty", r"\partial"),
+    *(r"\hat{y}", r"\bar", r"x_{\mathrm{m}}", r"\mathrm{d}", r"\text{", r"\begin{matrix}"),
+    *(r"\unknown", r"\variable{x}", "QZQ0", "\\", "%", "#", "é", "∞", "\x00", "\n"),
+)
+
+#: DERIVE_FUZZ_EXAMPLES=5000 runs longer hunts than CI's defaults (1000 token strings, 40 formulas).
+HUNT = int(os.environ.get("DERIVE_FUZZ_EXAMPLES", "0"))
+
+ARGV = ("--observed", "y", "--param", "mu", "--fixed", "sigma", "--positive", "sigma")
+
+
+def run(density: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(["new", "--density", density, *ARGV, "--timeout", "3", "--json"])
+    return status, out.getvalue(), err.getvalue()
+
+
+@settings(
+    max_examples=max(HUNT, 1000),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.lists(st.sampled_from(TOKENS), max_size=12), st.sampled_from(["", " "]))
+def test_random_latex_exits_0_or_2_with_one_line(tokens, separator):
+    density = separator.join(tokens)
+    status, out, err = run(density)
+    assert status in (0, 2), (density, err)
+    assert "Traceback" not in err
+    event(f"exit {status}: {' '.join(err.split()[2:5])}")  # which check stopped it
+    if status == 2:
+        assert out == ""
+        assert err.startswith("derive: error: ") and err.count("\n") == 1, (density, err)
+    else:
+        assert err == "" and out.startswith("{")
+
+
+def test_the_fuzz_reaches_every_outcome():
+    """The alphabet can produce a density that derives, and ones refused at each stage."""
+    assert run(r"\frac{1}{\sigma\sqrt{2\pi}} e^{-(y-\mu)^2/(2\sigma^2)}")[0] == 0
+    for density, message in (
+        (r"\frac{1}{", "unbalanced"),
+        (r"\int y", "an integral"),
+        (r"e^{-y^2}", "the parameter mu does not occur"),
+        (r"e^{-(y-\mu)^2/\sigma}", "does not normalise"),
+        (r"-e^{-(y-\mu)^2/\sigma}", "negative"),
+    ):
+        status, _, err = run(density)
+        assert status == 2 and message in err, (density, err)
+
+
+ATOMS = ("y", r"\mu", "s", "1", "2", "e", r"\pi", r"\frac{1}{2}", r"\frac{y-\mu}{s}")
+LAPLACE = r"\frac{e^{-|y-\mu|/s}}{2s}"
+
+
+def _formulas():
+    """Well-formed LaTeX over the declared symbols: it reads, so the later checks are reached."""
+    unary = (
+        r"\exp({})",
+        r"e^{{{}}}",
+        r"\ln({})",
+        r"\sqrt{{{}}}",
+        r"|{}|",
+        r"\Gamma({})",
+        r"\sigma({})",
+        r"({})^{{2}}",
+        r"\cosh({})",
+        r"({})!",
+    )
+    binary = (r"{}+{}", r"{}-{}", r"{} \cdot {}", r"\frac{{{}}}{{{}}}", r"{{{}}}^{{{}}}")
+    return st.recursive(
+        st.sampled_from(ATOMS),
+        lambda inner: st.one_of(
+            st.tuples(st.sampled_from(unary), inner).map(lambda t: t[0].format(t[1])),
+            st.tuples(st.sampled_from(binary), inner, inner).map(lambda t: t[0].format(t[1], t[2])),
+        ),
+        max_leaves=8,
+    )
+
+
+@settings(
+    max_examples=HUNT or 40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(_formulas(), st.booleans())
+def test_well_formed_densities_reach_the_checks_and_never_hurt(formula, laplace):
+    density = rf"{formula} \cdot {LAPLACE}" if laplace else formula
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["new", "--density", density, "--observed", "y", "--param", "mu", "--timeout", "1"]
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main([*argv, "--fixed", "s", "--positive", "s", "--json"])
+    assert status in (0, 2), (density, err.getvalue())
+    assert "Traceback" not in err.getvalue()
+    if status == 2:
+        assert err.getvalue().count("\n") == 1 and out.getvalue() == ""
+    event(f"exit {status}: {' '.join(err.getvalue().split()[2:5])}")
