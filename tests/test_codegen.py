@@ -324,7 +324,9 @@ def test_an_unmapped_function_is_an_error_naming_it():
 LESS_ACCURATE = (("torch.polygamma(", 1e-8),)  # torch's trigamma: ~1e-9 relative (scipy: 1e-15)
 
 
-def _compare_backend(name, backend, to_numpy, rng):
+def _compare_backend(name, backend, to_numpy, autodiff, rng):
+    """The backend's loss, nll, gradient and hessian equal numpy's, and its autodiff of the
+    summed loss equals the symbolic gradient (an oracle independent of SymPy's derivative)."""
     d, m, ref = derivation(name), module(name, backend), module(name)
     rtol = max([1e-10, *(r for text, r in LESS_ACCURATE if text in m.__source__)])
     args, values = batch(d, rng)
@@ -336,6 +338,8 @@ def _compare_backend(name, backend, to_numpy, rng):
         np.testing.assert_allclose(got, expected, rtol=1e-11, atol=1e-11)
         mean = to_numpy(call(m, function, args, values, reduction="mean"))
         assert float(mean) == pytest.approx(float(np.mean(expected)), rel=1e-11, abs=1e-12)
+    learned = [i for i, a in enumerate(args) if a.role == "learned"]
+    automatic = autodiff(m.loss, [values[a] for a in args], learned)
     for function in ("gradient", "hessian"):
         expected = getattr(ref, function)(*(values[a] for a in args))
         got = getattr(m, function)(*(values[a] for a in args))
@@ -343,17 +347,39 @@ def _compare_backend(name, backend, to_numpy, rng):
             expected, got = (expected,), (got,)
         for e, g in zip(expected, got, strict=True):
             np.testing.assert_allclose(to_numpy(g), e, rtol=rtol, atol=rtol)
+        if function == "gradient":
+            for e, g in zip(expected, automatic, strict=True):
+                np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-9)
+
+
+def _torch_autodiff(loss, values, learned):
+    import torch
+
+    tensors = [torch.tensor(v, requires_grad=i in learned) for i, v in enumerate(values)]
+    grads = torch.autograd.grad(loss(*tensors, reduction="sum"), [tensors[i] for i in learned])
+    return [g.numpy() for g in grads]
+
+
+def _jax_autodiff(loss, values, learned):
+    import jax
+
+    def total(*args):
+        return loss(*args, reduction="sum")
+
+    grads = jax.jit(jax.grad(total, argnums=tuple(learned)))(*values)
+    return [np.asarray(g) for g in grads]
 
 
 def test_torch_backend_matches_numpy(name, rng):
     torch = pytest.importorskip("torch")
-    _compare_backend(name, "torch", lambda t: t.numpy() if torch.is_tensor(t) else t, rng)
+    to_numpy = lambda t: t.numpy() if torch.is_tensor(t) else t  # noqa: E731
+    _compare_backend(name, "torch", to_numpy, _torch_autodiff, rng)
 
 
 def test_jax_backend_matches_numpy(name, rng):
     jax = pytest.importorskip("jax")
     jax.config.update("jax_enable_x64", True)
-    _compare_backend(name, "jax", np.asarray, rng)
+    _compare_backend(name, "jax", np.asarray, _jax_autodiff, rng)
 
 
 @pytest.mark.parametrize("name", BENCHMARKED)
