@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import permutations
 
+import mpmath
 import numpy as np
 import sympy as sp
 from sympy.functions.elementary.hyperbolic import HyperbolicFunction
@@ -369,10 +370,86 @@ def _draw(var: Var, rng, classes: int = 3):
     return value if var.vector else float(value)
 
 
+class _Probe:
+    """Float values of expressions at a few random points: a cheap necessary condition for
+    ``kept = a·form + c`` (a > 0, a and c free of θ) before any symbolic work.
+
+    Two data points share the fixed parameters; at each, three draws of the learned parameters.
+    The differences kept(θᵢ) − kept(θ₁) must be one positive multiple of form(θᵢ) − form(θ₁),
+    the same multiple at both data points."""
+
+    def __init__(self, kept, observed, variables, learned, classes: int = 3, seed: int = 1):
+        rng = np.random.default_rng(seed)
+        fixed = {
+            s: _draw(v, rng, classes)
+            for s, v in variables.items()
+            if s != observed and s not in learned
+        }
+        self.points = []
+        for _ in range(2):
+            data = {**fixed, observed: _draw(variables[observed], rng, classes)}
+            self.points.append(
+                [
+                    {**data, **{s: _draw(variables[s], rng, classes) for s in learned}}
+                    for _ in range(3)
+                ]
+            )
+        self.classes = classes
+        self.kept = self.values(kept)
+
+    def values(self, expr):
+        """expr at every point (nested like ``points``), or None where it is not a real number."""
+        expr = elementary(expr).subs(K, self.classes).doit()
+        # π as a number: a variable may be named "pi" (the mixture weights)
+        expr = expr.xreplace({c: c.evalf(20) for c in expr.atoms(sp.NumberSymbol)})
+        scalars = {s for s in self.points[0][0] if isinstance(s, sp.Symbol)}
+        args = [*(expr.free_symbols & scalars), *expr.atoms(sp.Indexed)]
+        # plain, safely named symbols: lambdify re-substitutes every argument when one is a Dummy
+        plain = {a: sp.Symbol(f"probe_arg_{i}") for i, a in enumerate(args)}
+        try:
+            f = sp.lambdify([plain[a] for a in args], expr.xreplace(plain), modules="mpmath")
+            out = []
+            for data_point in self.points:
+                row = []
+                for point in data_point:
+                    value = f(*(_lookup(point, a) for a in args))
+                    if not isinstance(value, mpmath.mpf | float | int) or not mpmath.isfinite(
+                        value
+                    ):
+                        return None
+                    row.append(float(value))
+                out.append(row)
+        except (TypeError, ValueError, ZeroDivisionError, KeyError, NameError, OverflowError):
+            return None
+        return out
+
+    def matches(self, form) -> bool:
+        theirs = self.values(form)
+        if self.kept is None or theirs is None:
+            return False
+        ratios = []
+        for ours, other in zip(self.kept, theirs, strict=True):
+            for i in (1, 2):
+                d_ours, d_other = ours[i] - ours[0], other[i] - other[0]
+                if abs(d_other) < 1e-12 * (1 + abs(other[0])):
+                    return False  # the form does not move with θ here: no scale to compare
+                ratios.append(d_ours / d_other)
+        return ratios[0] > 0 and all(
+            abs(r - ratios[0]) <= 1e-6 * abs(ratios[0]) for r in ratios[1:]
+        )
+
+
+def _lookup(point, arg):
+    if isinstance(arg, sp.Indexed):
+        return point[arg.base][int(arg.indices[0]) - 1]
+    return point[arg]
+
+
 def recognise(kept, observed, learned, fixed, variables) -> Match | None:
     """The registered standard loss that ``kept`` is, up to a positive scale, or None."""
     vector = any(isinstance(t, sp.IndexedBase) for t in (observed, *learned))
     exclude = [observed, *learned, k]
+    probe = _Probe(kept, observed, variables, learned)
     for std in STANDARDS.values():
         if std.n_learned != len(learned) or std.vector != vector:
             continue
@@ -380,6 +457,8 @@ def recognise(kept, observed, learned, fixed, variables) -> Match | None:
             # the reference form through the same rewrite pass as the derivation (so, e.g., a
             # constant inside a logsumexp is pulled out of both alike)
             form = stabilise(std.form(observed, *learned, *extras))[0]
+            if not probe.matches(form):
+                continue
             for a in _scale_candidates(kept, form, learned, exclude):
                 if a.has(*exclude) or not a.is_positive:
                     continue
