@@ -344,6 +344,7 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
         "_nll": function_code("_nll", b, args, [d.nll], [False]),
     }
     learned = [a for a in args if a.role == "learned"]
+    kinks = False
     plans = {}
     for function, expr in (("loss", d.loss), ("nll", d.nll)):
         if backend != "numpy" or _undefined([expr]):
@@ -359,6 +360,7 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
         grads, hessians, per_class = derivatives(d, args)
         functions["_gradient"] = function_code("_gradient", b, args, grads, per_class)
         functions["_hessian"] = function_code("_hessian", b, args, hessians, per_class)
+    kinks = grad and any(h.has(sp.DiracDelta) for h in hessians)
     code = "\n".join(" ".join([*(c for _, c in f.lines), *f.outputs]) for f in functions.values())
     helpers = _helpers(b, code)
     code += " " + " ".join(b.helper_uses.get(h, "") for h in helpers)
@@ -395,6 +397,7 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
         "helpers": helpers,
         "rewrites": rewrites,
         "plans": plans,
+        "kinks": kinks,
         "objectives": grad and backend == "numpy" and len(learned) == 1 and not d.dist.vector,
     }
 
