@@ -901,8 +901,13 @@ def document(derivations: Iterable, notation: Notation | None = None) -> str:
     derivations = list(derivations)
     notation = notation or Notation()
     contexts = [fragment_context(d, notation) for d in derivations]
-    sections = [{"template": s.template, "data": s.context(derivations)} for s in SECTIONS.values()]
     from . import __version__
+    from .cli import progress
+
+    sections = [
+        {"template": name, "data": SECTIONS[name].context(derivations)}
+        for name in progress(list(SECTIONS), "building section")
+    ]
 
     return render_template(
         "document.tex.j2",

@@ -279,6 +279,13 @@ def test_cli_prints_the_fragment(capsys):
     assert out == (GOLDEN / "latex_gaussian.tex").read_text(encoding="utf-8")
 
 
+def test_cli_notation_options(capsys):
+    status, out, _ = run(capsys, "latex", "gaussian", "--ln", "--symbol", r"mu=\hat{y}")
+    assert status == 0
+    assert r"\mathcal{L}(y, \hat{y}) &= \left(y - \hat{y}\right)^{2}" in out
+    assert r"C &= \ln \sigma + \frac{1}{2} \ln 2 \pi" in out
+
+
 def test_cli_writes_a_standalone_document(capsys, tmp_path):
     target = tmp_path / "g.tex"
     status, out, _ = run(capsys, "latex", "gaussian", "laplace", "--standalone", "-o", str(target))
