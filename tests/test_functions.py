@@ -1,0 +1,187 @@
+"""The special-function primitives and rewrite rules the catalog added, against mpmath and scipy
+at ordinary and extreme inputs: values, derivatives, the rules as identities, and their LaTeX."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+from scipy import special
+
+from derive.functions import (
+    PRIMITIVES,
+    REWRITE_RULES,
+    SPECIAL_RULES,
+    elementary,
+    huber,
+    log1p,
+    log_i0,
+    logcosh,
+    loggamma,
+    logsumexp,
+    stabilise,
+)
+from derive.latex import tex
+
+x = sp.Symbol("x", real=True)
+w = sp.Symbol("w", positive=True)
+n = sp.Symbol("n", integer=True, nonnegative=True)
+m = sp.Symbol("m", integer=True, nonnegative=True)
+k = sp.Symbol("k", integer=True, positive=True)
+DPS = 50
+
+
+def _value(expr, **values):
+    """expr at values, through its elementary form, with DPS digits (SymPy's evalf, mpmath)."""
+    symbols = {str(s): s for s in expr.free_symbols}
+    bound = elementary(expr).subs(
+        {symbols[name]: sp.Float(v, DPS) for name, v in values.items() if name in symbols}
+    )
+    return mpmath.mpf(str(sp.N(bound.doit(), DPS)))
+
+
+def _close(a, b):
+    tiny = mpmath.mpf(10)
+    return mpmath.almosteq(mpmath.mpf(a), mpmath.mpf(b), rel_eps=tiny**-40, abs_eps=tiny**-45)
+
+
+# ---------------------------------------------------------------------------- primitives
+
+REFERENCE = {  # independent definitions, evaluated by mpmath
+    loggamma: lambda v: mpmath.loggamma(v),
+    log1p: lambda v: mpmath.log1p(v),
+    logcosh: lambda v: mpmath.log(mpmath.cosh(v)),
+    log_i0: lambda v: mpmath.log(mpmath.besseli(0, v)),
+}
+POINTS = {
+    loggamma: [1e-8, 0.3, 1.0, 2.5, 40.0, 1e5],
+    log1p: [-0.5, 1e-30, 1e-8, 0.7, 1e6],
+    logcosh: [-800.0, -3.0, 1e-9, 0.5, 40.0, 800.0],
+    log_i0: [1e-6, 0.5, 3.0, 40.0, 800.0, 1e4],
+}
+
+
+@pytest.mark.parametrize("fn", list(REFERENCE), ids=lambda f: f.__name__)
+@mpmath.workdps(DPS)
+def test_primitive_values_and_derivatives(fn):
+    for v in POINTS[fn]:
+        assert _close(
+            _value(fn(w if fn is not logcosh else x), **{"w": v, "x": v}), REFERENCE[fn](v)
+        )
+        numeric = mpmath.diff(REFERENCE[fn], mpmath.mpf(v), h=mpmath.mpf(v) * 1e-20 or 1e-20)
+        arg = x if fn is logcosh else w
+        symbolic = _value(sp.diff(fn(arg), arg), **{str(arg): v})
+        assert mpmath.almosteq(symbolic, numeric, rel_eps=mpmath.mpf(10) ** -15), (fn, v)
+
+
+def test_huber_is_scipy_huber_with_its_derivatives():
+    r, kk = sp.Symbol("r", real=True), sp.Symbol("kk", positive=True)
+    for rv in (-1e6, -2.0, -0.3, 0.0, 0.7, 1.2, 50.0):
+        for kv in (0.1, 1.0, 1.35):
+            assert float(_value(huber(r, kk), r=rv, kk=kv)) == pytest.approx(
+                special.huber(kv, rv), rel=1e-15, abs=1e-300
+            )
+            # ∂r is the clipped residual (torch's and sklearn's gradient), ∂k by finite difference
+            assert float(_value(sp.diff(huber(r, kk), r), r=rv, kk=kv)) == np.clip(rv, -kv, kv)
+            dk = (special.huber(kv + 1e-7, rv) - special.huber(kv - 1e-7, rv)) / 2e-7
+            assert float(_value(sp.diff(huber(r, kk), kk), r=rv, kk=kv)) == pytest.approx(
+                dk, rel=1e-6, abs=1e-7
+            )
+
+
+def test_even_primitives_take_one_canonical_sign():
+    y, mu = sp.symbols("y mu", real=True)
+    assert logcosh(mu - y) == logcosh(y - mu) and huber(mu - y, w) == huber(y - mu, w)
+    assert logcosh(0) == 0 and huber(0, w) == 0 and log_i0(0) == 0
+
+
+def test_loggamma_stays_unevaluated_at_symbolic_integers():
+    assert isinstance(loggamma(n + 1), loggamma)  # SymPy's own would become log(gamma(n + 1))
+    assert loggamma(sp.Integer(5)) == sp.log(24)
+
+
+def test_every_primitive_has_a_derivative_an_elementary_form_and_latex():
+    z = sp.IndexedBase("z", real=True)
+    calls = {  # primitive -> (a call, the variable to differentiate by)
+        "sigmoid": ((x,), x),
+        "softplus": ((x,), x),
+        "xlogy": ((x, w), w),
+        "logsumexp": ((z[k], k, sp.Symbol("K", integer=True, positive=True)), z[1]),
+        "loggamma": ((w,), w),
+        "log1p": ((w,), w),
+        "logcosh": ((x,), x),
+        "huber": ((x, w), x),
+        "log_i0": ((w,), w),
+    }
+    assert set(calls) == {fn.__name__ for fn in PRIMITIVES}
+    for fn in PRIMITIVES:
+        args, by = calls[fn.__name__]
+        expr = fn(*args)
+        assert not isinstance(sp.diff(expr, by), sp.Derivative), fn
+        assert not (elementary(expr).atoms(*PRIMITIVES) - elementary(expr).atoms(loggamma)), fn
+        assert tex(expr), fn
+
+
+@pytest.mark.parametrize(
+    "expr, expected",
+    [
+        (loggamma(w), r"\log \Gamma\left(w\right)"),
+        (log1p(w), r"\log\left(1 + w\right)"),
+        (logcosh(x), r"\log\cosh\left(x\right)"),
+        (huber(x, w), r"\operatorname{huber}_{w}\left(x\right)"),
+        (log_i0(w), r"\log I_{0}\left(w\right)"),
+    ],
+)
+def test_latex_of_each_new_primitive(expr, expected):
+    assert tex(expr) == expected
+
+
+# ---------------------------------------------------------------------------- rewrite rules
+
+K3 = 3
+RULE_INPUTS = {  # note -> (expression, the points it is checked at)
+    "log Γ(x) = lgamma(x)": (sp.log(sp.gamma(w)), [{"w": v} for v in (1e-6, 0.5, 3.0, 170.5)]),
+    "log x! = lgamma(x + 1)": (sp.log(sp.factorial(n)), [{"n": v} for v in (0, 1, 7, 300)]),
+    "log C(n, k) = lgamma(n + 1) − lgamma(k + 1) − lgamma(n − k + 1)": (
+        sp.log(sp.binomial(n, m)),
+        [{"n": a, "m": b} for a, b in ((5, 0), (10, 3), (200, 100))],
+    ),
+    "log I₀(x) = log_i0(x)": (sp.log(sp.besseli(0, w)), [{"w": v} for v in (1e-3, 2.0, 600.0)]),
+    "log Σₖ cₖ·exp(fₖ) = logsumexp(log cₖ + fₖ)": (
+        sp.log(sp.Sum(w * sp.exp(x * k) / k, (k, 1, K3))),
+        [{"w": a, "x": b} for a, b in ((0.5, -700.0), (2.0, 0.0), (1e-3, 30.0))],
+    ),
+    "logsumexp(f + c) = c + logsumexp(f) for c free of k": (
+        logsumexp(x * k + w, k, K3),
+        [{"w": a, "x": b} for a, b in ((0.5, -700.0), (2.0, 1.5))],
+    ),
+    "log(1 + x) = log1p(x) for x ≥ 0": (sp.log(1 + w**2), [{"w": v} for v in (1e-20, 0.3, 1e5)]),
+}
+
+
+@pytest.mark.parametrize("note, rule", SPECIAL_RULES, ids=[note for note, _ in SPECIAL_RULES])
+def test_each_special_rule_fires_and_is_an_identity(note, rule):
+    before, points = RULE_INPUTS[note]
+    after, fired = stabilise(before)
+    assert note in fired and after != before
+    for point in points:
+        assert _close(_value(after, **point), _value(before, **point)), point
+
+
+def test_every_special_rule_has_an_input():
+    assert set(RULE_INPUTS) == {note for note, _ in SPECIAL_RULES}
+    assert REWRITE_RULES[-len(SPECIAL_RULES) :] == SPECIAL_RULES
+
+
+def test_log1p_fires_only_where_the_argument_is_known_nonnegative():
+    assert stabilise(sp.log(1 + x))[1] == []  # x real: no sign known
+    assert stabilise(sp.log(1 - w))[1] == []
+    assert stabilise(sp.log(1 + sp.exp(x)))[1] == ["log(1 + eˣ) = softplus(x)"]
+
+
+def test_lgamma_rules_keep_values_where_gamma_overflows():
+    """log Γ(200) is finite while Γ(200) overflows float64: the rule is what makes code stable."""
+    after, _ = stabilise(sp.log(sp.gamma(w)))
+    f = sp.lambdify(w, after, modules="scipy")
+    assert f(200.0) == pytest.approx(float(mpmath.loggamma(200)), rel=1e-14)
