@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import NAMES
+from test_codegen import batch, derivation, module
 
 from derive.codegen import load
 
@@ -29,7 +31,8 @@ def test_xgboost_with_the_emitted_poisson_objective_reaches_count_poisson():
     rng = np.random.default_rng(7)
     X, y = _poisson_data(rng, 6000)
     Xt, yt = _poisson_data(rng, 4000)
-    start = np.log(y.mean())  # both models start from the MLE of the intercept
+    start = m.intercept(y)  # both models start from the MLE of the intercept, log ȳ
+    assert start == pytest.approx(np.log(y.mean()), rel=1e-12)
     dtrain, dtest = xgb.DMatrix(X, label=y), xgb.DMatrix(Xt, label=yt)
     for d, n in ((dtrain, len(y)), (dtest, len(yt))):
         d.set_base_margin(np.full(n, start))
@@ -43,6 +46,31 @@ def test_xgboost_with_the_emitted_poisson_objective_reaches_count_poisson():
     assert _deviance(yt, eta_custom) < 0.6 * constant  # it learned
     assert _deviance(yt, eta_custom) == pytest.approx(_deviance(yt, eta_builtin), rel=2e-3)
     np.testing.assert_allclose(eta_custom, eta_builtin, atol=2e-2)
+
+
+INTERCEPTS = [n for n in NAMES if hasattr(module(n), "intercept")]
+
+
+def test_the_classic_losses_have_an_intercept():
+    assert {"gaussian", "bernoulli-logit", "poisson-log", "gamma", "tweedie"} <= set(INTERCEPTS)
+
+
+@pytest.mark.parametrize("name", INTERCEPTS)
+def test_intercept_minimises_the_mean_loss(name, rng):
+    """At the intercept the mean gradient vanishes, and nearby constants do worse."""
+    d, m = derivation(name), module(name)
+    args, values = batch(d, rng, n=500)
+    fixed = [values[a][0] for a in args if a.role == "fixed"]  # constant fixed arguments
+    y = values[args[0]]
+    theta = float(m.intercept(y, *fixed))
+    full = [y, np.full(len(y), theta), *fixed]
+    assert abs(float(np.mean(m.gradient(*full)))) < 1e-9 * (1 + abs(theta))
+
+    def mean_loss(t):
+        return float(m.loss(y, np.full(len(y), t), *fixed))
+
+    step = 1e-3 * (1 + abs(theta))
+    assert mean_loss(theta) < min(mean_loss(theta - step), mean_loss(theta + step))
 
 
 def test_objectives_return_gradient_and_floored_hessian():

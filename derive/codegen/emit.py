@@ -149,6 +149,28 @@ def derivatives(d: Derivation, args) -> tuple[list, list, list]:
     return grads, hessians, per_class
 
 
+#: The mean of the observed values, in the intercept's formula.
+YBAR = sp.Symbol("ybar", real=True)
+
+
+def intercept(d: Derivation, learned: Argument, gradient):
+    """The constant raw output θ* that minimises the mean loss, where the gradient is affine in
+    y (then Σᵢ g(yᵢ, θ) = n·g(ȳ, θ), and θ* solves g(ȳ, θ) = 0), as an expression in ȳ and the
+    fixed arguments; None where the gradient is not affine in y or θ* has no unique closed form.
+    """
+    from .rewrite import elementary
+
+    g = elementary(gradient)
+    y = d.observed
+    if not g.has(y) or sp.diff(g, y, 2) != 0:
+        return None
+    try:
+        solutions = sp.solve(g.subs(y, YBAR), learned.symbol, dict=True)
+    except (NotImplementedError, ValueError):
+        return None
+    return solutions[0][learned.symbol] if len(solutions) == 1 else None
+
+
 # ---------------------------------------------------------------------------- one function
 
 
@@ -163,6 +185,8 @@ class FunctionCode:
     uses_classes: bool = False
     rewrites: list[str] = field(default_factory=list)
     unavailable: str = ""  # why the function cannot be evaluated (an undefined normaliser)
+    signature: str = ""  # the arguments, where they are not the module's own
+    latex: str = ""
 
 
 def _bound_indices(exprs):
@@ -360,6 +384,15 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
         grads, hessians, per_class = derivatives(d, args)
         functions["_gradient"] = function_code("_gradient", b, args, grads, per_class)
         functions["_hessian"] = function_code("_hessian", b, args, hessians, per_class)
+        scalar = len(learned) == 1 and not d.dist.vector
+        solved = intercept(d, learned[0], grads[0]) if scalar else None
+        if solved is not None:
+            mean = Argument(YBAR, "ybar", "statistic", Var("ybar"))
+            inputs = [mean, *(a for a in args if a.role == "fixed")]
+            code = function_code("_intercept", b, inputs, [solved], [False])
+            code.signature = ", ".join(a.name for a in inputs)
+            code.latex = tex(solved)
+            functions["_intercept"] = code
     kinks = grad and any(h.has(sp.DiracDelta) for h in hessians)
     code = "\n".join(" ".join([*(c for _, c in f.lines), *f.outputs]) for f in functions.values())
     helpers = _helpers(b, code)
