@@ -24,7 +24,7 @@ from ..functions import logsumexp, rename_index
 from ..latex import equation, tex
 from ..spec import CLASS_INDEX, N_CLASSES, Distribution, Var
 from .backends import BACKENDS, Backend, Printer, Unsupported
-from .rewrite import prepare
+from .rewrite import elementary, prepare
 
 #: Names the module itself defines or imports: an argument with one of these names gets a "_".
 RESERVED = frozenset(
@@ -158,8 +158,6 @@ def intercept(d: Derivation, learned: Argument, gradient):
     y (then Σᵢ g(yᵢ, θ) = n·g(ȳ, θ), and θ* solves g(ȳ, θ) = 0), as an expression in ȳ and the
     fixed arguments; None where the gradient is not affine in y or θ* has no unique closed form.
     """
-    from .rewrite import elementary
-
     g = elementary(gradient)
     y = d.observed
     if not g.has(y) or sp.diff(g, y, 2) != 0:

@@ -14,6 +14,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from sympy.codegen.numpy_nodes import logaddexp
 from sympy.codegen.rewriting import ReplaceOptim
 
+from ..functions import elementary as primitives
 from ..functions import sigmoid, softplus, stabilise, xlogy
 
 
@@ -84,8 +85,6 @@ CODE_FUNCTIONS = (log1p, expm1, logaddexp, xlog1py, lgamma, ive, log1mexp)
 
 def elementary(expr):
     """Rewrite the code functions (and derive's primitives) into exp/log/special-function form."""
-    from ..functions import elementary as primitives
-
     expr = expr.replace(lambda e: isinstance(e, ive), lambda e: e.rewrite(sp.exp))
     expr = expr.replace(lambda e: isinstance(e, lgamma), lambda e: sp.loggamma(e.args[0]))
     expr = expr.replace(lambda e: isinstance(e, (xlog1py, log1mexp)), lambda e: e.rewrite(sp.log))
@@ -329,8 +328,6 @@ CODE_RULES = (
         ),
     ),
 )
-
-CODE_NOTES = tuple(note for note, _ in CODE_RULES)
 
 
 def apply_rules(expr, rules=CODE_RULES, passes: int = 4):
