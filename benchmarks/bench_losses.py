@@ -122,18 +122,21 @@ CASES = (
 )
 
 
-def best(f, repeat):
-    """Best CPU time of ``repeat`` calls, in milliseconds, after one warm-up call.
+def best(functions, repeat):
+    """{name: best CPU time in milliseconds} of ``repeat`` rounds after one warm-up round; each
+    round calls every function once, in turn, so that a slow spell of the machine falls on all
+    of them alike.
 
     Every implementation runs on one thread, so its CPU time is its wall time on an idle
     machine, and unlike wall time it does not count the time other processes hold the core."""
-    f()
-    times = []
-    for _ in range(repeat):
-        start = time.process_time()
-        f()
-        times.append(time.process_time() - start)
-    return 1e3 * min(times)
+    times = {name: [] for name in functions}
+    for round_ in range(repeat + 1):
+        for name, f in functions.items():
+            start = time.process_time()
+            f()
+            if round_:
+                times[name].append(time.process_time() - start)
+    return {name: 1e3 * min(t) for name, t in times.items()}
 
 
 def peak_extra_mib(f):
@@ -173,14 +176,20 @@ def run(n, repeat, classes):
         # check before timing: the same number, up to rounding, from derive and torch
         ours, theirs = float(module.loss(*args)), float(torch_fns[label](tensors))
         assert math.isclose(ours, theirs, rel_tol=1e-9), (label, ours, theirs)
-        derive_ms = best(lambda module=module, args=args: module.loss(*args), repeat)
-        nll_ms = best(lambda module=module, args=args: module.nll(*args), repeat)
-        torch_ms = best(lambda f=torch_fns[label], t=tensors: f(t), repeat)
         sk = sklearn_fns.get(label)
-        sklearn_ms = best(lambda f=sk, a=arrays: f(a), repeat) if sk else None
-        scipy_ms = best(lambda f=scipy_fns[label], a=arrays: f(a), max(1, repeat // 3))
         inputs = [a for a in args if np.ndim(a) > 0]
-        bandwidth_ms = best(lambda inputs=inputs: sum(float(a.sum()) for a in inputs), repeat)
+        functions = {
+            "derive": lambda module=module, args=args: module.loss(*args),
+            "nll": lambda module=module, args=args: module.nll(*args),
+            "torch": lambda f=torch_fns[label], t=tensors: f(t),
+            "scipy": lambda f=scipy_fns[label], a=arrays: f(a),
+            "sum": lambda inputs=inputs: sum(float(a.sum()) for a in inputs),
+        }
+        if sk:
+            functions["sklearn"] = lambda f=sk, a=arrays: f(a)
+        ms = best(functions, repeat)
+        derive_ms, nll_ms, torch_ms = ms["derive"], ms["nll"], ms["torch"]
+        sklearn_ms, scipy_ms, bandwidth_ms = ms.get("sklearn"), ms["scipy"], ms["sum"]
         memory = peak_extra_mib(lambda module=module, args=args: module.loss(*args))
         rows.append(
             {
