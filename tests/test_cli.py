@@ -100,3 +100,24 @@ def test_python_dash_m_and_no_traceback():
         [sys.executable, "-m", "derive", "show", "nope"], capture_output=True, text=True, env=env
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and bad.stdout == ""
+
+
+def test_written_file_has_the_usual_mode_and_no_temporary_is_left(tmp_path, monkeypatch):
+    import os
+
+    from derive.cli import write_output
+
+    mask = os.umask(0o022)
+    try:
+        write_output("text", str(tmp_path / "out.txt"))
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "out.txt").read_text() == "text"
+    assert (tmp_path / "out.txt").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_unwritable_output_is_one_line_and_nothing_written(tmp_path, capsys):
+    status, out, err = run(capsys, "latex", "gaussian", "-o", str(tmp_path / "missing" / "x.tex"))
+    assert status == 2 and out == "" and "missing" in err and err.count("\n") == 1
+    assert not (tmp_path / "missing").exists()
