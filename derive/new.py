@@ -27,6 +27,7 @@ import math
 import re
 import shutil
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -586,7 +587,8 @@ def _evaluator(expr, known=None, varying=()):
         return lambda env: _mp_number(expr.xreplace({s: sp.Float(env[s], 30) for s in symbols}))
 
 
-def _draw(var, symbol, rng, bounds_values):
+def _draw(var, symbol, rng):
+    """A random value of a variable from its constraint's sampler (K components for vectors)."""
     if var.vector:
         values = var.domain.sample(rng, (CLASSES,))
         return {symbol[i + 1]: mpmath.mpf(float(v)) for i, v in enumerate(values)}
@@ -609,10 +611,7 @@ def _real(value, where):
 
 
 def _where(env):
-    parts = []
-    for s, v in env.items():
-        parts.append(f"{s}={mpmath.nstr(v, 4)}")
-    return ", ".join(parts)
+    return ", ".join(f"{s}={mpmath.nstr(v, 4)}" for s, v in env.items())
 
 
 @dataclass
@@ -628,19 +627,24 @@ def _parameter_draws(dist, rng, count):
     for _ in range(count):
         env = {}
         for var in (*dist.params, *dist.fixed):
-            env.update(_draw(var, dist.sym(var), rng, None))
-        lo, hi = dist.support_bounds
-        lo = lo if not isinstance(lo, sp.Basic) or lo.is_number else lo.xreplace(env)
-        hi = hi if not isinstance(hi, sp.Basic) or hi.is_number else hi.xreplace(env)
-        out.append(_Draw(env, sp.sympify(lo), sp.sympify(hi)))
+            env.update(_draw(var, dist.sym(var), rng))
+        lo, hi = (_bound_at(b, env) for b in dist.support_bounds)
+        out.append(_Draw(env, lo, hi))
     return out
+
+
+def _bound_at(bound, env):
+    """A support bound at a draw: numbers stay exact, a fixed symbol takes its drawn value."""
+    if isinstance(bound, sp.Symbol):
+        return sp.Float(env[bound], 30)
+    return sp.S(bound)
 
 
 def _observations(dist, draw, rng, count):
     """Points of the support: integers for a discrete variable, spread values otherwise."""
     y = dist.sym(dist.observed)
     if dist.observed.vector:
-        return [_draw(dist.observed, y, rng, None) for _ in range(count)]
+        return [_draw(dist.observed, y, rng) for _ in range(count)]
     lo, hi = draw.lo, draw.hi
     if dist.discrete:
         top = int(lo) + 40 if hi == sp.oo else int(hi)
@@ -901,6 +905,17 @@ def _echo(declared: Declared, derivation) -> str:
     return "\n".join(lines)
 
 
+def _reading(declared: Declared, derivation) -> str:
+    """One line: the density as read, how ambiguous notation was read, what was checked."""
+    from .derivation import Density, inline
+
+    dist = declared.dist
+    lhs = Density(derivation.observed, tuple(dist.sym(v) for v in (*dist.params, *dist.fixed)))
+    parts = [f"read the density as {inline(lhs)} = {inline(declared.density)}"]
+    parts += [f"{r}" for r in declared.readings]
+    return "; ".join(parts + declared.checks[-1:])
+
+
 def _check_output(path: str | None) -> None:
     if path is None:
         return
@@ -932,7 +947,10 @@ def _command(args) -> str:
         from .derivation import derive_cached
 
         derivation = derive_cached(declared.dist)
-        return _output(args, declared, derivation)
+        text = _output(args, declared, derivation)
+    if args.latex or args.code:  # outputs that do not show the reading: say it on stderr
+        sys.stderr.write(f"derive: {_reading(declared, derivation)}\n")
+    return text
 
 
 def _output(args, declared, derivation) -> str:

@@ -39,7 +39,7 @@ ARGV = ("--observed", "y", "--param", "mu", "--fixed", "sigma", "--positive", "s
 def run(density: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(["new", "--density", density, *ARGV, "--timeout", "3", "--json"])
+        status = main(["new", f"--density={density}", *ARGV, "--timeout", "3", "--json"])
     return status, out.getvalue(), err.getvalue()
 
 
@@ -75,6 +75,10 @@ def test_the_fuzz_reaches_every_outcome():
     ):
         status, _, err = run(density)
         assert status == 2 and message in err, (density, err)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):  # without '=', argparse reads "-e…" as an option
+        assert main(["new", "--density", "-e^{-y}", *ARGV]) == 2
+    assert "argument --density: expected one argument" in err.getvalue()
 
 
 ATOMS = ("y", r"\mu", "s", "1", "2", "e", r"\pi", r"\frac{1}{2}", r"\frac{y-\mu}{s}")
@@ -116,7 +120,7 @@ def _formulas():
 def test_well_formed_densities_reach_the_checks_and_never_hurt(formula, laplace):
     density = rf"{formula} \cdot {LAPLACE}" if laplace else formula
     out, err = io.StringIO(), io.StringIO()
-    argv = ["new", "--density", density, "--observed", "y", "--param", "mu", "--timeout", "1"]
+    argv = ["new", f"--density={density}", "--observed", "y", "--param", "mu", "--timeout", "1"]
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = main([*argv, "--fixed", "s", "--positive", "s", "--json"])
     assert status in (0, 2), (density, err.getvalue())
