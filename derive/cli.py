@@ -69,7 +69,10 @@ def _umask() -> int:
 def _derivation(name: str):
     from .catalog import get
     from .derivation import derive_cached
+    from .relative import RELATIVE
 
+    if name in RELATIVE:  # a loss that is not a likelihood, derived relative to cross-entropy
+        return RELATIVE[name].derive()
     return derive_cached(get(name))
 
 

@@ -89,7 +89,7 @@ class xlogy(Function):
 
     @classmethod
     def eval(cls, x, y):
-        if x is S.Zero:
+        if x.is_zero:  # 0 and 0.0 alike: 0·log 0 = 0
             return S.Zero
         if y is S.One:
             return S.Zero

@@ -26,7 +26,7 @@ def bind(expr, values: Mapping[sp.Basic, object], dps: int = 40):
     lengths = {len(v) for s, v in values.items() if isinstance(s, sp.IndexedBase)}
     if len(lengths) > 1:
         raise ValueError(f"vector arguments disagree on the number of classes: {sorted(lengths)}")
-    expr = elementary(sp.sympify(expr))
+    expr = sp.sympify(expr)
     if lengths:
         expr = expr.subs(N_CLASSES, lengths.pop()).doit()
     mapping = {}
@@ -36,7 +36,8 @@ def bind(expr, values: Mapping[sp.Basic, object], dps: int = 40):
                 mapping[symbol[i]] = _number(v, symbol, dps)
         else:
             mapping[symbol] = _number(value, symbol, dps)
-    return expr.xreplace(mapping)
+    # the values first, then the elementary forms: xlogy(0, 0) is 0, 0·log 0 would be nan
+    return elementary(expr.xreplace(mapping))
 
 
 def evaluate(expr, values: Mapping[sp.Basic, object], dps: int = 40) -> sp.Float:

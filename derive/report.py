@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from functools import singledispatch
+
 import sympy as sp
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm
 
 from .derivation import Derivation, inline
 from .latex import equation, tex
+from .relative import RelativeDerivation
 
 
+@singledispatch
 def as_dict(d: Derivation) -> dict:
     """The `--json` object of `show` and `new` (every key DESIGN.md requires, and a few more)."""
     dist = d.dist
@@ -50,13 +54,14 @@ def _form(expr) -> prettyForm:
     return _printer()._print(expr)
 
 
-def _equation(lhs, rhs, width: int, indent: str = "   ") -> str:
-    """``lhs = rhs`` laid out on a common baseline, indented."""
-    form = prettyForm(*_form(lhs).right(prettyForm(" = "), _form(rhs)))
+def _equation(lhs, rhs, width: int, indent: str = "   ", relation: str = "=") -> str:
+    """``lhs = rhs`` (or another relation) laid out on a common baseline, indented."""
+    form = prettyForm(*_form(lhs).right(prettyForm(f" {relation} "), _form(rhs)))
     text = form.render(wrap_line=False)
     return "\n".join(indent + line.rstrip() for line in text.splitlines())
 
 
+@singledispatch
 def render(d: Derivation, width: int = 100) -> str:
     """The derivation as a terminal reads it: Unicode maths, a note per step, the summary."""
     dist = d.dist
@@ -79,3 +84,72 @@ def render(d: Derivation, width: int = 100) -> str:
 
 def _vars(dist):
     return [(role, inline(dist.symbols[name]), text) for role, name, text in dist.describe_vars()]
+
+
+# ---------------------------------------------------------------------------- relative losses
+
+
+@as_dict.register
+def _(d: RelativeDerivation) -> dict:
+    """The `--json` object for a loss that is not a likelihood (the DESIGN keys that apply, with
+    density, nll, dropped and scale null, and what is particular to it)."""
+    rel = d.relative
+    out = {
+        "name": rel.name,
+        "title": rel.title,
+        "observed": [rel.observed.name],
+        "params": [v.name for v in rel.params],
+        "fixed": [v.name for v in rel.fixed],
+        "density": None,
+        "nll": None,
+        "loss": str(d.loss),
+        "dropped": None,
+        "scale": None,
+        "standard": None,
+        "likelihood": d.normalisable,
+        "relative_to": rel.relative_to,
+        "statement": d.statement,
+        "normaliser": str(d.normaliser),
+        "latex": {"loss": tex(d.loss), "normaliser": tex(d.normaliser)},
+        "steps": [
+            {
+                "kind": s.kind,
+                "note": s.note,
+                "relation": s.data["relation"],
+                "latex": f"{tex(s.lhs)} {_TEX_RELATION[s.data['relation']]} {tex(s.rhs)}",
+            }
+            for s in d.steps
+        ],
+        "notes": rel.notes,
+        "references": list(rel.references),
+    }
+    if d.bound is not None:
+        lhs, rhs, condition = d.bound
+        out["bound"] = {"lhs": str(lhs), "rhs": str(rhs), "condition": condition}
+    return out
+
+
+_TEX_RELATION = {"=": "=", "≥": r"\geq", "≠": r"\neq"}
+
+
+@render.register
+def _(d: RelativeDerivation, width: int = 100) -> str:
+    rel = d.relative
+    verdict = {True: "a likelihood", False: "not a likelihood", None: "not settled"}
+    out = [f"{rel.name} — {rel.title} ({verdict[d.normalisable]}; relative to {rel.relative_to})"]
+    roles = [("observed", rel.observed), *(("learned", v) for v in rel.params)]
+    roles += [("fixed", v) for v in rel.fixed]
+    out.append(" · ".join(f"{role} {inline(v.symbol())} {v.domain.text}" for role, v in roles))
+    for number, step in enumerate(d.steps, start=1):
+        relation = step.data["relation"]
+        out += ["", f"{number}. {step.note}", _equation(step.lhs, step.rhs, width, "   ", relation)]
+    out += ["", f"likelihood: {d.statement}"]
+    if d.bound is not None:
+        _, rhs, condition = d.bound
+        out.append(f"bound ({condition}):")
+        out.append(_equation(sp.Symbol("loss"), rhs, width, relation="≥"))
+    out.append("loss:")
+    out.append(_equation(sp.Symbol("ℓ"), d.loss, width))
+    if rel.notes:
+        out += ["", f"note: {rel.notes}"]
+    return "\n".join(out)
