@@ -416,9 +416,11 @@ def derive(dist: Distribution) -> Derivation:
     steps.append(
         Step(
             "split",
-            f"keep the terms with {names}; drop {inline(dropped)}, which does not involve {names}",
+            f"keep the terms with {names}; drop {inline(dropped)}, which does not involve {names}"
+            if dropped != 0
+            else f"every term involves {names}: nothing is dropped",
             nll_lhs,
-            sp.Add(kept, dropped, evaluate=False),
+            _display_sum(kept, dropped),
             {"kept": kept, "dropped": dropped, "learned": learned},
         )
     )
@@ -438,7 +440,7 @@ def derive(dist: Distribution) -> Derivation:
             "scale",
             note,
             nll_lhs,
-            sp.Add(sp.Mul(scale, loss, evaluate=False), dropped, evaluate=False),
+            _display_sum(sp.Mul(scale, loss, evaluate=False) if scale != 1 else loss, dropped),
             {
                 "scale": scale,
                 "loss": loss,
@@ -461,6 +463,12 @@ def derive(dist: Distribution) -> Derivation:
         standard=match.standard if match else None,
         steps=steps,
     )
+
+
+def _display_sum(first, rest):
+    """first + rest, unevaluated and flat (a nested sum would print as "a + -b")."""
+    parts = [first] if isinstance(first, sp.Mul) else list(sp.Add.make_args(first))
+    return sp.Add(*parts, *(t for t in sp.Add.make_args(rest) if t != 0), evaluate=False)
 
 
 def _variables(dist):
