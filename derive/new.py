@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import random
 import re
 import shutil
 import signal
@@ -106,8 +107,9 @@ class TimeBudget:
         if not expired:
             self._arm()
             return
-        if self.enabled:  # fire again should anything swallow this one
-            signal.setitimer(signal.ITIMER_REAL, 0.1)
+        if self.enabled:  # fire again should anything swallow this one (jittered: a
+            # fixed period can phase-lock with a loop and land in the same __del__ each time)
+            signal.setitimer(signal.ITIMER_REAL, random.uniform(0.05, 0.15))
         raise _Expired(expired[0])
 
     @contextmanager
@@ -138,7 +140,15 @@ class TimeBudget:
         if self.seconds is None:
             yield
             return
-        previous = signal.signal(signal.SIGALRM, self._alarm) if self.enabled else None
+        previous = None
+        if self.enabled:
+            previous = (
+                signal.signal(signal.SIGALRM, self._alarm),
+                signal.getitimer(signal.ITIMER_REAL),
+            )
+        hook = sys.unraisablehook
+        sys.unraisablehook = _quiet(hook)
+        started = time.monotonic()
         try:
             with self.limit(self.seconds) as token:
                 yield
@@ -150,9 +160,25 @@ class TimeBudget:
                 "or derive in time; raise --timeout or simplify the formula"
             ) from None
         finally:
+            sys.unraisablehook = hook
             if self.enabled:
+                handler, (delay, interval) = previous
                 signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
+                signal.signal(signal.SIGALRM, handler)
+                if delay:  # someone else's alarm was pending: leave it as it would have been
+                    left = max(delay - (time.monotonic() - started), 1e-3)
+                    signal.setitimer(signal.ITIMER_REAL, left, interval)
+
+
+def _quiet(hook):
+    """An unraisable hook that drops our alarm when it lands in a ``__del__`` or a GC callback,
+    where Python cannot raise it (it fires again ~0.1 s later, in code that can)."""
+
+    def quiet(unraisable):
+        if not isinstance(unraisable.exc_value, _Expired):
+            hook(unraisable)
+
+    return quiet
 
 
 _NO_BUDGET = TimeBudget(None)

@@ -693,6 +693,32 @@ def test_timeout_inside_sympy_is_caught_even_where_sympy_catches_exceptions(caps
     assert time.monotonic() - start < 10
 
 
+def test_timeout_landing_in_a_finaliser_stays_one_line(capsys, monkeypatch):
+    """Python cannot raise from ``__del__`` or a GC callback: it prints "Exception ignored …" with
+    a traceback.  The budget drops its alarm there quietly and fires again 0.1 s later."""
+    import derive.derivation
+
+    def spin(seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            pass
+
+    class Slow:
+        def __del__(self):
+            spin(0.05)
+
+    def busy(dist):
+        while True:
+            Slow()  # finalised at once: half the time is spent inside __del__
+            spin(0.05)
+
+    monkeypatch.setattr(derive.derivation, "derive_cached", busy)
+    start = time.monotonic()
+    err = bad(capsys, "--density", *LAPLACE, "--timeout", "1")
+    assert "gave up after 1 s" in err and "Exception ignored" not in err
+    assert time.monotonic() - start < 10
+
+
 @pytest.mark.parametrize(
     "density, message",
     [
