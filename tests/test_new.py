@@ -488,6 +488,24 @@ def test_code_is_the_module_derive_code_emits(capsys, tmp_path):
     np.testing.assert_allclose(got, -stats.expon.logpdf(y, scale=1 / lam), rtol=1e-12)
 
 
+def test_code_arguments_are_observed_params_fixed(capsys, tmp_path):
+    target = tmp_path / "student.py"
+    tex = (
+        r"\frac{\Gamma(\frac{\nu+1}{2})}{\Gamma(\frac{\nu}{2})\sqrt{\pi\nu}\,s}"
+        r"\left(1+\frac{(y-\mu)^2}{\nu s^2}\right)^{-\frac{\nu+1}{2}}"
+    )
+    argv = ("--observed", "y", "--param", "mu", "s", "--fixed", "nu", "--positive", "s", "nu")
+    status, _, _ = run(capsys, "--density", tex, *argv, "--code", "-o", str(target))
+    assert status == 0
+    spec = importlib.util.spec_from_file_location("student", target)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (module.OBSERVED, module.PARAMS, module.FIXED) == (("y",), ("mu", "s"), ("nu",))
+    y, mu, scale, df = np.array([0.3, -2.0]), np.array([1.0, 0.5]), np.array([2.0, 0.7]), 3.5
+    got = module.nll(y, mu, scale, df, reduction="none")
+    np.testing.assert_allclose(got, -stats.t.logpdf(y, df, mu, scale), rtol=1e-10)
+
+
 def test_latex_is_the_fragment_of_the_derivation(capsys):
     from derive.latex import fragment
 
