@@ -1037,10 +1037,20 @@ def add_commands(sub) -> None:
     p.add_argument("--density", required=True, metavar="TEX", help="the density, in LaTeX")
     p.add_argument("--observed", required=True, metavar="Y", help="the observed variable")
     p.add_argument(
-        "--param", required=True, action="extend", nargs="+", metavar="P", help="learned"
+        "--param",
+        required=True,
+        action="extend",
+        nargs="+",
+        metavar="P",
+        help="the learned parameters (list them, or repeat --param)",
     )
     p.add_argument(
-        "--fixed", action="extend", nargs="+", default=[], metavar="F", help="fixed symbols"
+        "--fixed",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="F",
+        help="known constants of the density",
     )
     p.add_argument("--discrete", action="store_true", help="the observed variable is a count")
     p.add_argument(
@@ -1049,9 +1059,16 @@ def add_commands(sub) -> None:
         help="the observed variable's support: numbers, oo, pi or a --fixed symbol "
         "(default -oo,oo; 0,oo when --discrete)",
     )
-    p.add_argument("--positive", action="extend", nargs="+", default=[], metavar="S", help="S > 0")
     p.add_argument(
-        "--probability", action="extend", nargs="+", default=[], metavar="S", help="S in (0, 1)"
+        "--positive", action="extend", nargs="+", default=[], metavar="S", help="declare S > 0"
+    )
+    p.add_argument(
+        "--probability",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="S",
+        help="declare S in (0, 1)",
     )
     p.add_argument("--name", default="new", help="a name for the distribution (default: new)")
     group = p.add_mutually_exclusive_group()

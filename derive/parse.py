@@ -338,6 +338,11 @@ def _normalise(tokens: list[str]) -> tuple[list[str], list[str]]:
             out.append(" ")
             i += 1
             continue
+        if tok == r"\begin":
+            raise ParseError(
+                r"\begin{…} environments (cases, matrices) have no place in a density: "
+                "write one formula"
+            )
         if tok in (r"\mathrm", r"\text", r"\operatorname", r"\mathit"):
             arg, end = _argument(tokens, i + 1)
             if "".join(arg).strip() == "e":
