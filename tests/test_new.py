@@ -752,7 +752,7 @@ def test_timeout_landing_in_a_finaliser_stays_one_line(capsys, monkeypatch):
 def test_pathological_input_is_refused_quickly(capsys, density, message):
     start = time.monotonic()
     err = bad(capsys, "--density", density, *Y_MU)
-    assert time.monotonic() - start < 2.0
+    assert time.monotonic() - start < 3.0
     assert message in err
 
 

@@ -296,7 +296,7 @@ def test_a_differential_does_not_break_later_reads():
 def test_pathological_input_is_refused_quickly(tex, message):
     start = time.monotonic()
     refused(tex, message)
-    assert time.monotonic() - start < 1.0
+    assert time.monotonic() - start < 2.0
 
 
 def test_small_exact_numbers_are_computed():
