@@ -22,6 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import sympy as sp
+from sympy.core.function import AppliedUndef
 from sympy.printing.pretty.stringpict import prettyForm
 
 from .functions import elementary, log1p, loggamma, rename_index, split_sums, stabilise
@@ -36,7 +37,9 @@ class _Applied(sp.Expr):
     separator = ""  # printed between the first argument and the rest
 
     def __new__(cls, name, args):
-        return sp.Expr.__new__(cls, sp.Symbol(name), sp.Tuple(*args))
+        # also rebuilt from its own args (pickle, xreplace): (Symbol(name), Tuple(*args))
+        name = name if isinstance(name, sp.Symbol) else sp.Symbol(name)
+        return sp.Expr.__new__(cls, name, sp.Tuple(*args))
 
     def _render(self, show, bar):
         name, args = self.args
@@ -65,6 +68,8 @@ class Density(_Applied):
     separator = "|"
 
     def __new__(cls, observed, params):
+        if isinstance(params, sp.Tuple):  # rebuilt from its own args: (Symbol("p"), Tuple(...))
+            return super().__new__(cls, observed, params)
         return super().__new__(cls, "p", (observed, *params))
 
 
@@ -508,6 +513,23 @@ def _code_version() -> str:
     return digest.hexdigest()[:16]
 
 
+def _unevaluated(cls, args):
+    return cls(*args, evaluate=False)
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles sums, products, powers and function applications so that they load exactly as
+    they were: SymPy's default reloads them through evaluation, which reorders the unevaluated
+    terms of the recorded steps (a·loss + dropped would print as a sum of expanded terms)."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, sp.Add | sp.Mul | sp.Pow) or (
+            isinstance(obj, sp.Function) and not isinstance(obj, AppliedUndef)
+        ):
+            return _unevaluated, (type(obj), obj.args)
+        return NotImplemented
+
+
 def derive_cached(dist: Distribution) -> Derivation:
     """:func:`derive`, memoised on disk by the declaration's fingerprint and derive's version.
 
@@ -533,7 +555,7 @@ def derive_cached(dist: Distribution) -> Derivation:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump((fields, result.standard.id if result.standard else None), fh)
+            _Pickler(fh).dump((fields, result.standard.id if result.standard else None))
         os.replace(tmp, path)
     except OSError:
         pass
