@@ -202,10 +202,6 @@ def _split_exp_factor(e):
     return sp.Add(*(f.args[0] for f in exps)) + sp.log(rest)
 
 
-def _lgamma(x):
-    return lgamma(x)
-
-
 def _log_positive_number(e):
     """log(c·x) with c a positive number other than 1."""
     if not (isinstance(e, sp.log) and isinstance(e.args[0], sp.Mul)):
@@ -246,32 +242,13 @@ CODE_RULES = (
         ReplaceOptim(_log_power, lambda e: e.args[0].exp * sp.log(e.args[0].base)),
     ),
     (
-        "log Γ(x) = lgamma(x)",
-        ReplaceOptim(_log_of(sp.gamma), lambda e: _lgamma(e.args[0].args[0])),
-    ),
-    (
-        "log n! = lgamma(n + 1)",
-        ReplaceOptim(_log_of(sp.factorial), lambda e: _lgamma(e.args[0].args[0] + 1)),
-    ),
-    (
-        "log C(n, k) = lgamma(n + 1) − lgamma(k + 1) − lgamma(n − k + 1)",
-        ReplaceOptim(
-            _log_of(sp.binomial),
-            lambda e: (
-                _lgamma(e.args[0].args[0] + 1)
-                - _lgamma(e.args[0].args[1] + 1)
-                - _lgamma(e.args[0].args[0] - e.args[0].args[1] + 1)
-            ),
-        ),
-    ),
-    (
         "log B(a, b) = lgamma(a) + lgamma(b) − lgamma(a + b)",
         ReplaceOptim(
             _log_of(sp.beta),
             lambda e: (
-                _lgamma(e.args[0].args[0])
-                + _lgamma(e.args[0].args[1])
-                - _lgamma(e.args[0].args[0] + e.args[0].args[1])
+                lgamma(e.args[0].args[0])
+                + lgamma(e.args[0].args[1])
+                - lgamma(e.args[0].args[0] + e.args[0].args[1])
             ),
         ),
     ),
