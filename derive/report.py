@@ -9,7 +9,7 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm
 
 from .derivation import Derivation, inline
-from .latex import equation, tex
+from .latex import Notation, equation, tex
 from .relative import RelativeDerivation
 
 
@@ -17,6 +17,7 @@ from .relative import RelativeDerivation
 def as_dict(d: Derivation) -> dict:
     """The `--json` object of `show` and `new` (every key DESIGN.md requires, and a few more)."""
     dist = d.dist
+    settings = Notation().settings(d)
     return {
         "name": dist.name,
         "title": dist.title,
@@ -30,20 +31,22 @@ def as_dict(d: Derivation) -> dict:
         "scale": str(d.scale),
         "standard": d.standard.id if d.standard else None,
         "standard_title": d.standard.title if d.standard else None,
-        "latex": {
-            "density": tex(d.density),
-            "nll": tex(d.nll),
-            "loss": tex(d.loss),
-            "dropped": tex(d.dropped),
-            "scale": tex(d.scale),
-        },
+        "latex": latex_of(d),
         "steps": [
-            {"kind": s.kind, "note": s.note, "latex": equation(s.lhs, s.rhs)} for s in d.steps
+            {"kind": s.kind, "note": s.note, "latex": equation(s.lhs, s.rhs, **settings)}
+            for s in d.steps
         ],
         "links": {link.param: f"{link.name}({link.raw.name})" for link in dist.links},
         "notes": dist.notes,
         "references": list(dist.references),
     }
+
+
+def latex_of(d: Derivation) -> dict:
+    """LaTeX of the density, NLL, loss, dropped terms and scale, in the paper's notation."""
+    settings = Notation().settings(d)
+    parts = {"density": d.density, "nll": d.nll, "loss": d.loss, "dropped": d.dropped}
+    return {key: tex(expr, **settings) for key, expr in {**parts, "scale": d.scale}.items()}
 
 
 def _printer():

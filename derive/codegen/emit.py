@@ -22,6 +22,7 @@ from ..catalog import get
 from ..derivation import Derivation, derive_cached
 from ..functions import logsumexp, rename_index
 from ..latex import equation, tex
+from ..report import latex_of
 from ..spec import CLASS_INDEX, N_CLASSES, Distribution, Var
 from .backends import BACKENDS, Backend, Printer, Unsupported
 from .rewrite import elementary, prepare
@@ -408,13 +409,7 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
         "grad": grad,
         "standard": d.standard.id if d.standard else None,
         "standard_title": d.standard.title if d.standard else None,
-        "latex": {
-            "density": tex(d.density),
-            "nll": tex(d.nll),
-            "loss": tex(d.loss),
-            "scale": tex(d.scale),
-            "dropped": tex(d.dropped),
-        },
+        "latex": latex_of(d),
         "steps": [(s.note, equation(s.lhs, s.rhs)) for s in d.steps],
         "args": args,
         "observed": [a.name for a in args if a.role == "observed"],
