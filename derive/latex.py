@@ -560,6 +560,7 @@ _TEXT_MATH = {
     "≥": r"\geq",
     "≠": r"\neq",
     "≈": r"\approx",
+    "‖": r"\|",
     "∈": r"\in",
     "→": r"\to",
     "∞": r"\infty",
@@ -867,6 +868,123 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
     }
 
 
+# ---------------------------------------------------------------------------- relative losses
+
+#: The LaTeX of the relation a step states (``data["relation"]`` of a relative loss's steps).
+RELATIONS = {"=": "=", "≥": r"\geq", "≠": r"\neq"}
+
+
+def relative_context(d, notation: Notation | None = None) -> dict:
+    """Plain data and math fragments for ``relative.tex.j2``: one loss that is not a likelihood
+    (a :class:`~derive.relative.RelativeDerivation`), step by step (no prose)."""
+    from .catalog import CATALOG
+    from .spec import CLASS_INDEX, N_CLASSES
+
+    notation = notation or Notation()
+    rel = d.relative
+    settings = {
+        "ln_notation": notation.ln,
+        "names": dict(notation.names),
+        "density": None,
+        "observed": (d.observed,),
+        "learned": tuple(d.learned),
+    }
+
+    def T(expr):
+        return tex(expr, **settings)
+
+    ell = d.steps[0].lhs  # ℓ(y, θ)
+
+    def shown_lhs(step):  # the loss itself reads ℓ(y, θ) on the left, after its definition
+        return step.lhs if step.kind == "definition" else step.lhs.xreplace({d.loss: ell})
+
+    column = max(_width(T(shown_lhs(s))) for s in d.steps if s.kind != "witness")
+
+    def L(expr):
+        room = notation.width - column
+        return lines(expr, room - 2, first=room, **settings)
+
+    def var(v, role):
+        lo, hi = v.domain.support
+        return {
+            "name": v.name,
+            "tex": T(v.symbol()),
+            "role": role,
+            "constraint": v.constraint,
+            "vector": v.vector,
+            "discrete": v.domain.discrete,
+            "simplex": v.domain.simplex,
+            "lo": T(lo),
+            "next": T(lo + 1),
+            "hi": T(hi),
+            "unbounded": hi == sp.oo,
+        }
+
+    def point(values):
+        out = []
+        for symbol, value in values.items():
+            vector = isinstance(value, tuple)
+            shown = value if vector else (value,)
+            out.append({"symbol": T(symbol), "vector": vector, "components": [T(c) for c in shown]})
+        return out
+
+    steps, previous_lhs, used = [], None, {}
+    for step in d.steps:
+        used[step.kind] = used.get(step.kind, 0) + 1
+        label = step.kind if used[step.kind] == 1 else f"{step.kind}-{used[step.kind]}"
+        lhs = shown_lhs(step)
+        ctx = {
+            "kind": step.kind,
+            "note": step.note,
+            "relation": RELATIONS[step.data["relation"]],
+            "label": _label(f"eq:{rel.name}:{label}"),
+            "lhs": T(lhs),
+            "same_lhs": previous_lhs is not None and lhs == previous_lhs,
+            "lines": L(step.rhs),
+        }
+        if step.kind == "witness" and step.data["relation"] == "≠":
+            values = (step.lhs, step.rhs)
+            ctx["points"] = [
+                {
+                    "at": point(at),
+                    "lines": L(value),
+                    "approx": None if value.is_Rational else f"{float(sp.N(value, 20)):.6g}",
+                    "label": _label(f"eq:{rel.name}:{label}-{number}"),
+                }
+                for number, (at, value) in enumerate(
+                    zip(step.data["points"], values, strict=True), 1
+                )
+            ]
+        steps.append(ctx)
+        previous_lhs = lhs
+
+    entry = CATALOG.get(rel.relative_to)
+    return {
+        "name": rel.name,
+        "title": rel.title,
+        "label": _label(rel.name),
+        "observed": var(rel.observed, "observed"),
+        "learned": [var(v, "learned") for v in rel.params],
+        "fixed": [var(v, "fixed") for v in rel.fixed],
+        "onehot": rel.observed.vector,
+        "outcomes": [T(value) for value in rel.outcomes],
+        "relative_to": {
+            "name": rel.relative_to,
+            "title": entry.title if entry is not None else rel.relative_to,
+            "label": _label(rel.relative_to),
+        },
+        "loss": T(ell),
+        "normaliser": T(next(s.lhs for s in d.steps if s.kind == "normaliser")),
+        "normalisable": d.normalisable,
+        "notes": rel.notes,
+        "references": list(rel.references),
+        "steps": steps,
+        "k": T(CLASS_INDEX),
+        "K": T(N_CLASSES),
+        "log": T(sp.log(sp.Symbol("x"))).removesuffix(" x"),
+    }
+
+
 # ---------------------------------------------------------------------------- documents
 
 
@@ -891,14 +1009,27 @@ def register_section(template: str, context: Callable[[list], dict] = lambda ds:
     return section
 
 
+def _is_relative(d) -> bool:
+    from .relative import RelativeDerivation
+
+    return isinstance(d, RelativeDerivation)
+
+
 def fragment(d, notation: Notation | None = None) -> str:
-    """The derivation of one entry: text lines and an amsmath ``align``, for ``\\input{}``."""
+    """The derivation of one entry: text lines and an amsmath ``align``, for ``\\input{}``.
+    A loss that is not a likelihood (derive.relative) is written by ``relative.tex.j2``."""
+    if _is_relative(d):
+        return render_template("relative.tex.j2", r=relative_context(d, notation), standalone=False)
     return render_template("fragment.tex.j2", d=fragment_context(d, notation), standalone=False)
 
 
 def document(derivations: Iterable, notation: Notation | None = None) -> str:
-    """The standalone document: the general argument, a section per distribution, a summary."""
+    """The standalone document: the general argument, a section per distribution, a summary,
+    then a section on the losses that are not likelihoods (those of ``derivations`` that are
+    derive.relative derivations) and the registered sections."""
     derivations = list(derivations)
+    relatives = [d for d in derivations if _is_relative(d)]
+    derivations = [d for d in derivations if not _is_relative(d)]
     notation = notation or Notation()
     contexts = [fragment_context(d, notation) for d in derivations]
     from . import __version__
@@ -912,6 +1043,7 @@ def document(derivations: Iterable, notation: Notation | None = None) -> str:
     return render_template(
         "document.tex.j2",
         distributions=contexts,
+        relatives=[relative_context(d, notation) for d in relatives],
         sections=sections,
         version=__version__,
         log=tex(sp.log(sp.Symbol("x")), ln_notation=notation.ln).removesuffix(" x"),
@@ -999,6 +1131,13 @@ def derivations(names: Iterable[str]) -> list:
     return [derive_cached(dist) for dist in progress(dists, "deriving")]
 
 
+def relative_derivations(names: Iterable[str]) -> list:
+    """The derivations of the losses that are not likelihoods (derive.relative) among ``names``."""
+    from .relative import RELATIVE
+
+    return [RELATIVE[name].derive() for name in names]
+
+
 def _notation(args) -> Notation:
     names = {}
     for item in args.symbol or ():
@@ -1016,6 +1155,7 @@ def _say(message: str) -> None:
 def _latex(args):
     from .catalog import CATALOG
     from .cli import write_output
+    from .relative import RELATIVE
 
     if args.all and args.names:
         raise UserError("give NAME... or --all, not both")
@@ -1025,9 +1165,13 @@ def _latex(args):
         raise UserError("--pdf needs -o FILE.tex: the PDF is written next to it")
     if args.pdf:
         tex_engine()  # fail before deriving anything when there is no engine
-    names = list(CATALOG) if args.all else list(dict.fromkeys(args.names))
+    names = list(CATALOG) + list(RELATIVE) if args.all else list(dict.fromkeys(args.names))
     notation = _notation(args)
-    ds = derivations(names)
+    catalog = [n for n in names if n not in RELATIVE]  # unknown names fail here, before work
+    relative = [n for n in names if n in RELATIVE]
+    found = dict(zip(catalog, derivations(catalog), strict=True))
+    found.update(zip(relative, relative_derivations(relative), strict=True))
+    ds = [found[name] for name in names]  # in the order given
     if args.standalone or args.pdf:
         text = document(ds, notation)
     else:
@@ -1048,8 +1192,16 @@ def add_commands(sub) -> None:
         "step and an amsmath align with labels (eq:NAME:loss, ...). --standalone writes a whole "
         "document with the general argument and a summary table; --pdf compiles it.",
     )
-    p.add_argument("names", nargs="*", metavar="NAME", help="catalog names (see `derive list`)")
-    p.add_argument("--all", action="store_true", help="every catalog entry")
+    p.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="catalog names (see `derive list`), or losses that are not likelihoods "
+        "(see `derive show`)",
+    )
+    p.add_argument(
+        "--all", action="store_true", help="every catalog entry and every loss that is not one"
+    )
     p.add_argument(
         "--standalone", action="store_true", help="a complete document, not \\input fragments"
     )
