@@ -2,11 +2,14 @@
 
 Each primitive knows its derivative (so gradients of a stable form stay stable), how to rewrite
 itself into elementary functions (``elementary``, used for proofs and high-precision checks) and how
-to print itself.  Rewrite rules are data: ``ReplaceOptim(query, value)`` pairs grouped in named
-tuples and applied with ``sympy.codegen.rewriting.optimize``.
+to print itself.  Rewrite rules are data: ``Rule(query, value)`` pairs grouped in named tuples
+and applied in order.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
 
 from sympy import (
     Abs,
@@ -29,7 +32,19 @@ from sympy import (
 )
 from sympy import loggamma as _sympy_loggamma
 from sympy.codegen.cfunctions import log1p as _sympy_log1p
-from sympy.codegen.rewriting import ReplaceOptim, optimize
+
+
+class Rule(NamedTuple):
+    """A rewrite rule as data: each subexpression ``e`` with ``query(e)`` becomes ``value(e)``.
+
+    What SymPy's ``codegen.rewriting.ReplaceOptim`` does, without importing sympy.codegen (whose
+    import pulls in sympy.tensor and sympy.combinatorics: 50 ms of every command's start-up)."""
+
+    query: Callable
+    value: Callable
+
+    def __call__(self, expr):
+        return expr.replace(self.query, self.value)
 
 
 class sigmoid(Function):
@@ -342,22 +357,22 @@ def _log_one_plus_exp(e):
 STABLE_RULES = (
     (
         r"log σ(x) = −softplus(−x)",
-        ReplaceOptim(
+        Rule(
             lambda e: isinstance(e, log) and isinstance(e.args[0], sigmoid),
             lambda e: -softplus(-e.args[0].args[0]),
         ),
     ),
     (
         r"log(1 − σ(x)) = −softplus(x)",
-        ReplaceOptim(
+        Rule(
             lambda e: isinstance(e, log) and _one_minus_sigmoid(e.args[0]) is not None,
             lambda e: -softplus(_one_minus_sigmoid(e.args[0])),
         ),
     ),
-    ("log Σ exp = logsumexp", ReplaceOptim(_is_log_sum_exp, _to_logsumexp)),
+    ("log Σ exp = logsumexp", Rule(_is_log_sum_exp, _to_logsumexp)),
     (
         "log(1 + eˣ) = softplus(x)",
-        ReplaceOptim(_is_log_one_plus_exp, _log_one_plus_exp),
+        Rule(_is_log_one_plus_exp, _log_one_plus_exp),
     ),
 )
 
@@ -411,14 +426,14 @@ def _is_log_one_plus(e):
 #: log-sum-exp and log1p forms.  Each is (note, rule); each is an identity on the domain it fires
 #: on (tested numerically in tests/test_functions.py).
 SPECIAL_RULES = (
-    ("log Γ(x) = lgamma(x)", ReplaceOptim(_log_of(gamma), lambda e: loggamma(e.args[0].args[0]))),
+    ("log Γ(x) = lgamma(x)", Rule(_log_of(gamma), lambda e: loggamma(e.args[0].args[0]))),
     (
         "log x! = lgamma(x + 1)",
-        ReplaceOptim(_log_of(factorial), lambda e: loggamma(e.args[0].args[0] + 1)),
+        Rule(_log_of(factorial), lambda e: loggamma(e.args[0].args[0] + 1)),
     ),
     (
         "log C(n, k) = lgamma(n + 1) − lgamma(k + 1) − lgamma(n − k + 1)",
-        ReplaceOptim(
+        Rule(
             _log_of(binomial),
             lambda e: (
                 loggamma(e.args[0].args[0] + 1)
@@ -429,22 +444,22 @@ SPECIAL_RULES = (
     ),
     (
         "log I₀(x) = log_i0(x)",
-        ReplaceOptim(
+        Rule(
             lambda e: _log_of(besseli)(e) and e.args[0].args[0] == 0,
             lambda e: log_i0(e.args[0].args[1]),
         ),
     ),
     (
         "log Σₖ cₖ·exp(fₖ) = logsumexp(log cₖ + fₖ)",
-        ReplaceOptim(_is_log_weighted_sum_exp, _weighted_logsumexp),
+        Rule(_is_log_weighted_sum_exp, _weighted_logsumexp),
     ),
     (
         "logsumexp(f + c) = c + logsumexp(f) for c free of k",
-        ReplaceOptim(_has_constant_shift, _pull_out_shift),
+        Rule(_has_constant_shift, _pull_out_shift),
     ),
     (
         "log(1 + x) = log1p(x) for x ≥ 0",
-        ReplaceOptim(_is_log_one_plus, lambda e: log1p(e.args[0] - 1)),
+        Rule(_is_log_one_plus, lambda e: log1p(e.args[0] - 1)),
     ),
 )
 
@@ -456,7 +471,7 @@ def stabilise(expr):
     """Apply :data:`REWRITE_RULES`; return the new expression and the notes of the rules fired."""
     fired = []
     for note, rule in REWRITE_RULES:
-        new = optimize(expr, [rule])
+        new = rule(expr)
         if new != expr:
             fired.append(note)
             expr = new
