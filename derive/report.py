@@ -9,7 +9,7 @@ from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm
 
 from .derivation import Derivation, inline
-from .latex import Notation, equation, tex
+from .latex import RELATIONS, Notation, equation, tex
 from .relative import RelativeDerivation
 
 
@@ -119,7 +119,7 @@ def _(d: RelativeDerivation) -> dict:
                 "kind": s.kind,
                 "note": s.note,
                 "relation": s.data["relation"],
-                "latex": f"{tex(s.lhs)} {_TEX_RELATION[s.data['relation']]} {tex(s.rhs)}",
+                "latex": f"{tex(s.lhs)} {RELATIONS[s.data['relation']]} {tex(s.rhs)}",
             }
             for s in d.steps
         ],
@@ -130,9 +130,6 @@ def _(d: RelativeDerivation) -> dict:
         lhs, rhs, condition = d.bound
         out["bound"] = {"lhs": str(lhs), "rhs": str(rhs), "condition": condition}
     return out
-
-
-_TEX_RELATION = {"=": "=", "≥": r"\geq", "≠": r"\neq"}
 
 
 @render.register

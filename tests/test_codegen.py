@@ -19,8 +19,8 @@ from sympy.core.function import AppliedUndef
 from derive.codegen import BACKENDS, Unsupported, module_source
 from derive.codegen.backends import NUMPY, Printer
 from derive.codegen.emit import _load, arguments, python_name
-from derive.latex import tex
 from derive.numeric import evaluate
+from derive.report import latex_of
 
 N = 6  # random examples per test
 CLASSES = 3
@@ -101,7 +101,8 @@ def test_module_contract(name):
     assert tuple(names[role] for role in ROLES) == (m.OBSERVED, m.PARAMS, m.FIXED)
     assert (d.standard.id if d.standard else None,) == (m.STANDARD,)
     assert all(n.isidentifier() for n in m.OBSERVED + m.PARAMS + m.FIXED)
-    assert tex(d.loss) in m.__doc__ and tex(d.nll) in m.__doc__  # the derivation's LaTeX
+    latex = latex_of(d)  # the derivation's LaTeX, as `show --json` gives it
+    assert latex["loss"] in m.__doc__ and latex["nll"] in m.__doc__
     scalar = not d.dist.vector and len(m.PARAMS) == 1
     assert hasattr(m, "xgboost_objective") == scalar == hasattr(m, "lightgbm_objective")
 

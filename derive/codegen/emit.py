@@ -21,8 +21,8 @@ from sympy.core.function import AppliedUndef
 from ..catalog import get
 from ..derivation import Derivation, derive_cached
 from ..functions import logsumexp, rename_index
-from ..latex import equation, tex
-from ..report import latex_of
+from ..latex import tex
+from ..report import as_dict
 from ..spec import CLASS_INDEX, N_CLASSES, Distribution, Var
 from .backends import BACKENDS, Backend, Printer, Unsupported
 from .rewrite import elementary, prepare
@@ -400,6 +400,7 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
     for f in functions.values():
         rewrites += [n for n in f.rewrites if n not in rewrites]
     dist = d.dist
+    shown = as_dict(d)  # the derivation's LaTeX, exactly as `derive show --json` gives it
     return {
         "name": dist.name,
         "title": dist.title,
@@ -409,8 +410,8 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
         "grad": grad,
         "standard": d.standard.id if d.standard else None,
         "standard_title": d.standard.title if d.standard else None,
-        "latex": latex_of(d),
-        "steps": [(s.note, equation(s.lhs, s.rhs)) for s in d.steps],
+        "latex": shown["latex"],
+        "steps": [(step["note"], step["latex"]) for step in shown["steps"]],
         "args": args,
         "observed": [a.name for a in args if a.role == "observed"],
         "params": [a.name for a in learned],
