@@ -164,33 +164,51 @@ def _primitives(templates: Mapping[str, Template]) -> dict[type, Template]:
 
 # ---------------------------------------------------------------------------- the tables
 
+#: Element-wise functions spelled the same in numpy, torch and jax (torch overrides arctan).
+ELEMENTWISE = {
+    sp.exp: "exp({0})",
+    sp.log: "log({0})",
+    log1p: "log1p({0})",
+    expm1: "expm1({0})",
+    sp.Abs: "abs({0})",
+    sp.sign: "sign({0})",
+    sp.sin: "sin({0})",
+    sp.cos: "cos({0})",
+    sp.tan: "tan({0})",
+    sp.sinh: "sinh({0})",
+    sp.cosh: "cosh({0})",
+    sp.tanh: "tanh({0})",
+    sp.atan: "arctan({0})",
+    sp.floor: "floor({0})",
+    sp.ceiling: "ceil({0})",
+    logaddexp: "logaddexp({0}, {1})",
+}
+
+
+def _elementwise(module: str) -> dict[type, Template]:
+    return {fn: f"{module}.{call}" for fn, call in ELEMENTWISE.items()}
+
+
+#: Calls of the helpers every emitted module defines for itself, the same in each backend:
+#: stable forms no array library offers under one name.
+HELPER_CALLS = {
+    log1mexp: "_log1mexp({0})",
+    softplus: "_softplus({0})",
+    **_primitives(
+        {"logcosh": "_logcosh({0})", "huber": "_huber({0}, {1})", "log_i0": "_log_i0({0})"}
+    ),
+}
+
 NUMPY = Backend(
     name="numpy",
     table={
         **LOGIC,
-        sp.exp: "np.exp({0})",
-        sp.log: "np.log({0})",
-        log1p: "np.log1p({0})",
-        expm1: "np.expm1({0})",
-        sp.Abs: "np.abs({0})",
-        sp.sign: "np.sign({0})",
-        sp.sin: "np.sin({0})",
-        sp.cos: "np.cos({0})",
-        sp.tan: "np.tan({0})",
-        sp.sinh: "np.sinh({0})",
-        sp.cosh: "np.cosh({0})",
-        sp.tanh: "np.tanh({0})",
-        sp.atan: "np.arctan({0})",
-        sp.floor: "np.floor({0})",
-        sp.ceiling: "np.ceil({0})",
+        **_elementwise("np"),
         sp.Max: _chain("np.maximum({0}, {1})"),
         sp.Min: _chain("np.minimum({0}, {1})"),
         sp.Heaviside: _heaviside("np.heaviside({0}, {1})"),
         sp.DiracDelta: _zero_like("np.zeros_like({0})"),
-        logaddexp: "np.logaddexp({0}, {1})",
-        log1mexp: "_log1mexp({0})",
         sigmoid: "special.expit({0})",
-        softplus: "_softplus({0})",
         xlogy: "special.xlogy({0}, {1})",
         xlog1py: "special.xlog1py({0}, {1})",
         sp.loggamma: "special.gammaln({0})",
@@ -205,9 +223,7 @@ NUMPY = Backend(
         sp.factorial: "special.factorial({0}, exact=False)",
         ive: _ive("special.ive({0}, {1})"),
         sp.besseli: "special.iv({0}, {1})",
-        **_primitives(
-            {"logcosh": "_logcosh({0})", "huber": "_huber({0}, {1})", "log_i0": "_log_i0({0})"}
-        ),
+        **HELPER_CALLS,
     },
     sqrt="np.sqrt",
     sum="_classsum({body}, _K{keep})",
@@ -223,29 +239,13 @@ TORCH = Backend(
     name="torch",
     table={
         **LOGIC,
-        sp.exp: "torch.exp({0})",
-        sp.log: "torch.log({0})",
-        log1p: "torch.log1p({0})",
-        expm1: "torch.expm1({0})",
-        sp.Abs: "torch.abs({0})",
-        sp.sign: "torch.sign({0})",
-        sp.sin: "torch.sin({0})",
-        sp.cos: "torch.cos({0})",
-        sp.tan: "torch.tan({0})",
-        sp.sinh: "torch.sinh({0})",
-        sp.cosh: "torch.cosh({0})",
-        sp.tanh: "torch.tanh({0})",
+        **_elementwise("torch"),
         sp.atan: "torch.atan({0})",
-        sp.floor: "torch.floor({0})",
-        sp.ceiling: "torch.ceil({0})",
         sp.Max: _clamp_or("torch.maximum({0}, {1})", "torch.clamp({0}, min={1})"),
         sp.Min: _clamp_or("torch.minimum({0}, {1})", "torch.clamp({0}, max={1})"),
         sp.Heaviside: _heaviside("torch.heaviside({0}, torch.full_like({0}, {1}))"),
         sp.DiracDelta: _zero_like("torch.zeros_like({0})"),
-        logaddexp: "torch.logaddexp({0}, {1})",
-        log1mexp: "_log1mexp({0})",
         sigmoid: "torch.sigmoid({0})",
-        softplus: "_softplus({0})",
         xlogy: "torch.xlogy({0}, {1})",
         xlog1py: "torch.special.xlog1py({0}, {1})",
         sp.loggamma: "torch.lgamma({0})",
@@ -256,9 +256,7 @@ TORCH = Backend(
         sp.erf: "torch.erf({0})",
         sp.erfc: "torch.erfc({0})",
         ive: _ive({0: "torch.special.i0e({0})", 1: "torch.special.i1e({0})"}),
-        **_primitives(
-            {"logcosh": "_logcosh({0})", "huber": "_huber({0}, {1})", "log_i0": "_log_i0({0})"}
-        ),
+        **HELPER_CALLS,
     },
     sqrt="torch.sqrt",
     sum="torch.sum({body}, dim=-1{keep})",
@@ -273,29 +271,12 @@ JAX = Backend(
     name="jax",
     table={
         **LOGIC,
-        sp.exp: "jnp.exp({0})",
-        sp.log: "jnp.log({0})",
-        log1p: "jnp.log1p({0})",
-        expm1: "jnp.expm1({0})",
-        sp.Abs: "jnp.abs({0})",
-        sp.sign: "jnp.sign({0})",
-        sp.sin: "jnp.sin({0})",
-        sp.cos: "jnp.cos({0})",
-        sp.tan: "jnp.tan({0})",
-        sp.sinh: "jnp.sinh({0})",
-        sp.cosh: "jnp.cosh({0})",
-        sp.tanh: "jnp.tanh({0})",
-        sp.atan: "jnp.arctan({0})",
-        sp.floor: "jnp.floor({0})",
-        sp.ceiling: "jnp.ceil({0})",
+        **_elementwise("jnp"),
         sp.Max: _chain("jnp.maximum({0}, {1})"),
         sp.Min: _chain("jnp.minimum({0}, {1})"),
         sp.Heaviside: _heaviside("jnp.heaviside({0}, {1})"),
         sp.DiracDelta: _zero_like("jnp.zeros_like({0})"),
-        logaddexp: "jnp.logaddexp({0}, {1})",
-        log1mexp: "_log1mexp({0})",
         sigmoid: "jax.nn.sigmoid({0})",
-        softplus: "_softplus({0})",
         xlogy: "jsp.xlogy({0}, {1})",
         xlog1py: "jsp.xlog1py({0}, {1})",
         sp.loggamma: "jsp.gammaln({0})",
@@ -307,9 +288,7 @@ JAX = Backend(
         sp.erfc: "jsp.erfc({0})",
         sp.beta: "jnp.exp(jsp.betaln({0}, {1}))",
         ive: _ive({0: "jsp.i0e({0})", 1: "jsp.i1e({0})"}),
-        **_primitives(
-            {"logcosh": "_logcosh({0})", "huber": "_huber({0}, {1})", "log_i0": "_log_i0({0})"}
-        ),
+        **HELPER_CALLS,
     },
     sqrt="jnp.sqrt",
     sum="jnp.sum({body}, axis=-1{keep})",
