@@ -269,21 +269,20 @@ def _argument(tokens, i):
     return [tokens[i]], i + 1
 
 
+def _top_level(tokens):
+    """(index, token) of each token outside every bracket."""
+    depth = 0
+    for i, tok in enumerate(tokens):
+        depth += (tok in _OPEN) - (tok in _CLOSE)
+        if depth == 0:
+            yield i, tok
+
+
 def _split_commas(tokens):
     """Split at the commas that are not inside brackets."""
-    parts, depth, current = [], 0, []
-    for tok in tokens:
-        if tok in _OPEN:
-            depth += 1
-        elif tok in _CLOSE:
-            depth -= 1
-        if tok == "," and depth == 0:
-            parts.append(current)
-            current = []
-        else:
-            current.append(tok)
-    parts.append(current)
-    return parts
+    cuts = [i for i, tok in _top_level(tokens) if tok == ","]
+    bounds = zip([-1, *cuts], [*cuts, len(tokens)], strict=True)
+    return [tokens[start + 1 : end] for start, end in bounds]
 
 
 def _check_size(text: str, tokens: list[str]) -> None:
@@ -387,14 +386,7 @@ def _needs_braces(tokens, i, command):
 
 def _right_hand_side(tokens: list[str]) -> tuple[list[str], bool]:
     """``p(y | θ) = …`` → the right-hand side; an ``=`` inside brackets (sum limits) stays."""
-    depth, positions = 0, []
-    for i, tok in enumerate(tokens):
-        if tok in _OPEN:
-            depth += 1
-        elif tok in _CLOSE:
-            depth -= 1
-        elif tok == "=" and depth == 0:
-            positions.append(i)
+    positions = [i for i, tok in _top_level(tokens) if tok == "="]
     if not positions:
         return tokens, False
     if len(positions) > 1:
@@ -426,11 +418,9 @@ def _infix_group(tokens):
         else:
             inner.append(tokens[i])
             i += 1
-    depth, at = 0, None
-    for m, tok in enumerate(inner):
-        depth += tok in _OPEN
-        depth -= tok in _CLOSE
-        if depth == 0 and tok in _INFIX:
+    at = None
+    for m, tok in _top_level(inner):
+        if tok in _INFIX:
             if at is not None:
                 raise ParseError(f"two of {inner[at]} / {tok} in one group; add braces")
             at = m
