@@ -25,6 +25,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.printing.pretty.stringpict import prettyForm
 
+from .display import inline
 from .functions import elementary, log1p, loggamma, rename_index, split_sums, stabilise
 from .spec import CLASS_INDEX, N_CLASSES, Distribution
 from .standard import STANDARDS, Match, Standard, content, identically_zero, recognise
@@ -100,17 +101,6 @@ STEP_KINDS = (
     "split",  # data: {"kept": expr, "dropped": expr, "learned": (θ, ...)}
     "scale",  # data: {"scale": a, "loss": L, "dropped": D, "standard": id or None}
 )
-
-
-def inline(expr) -> str:
-    """A one-line Unicode rendering: the 2-D pretty form when it fits on one line, else str()
-    with symbols and π shown by their Unicode names."""
-    text = sp.pretty(expr, use_unicode=True, wrap_line=False)
-    if "\n" not in text:
-        return text
-    names = {s: sp.Symbol(sp.pretty(s, use_unicode=True)) for s in expr.free_symbols}
-    names[sp.pi] = sp.Symbol("π")
-    return sp.sstr(expr.xreplace(names))
 
 
 @dataclass

@@ -27,7 +27,6 @@ KL(N(μ_p, σ_p²) ‖ N(μ_q, σ_q²)).
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 from collections.abc import Callable
@@ -35,14 +34,13 @@ from dataclasses import dataclass, field
 from functools import cache
 
 import sympy as sp
-from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm
 
 from .catalog import CATALOG, get
 from .derivation import Step, derive_cached, expand_logs
+from .display import inline, pretty
 from .errors import UserError
 from .functions import PRIMITIVES, elementary, huber, loggamma, split_sums
-from .latex import render_template, tex
 from .spec import CLASS_INDEX, N_CLASSES, Distribution, Var
 
 #: Seconds one fallback (a series or an integral) may run before it is kept explicit.
@@ -135,39 +133,6 @@ class _Density(sp.Expr):
     def _sympystr(self, printer):
         name, y, params = self.args
         return f"{name.name}({y} | {', '.join(map(str, params))})"
-
-
-class _Polygamma(sp.Expr):
-    """Display of polygamma(n, x) as ψ(x), ψ′(x), ψ⁽ⁿ⁾(x) (SymPy prints the function's name)."""
-
-    def __new__(cls, order, x):
-        return sp.Expr.__new__(cls, sp.sympify(order), sp.sympify(x))
-
-    def _latex(self, printer, exp=None):
-        order, x = self.args
-        name = {0: r"\psi", 1: r"\psi'"}.get(int(order), r"\psi^{(%s)}" % order)
-        out = r"%s\left(%s\right)" % (name, printer._print(x))
-        return out if exp is None else r"%s^{%s}" % (out, exp)
-
-    def _pretty(self, printer):
-        order, x = self.args
-        name = {0: "ψ", 1: "ψ′"}.get(int(order), f"ψ^({order})")
-        return prettyForm(*prettyForm(*printer._print(x).parens()).left(name))
-
-    def _sympystr(self, printer):
-        return "polygamma(%s, %s)" % tuple(printer._print(a) for a in self.args)
-
-
-def display(expr):
-    """``expr`` as the outputs show it: polygamma(0, x) as ψ(x), polygamma(1, x) as ψ′(x)."""
-    return sp.sympify(expr).replace(
-        lambda e: isinstance(e, sp.polygamma) and e.args[0].is_Integer,
-        lambda e: _Polygamma(*e.args),
-    )
-
-
-def _tex(expr) -> str:
-    return tex(display(expr))
 
 
 class _LogDensity(sp.Expr):
@@ -653,20 +618,6 @@ class Support:
             return f"{{{lo}, …, {hi}}}"
         return "ℝ" if (self.lo, self.hi) == (-sp.oo, sp.oo) else f"({lo}, {hi})"
 
-    def tex(self) -> str:
-        """The same, as LaTeX maths."""
-        if self.vector:
-            return r"\{0, 1\}^{K}" if self.discrete else r"\Delta^{K - 1}"
-        lo, hi = tex(self.lo), tex(self.hi)
-        if self.discrete:
-            if self.hi == sp.oo:
-                return r"\{%s, %s, %s, \dots\}" % (lo, tex(self.lo + 1), tex(self.lo + 2))
-            if self.lo.is_Integer and self.hi.is_Integer and self.hi - self.lo < 4:
-                values = range(int(self.lo), int(self.hi) + 1)
-                return r"\{" + ", ".join(str(v) for v in values) + r"\}"
-            return r"\{%s, \dots, %s\}" % (lo, hi)
-        return r"\mathbb{R}" if (self.lo, self.hi) == (-sp.oo, sp.oo) else f"({lo}, {hi})"
-
     def inside(self, other: Support) -> bool | None:
         """Whether this support lies inside ``other``; None where that depends on parameters."""
         inside = sp.And(sp.Le(other.lo, self.lo), sp.Le(self.hi, other.hi))
@@ -1016,10 +967,10 @@ class Pair:
         if self.infinite:
             out.append(f"KL(P ‖ Q) = ∞: {self.infinite}")
         if self.condition is not None:
-            where = pretty_inline(self.condition)
+            where = inline(self.condition)
             out.append(f"finite where {where} (the supports nest); KL(P ‖ Q) = ∞ elsewhere")
         for e in self.explicit:
-            out.append(f"𝔼_P[{pretty_inline(e.stat)}]: {SOURCES[e.source]}")
+            out.append(f"𝔼_P[{inline(e.stat)}]: {SOURCES[e.source]}")
         return out
 
 
@@ -1344,50 +1295,6 @@ def classics() -> list[Classic]:
 # ---------------------------------------------------------------------------- presentation
 
 
-class _Pretty(PrettyPrinter):
-    """Unicode maths with suffixed parameters shown alike: μ_p and μ_q (not μₚ beside μ_q)."""
-
-    def __init__(self):
-        super().__init__({"use_unicode": True, "wrap_line": False, "order": "none"})
-
-    def _suffixed(self, name):
-        base, _, suffix = name.rpartition("_")
-        if base and suffix in ("p", "q"):
-            return sp.pretty(sp.Symbol(base), use_unicode=True) + "_" + suffix
-        return None
-
-    def _print_Symbol(self, e, bold_name=False):
-        shown = self._suffixed(e.name)
-        return prettyForm(shown) if shown else super()._print_Symbol(e, bold_name)
-
-    def _print_Indexed(self, e):
-        shown = self._suffixed(e.base.name) or sp.pretty(e.base.label, use_unicode=True)
-        return prettyForm(shown + "[" + ", ".join(self.doprint(i) for i in e.indices) + "]")
-
-
-def pretty(expr) -> str:
-    return _Pretty().doprint(display(expr))
-
-
-def pretty_inline(expr) -> str:
-    """One line: the pretty form where it fits on one, else SymPy's str()."""
-    text = pretty(expr)
-    return text if "\n" not in text else sp.sstr(expr)
-
-
-def _equation(lhs, *rhs, indent="   ") -> str:
-    printer = _Pretty()
-    forms = [printer._print(display(lhs))]
-    for r in rhs:
-        forms += [prettyForm(" = "), printer._print(display(r))]
-    form = prettyForm(*forms[0].right(*forms[1:]))
-    return "\n".join(indent + line.rstrip() for line in form.render(wrap_line=False).splitlines())
-
-
-def _who(side_dist, params) -> str:
-    return f"{side_dist.name}({', '.join(pretty(s) for s in params)})"
-
-
 def groups(steps) -> list[tuple[str, list[Step]]]:
     """Steps with consecutive expectations of one source gathered: [(kind, [step, …]), …]."""
     out: list[tuple[str, list[Step]]] = []
@@ -1404,241 +1311,6 @@ def groups(steps) -> list[tuple[str, list[Step]]]:
     return out
 
 
-def _render_steps(steps) -> list[str]:
-    out, number = [], 0
-    for kind, members in groups(steps):
-        if kind == "expectation":
-            out.append(f"   under P ({members[0].note}):")
-            out += [_equation(s.lhs, s.rhs, indent="      ") for s in members]
-            continue
-        step = members[0]
-        number += 1
-        out += ["", f"{number}. {step.note}"]
-        if kind == "densities" and "q" in step.data:
-            out += [
-                _equation(step.lhs, step.rhs),
-                _equation(step.data["q"], step.data["q_density"]),
-            ]
-        elif "expectation" in step.data:
-            out.append(_equation(step.lhs, step.data["expectation"], step.rhs))
-        else:
-            out.append(_equation(step.lhs, step.rhs))
-    return out
-
-
-def render(pair: Pair) -> str:
-    """The terminal view of `derive kl` / `derive entropy`."""
-    p, q = pair.p, pair.q
-    if q is None:
-        out = [f"H({p.name}): entropy of the {p.title}", f"P = {_who(p, pair.params_p)}"]
-    else:
-        out = [
-            f"KL({p.name} ‖ {q.name}): {p.title} ‖ {q.title}",
-            f"P = {_who(p, pair.params_p)} · Q = {_who(q, pair.params_q)}",
-        ]
-    out += _render_steps(pair.steps)
-    if pair.proofs:
-        marks = {True: "✓", False: "✗ (not proven)"}
-        out += [
-            "",
-            "proof: " + " · ".join(f"{PROOFS[k]} {marks[ok]}" for k, ok in pair.proofs.items()),
-        ]
-    out.append("")
-    out.append(
-        _equation(H_P, pair.entropy_p, indent="")
-        if q is None
-        else _equation(KL_PQ, pair.kl, indent="")
-    )
-    out += [f"note: {note}" for note in pair.notes()]
-    return "\n".join(out)
-
-
-def as_dict(pair: Pair) -> dict:
-    """The `--json` object: the keys of issue 6 (p, q, params_p, params_q, kl, entropy_p,
-    cross_entropy, latex), and a few more.  `entropy` gives the keys about P only."""
-    entropy_only = pair.q is None
-    data = {"p": pair.p.name}
-    if not entropy_only:
-        data["q"] = pair.q.name
-    data["params_p"] = [str(s) for s in pair.params_p]
-    if not entropy_only:
-        data["params_q"] = [str(s) for s in pair.params_q]
-        data["kl"] = str(pair.kl)
-    data["entropy_p"] = str(pair.entropy_p)
-    latex = {"entropy_p": _tex(pair.entropy_p)}
-    if not entropy_only:
-        data["cross_entropy"] = str(pair.cross_entropy)
-        latex = {"kl": _tex(pair.kl), **latex, "cross_entropy": _tex(pair.cross_entropy)}
-    data["latex"] = latex
-    if not entropy_only:
-        data["finite"] = pair.infinite is None
-        data["infinite_reason"] = pair.infinite
-        data["condition"] = str(pair.condition) if pair.condition is not None else None
-        data["proofs"] = {PROOFS[k]: ok for k, ok in pair.proofs.items()}
-    data["explicit"] = [
-        {"statistic": str(e.stat), "value": str(e.value), "why": SOURCES[e.source]}
-        for e in pair.explicit
-    ]
-    data["steps"] = [
-        {"kind": s.kind, "note": s.note, "latex": f"{_tex(s.lhs)} = {_tex(s.rhs)}"}
-        for s in pair.steps
-    ]
-    return data
-
-
-def _lines(expr, lhs="") -> list[str]:
-    """``expr`` as LaTeX lines beside ``lhs`` (derive.latex.lines breaks long sums)."""
-    try:
-        from .latex import WIDTH, _width, lines
-    except ImportError:  # an older derive.latex without line breaking
-        return [_tex(expr)]
-    room = max(WIDTH - _width(lhs), WIDTH / 2)
-    return lines(display(expr), WIDTH - 2, first=room)
-
-
-def _rows(step: Step) -> list[dict]:
-    lhs = _tex(step.lhs)
-    if "expectation" in step.data:  # KL = 𝔼_P[log p − log q] = value, on two rows
-        return [
-            {"lhs": lhs, "lines": [_tex(step.data["expectation"])]},
-            {"lhs": "", "lines": _lines(step.rhs, lhs)},
-        ]
-    rows = [{"lhs": lhs, "lines": _lines(step.rhs, lhs), "source": step.data.get("source")}]
-    if step.kind == "densities" and "q" in step.data:
-        q = _tex(step.data["q"])
-        rows.append({"lhs": q, "lines": _lines(step.data["q_density"], q)})
-    return rows
-
-
-def _label(*names) -> str:
-    return "kl:" + ":".join(names) if len(names) > 1 else "entropy:" + names[0]
-
-
-def pair_context(pair: Pair, level: str | None = r"\subsection") -> dict:
-    """Plain data and maths for ``infotheory_pair.tex.j2`` (no prose)."""
-    names = (pair.p.name,) if pair.q is None else (pair.p.name, pair.q.name)
-    return {
-        "command": ("entropy " if pair.q is None else "kl ") + " ".join(names),
-        "label": _label(*names),
-        "level": level,
-        "entropy_only": pair.q is None,
-        "cross_shown": any(step.kind == "cross-entropy" for step in pair.steps),
-        "p_title": pair.p.title,
-        "q_title": pair.q.title if pair.q is not None else "",
-        "p": pair.p.name,
-        "q": pair.q.name if pair.q is not None else "",
-        "same_title": pair.q is not None and pair.q.title == pair.p.title,
-        "y": _tex(pair.y),
-        "condition": _tex(pair.condition) if pair.condition is not None else None,
-        "groups": [
-            {"kind": kind, "rows": [row for step in members for row in _rows(step)]}
-            for kind, members in groups(pair.steps)
-        ],
-        "infinite": pair.infinite,
-        "supports": [
-            {"tex": s.tex(), "discrete": s.discrete, "vector": s.vector} for s in pair.supports
-        ],
-        "explicit": [{"lhs": _tex(Expectation(e.stat))} for e in pair.explicit],
-        "proofs": [{"key": key, "ok": ok} for key, ok in pair.proofs.items()],
-    }
-
-
-def classic_context(classic: Classic) -> dict:
-    return {
-        "key": classic.key,
-        "name": classic.key.removeprefix("expected-loss-"),
-        "title": classic.title,
-        "proven": classic.proven,
-        "steps": [{"lhs": _tex(s.lhs), "lines": _lines(s.rhs, _tex(s.lhs))} for s in classic.steps],
-    }
-
-
-def latex_section(p_name: str, q_name: str | None = None) -> str:
-    """The LaTeX section for a pair (or for the entropy of one entry): a fragment for a paper."""
-    pair = entropy(p_name) if q_name is None else divergence(p_name, q_name)
-    return render_template("infotheory_pair.tex.j2", pair=pair_context(pair, r"\section"))
-
-
-def document_context(derivations) -> dict:
-    """The information-theory section of the standalone document: for each distribution, its
-    pair with a second member of its family; the classics whose families are in the document."""
-    names = [d.dist.name for d in derivations]
-    pairs = []
-    for name in names:
-        try:
-            pairs.append(pair_context(divergence(name, name)))
-        except UserError:  # no full density (tweedie): nothing to say
-            continue
-    chosen = []
-    if {"gaussian", "gaussian-hetero"} & set(names):
-        chosen.append(vae_kl())
-    if {"categorical", "categorical-logit"} & set(names):
-        chosen.append(label_smoothing())
-    for name in names:
-        if name not in _UNAVAILABLE_HERE and (classic := _try_expected_loss(name)) is not None:
-            chosen.append(classic)
-            break
-    return {"pairs": pairs, "classics": [classic_context(c) for c in chosen]}
-
-
-_UNAVAILABLE_HERE = ("tweedie",)
-
-
-def _try_expected_loss(name):
-    try:
-        classic = expected_loss(name)
-    except UserError:
-        return None
-    return classic if classic.proven else None
-
-
-def _register_document_section() -> None:
-    """Plug the section into `derive latex --standalone` through derive.latex's section hook."""
-    try:
-        from .latex import register_section
-    except ImportError:  # an older derive.latex without sections
-        return
-    register_section("infotheory.tex.j2", document_context)
-
-
-_register_document_section()
-
-
-# ---------------------------------------------------------------------------- CLI
-
-
-def _kl_command(args) -> str:
-    if args.latex:
-        return latex_section(args.p, args.q)
-    pair = divergence(args.p, args.q)
-    if args.json:
-        return json.dumps(as_dict(pair), indent=2, ensure_ascii=False)
-    return render(pair)
-
-
-def _entropy_command(args) -> str:
-    if args.latex:
-        return latex_section(args.p)
-    pair = entropy(args.p)
-    if args.json:
-        return json.dumps(as_dict(pair), indent=2, ensure_ascii=False)
-    return render(pair)
-
-
-def add_commands(sub) -> None:
-    c = sub.add_parser("kl", help="KL divergence, cross-entropy and entropy of two catalog entries")
-    c.add_argument("p", metavar="P", help="the reference distribution (a catalog name)")
-    c.add_argument("q", metavar="Q", help="the model distribution (a catalog name)")
-    for command in (c, sub.add_parser("entropy", help="entropy of a catalog entry")):
-        if command is not c:
-            command.add_argument("p", metavar="P", help="a catalog name (see `derive list`)")
-        shown = command.add_mutually_exclusive_group()
-        shown.add_argument("--json", action="store_true", help="one JSON object")
-        shown.add_argument("--latex", action="store_true", help="a LaTeX section (fragment)")
-        command.add_argument("-o", "--output", metavar="FILE", help="write to FILE")
-        command.set_defaults(handler=_kl_command if command is c else _entropy_command)
-
-
 __all__ = [
     "EXPECTATIONS",
     "STATISTICS",
@@ -1648,7 +1320,6 @@ __all__ = [
     "entropy",
     "expectations",
     "is_zero",
-    "latex_section",
     "neg_log",
     "support",
     "tidy",

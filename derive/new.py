@@ -22,11 +22,9 @@ Everything runs under a time budget (``--timeout``, default 30 s).  The same fro
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import random
 import re
-import shutil
 import signal
 import sys
 import threading
@@ -34,7 +32,6 @@ import time
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import mpmath
 import numpy as np
@@ -905,183 +902,3 @@ def new(density, observed, params, fixed=(), *, timeout: float | None = DEFAULT_
     with budget.running():
         declared = declare(density, observed, params, fixed, budget=budget, **kw)
         return derive(declared.dist)
-
-
-# ---------------------------------------------------------------------------- the command
-
-
-def _echo(declared: Declared, derivation) -> str:
-    """What was read and checked, shown before the derivation so a misreading is visible."""
-    from sympy.printing.pretty.pretty import PrettyPrinter
-    from sympy.printing.pretty.stringpict import prettyForm
-
-    from .derivation import Density
-
-    dist = declared.dist
-    lhs = Density(derivation.observed, tuple(dist.sym(v) for v in (*dist.params, *dist.fixed)))
-    printer = PrettyPrinter({"use_unicode": True, "wrap_line": False, "order": "none"})
-    form = prettyForm(
-        *printer._print(lhs).right(prettyForm(" = "), printer._print(declared.density))
-    )
-    shown = "\n".join("   " + line.rstrip() for line in form.render(wrap_line=False).splitlines())
-    lines = ["read the density as", shown]
-    if declared.readings:
-        lines.append("   reading " + "; ".join(declared.readings))
-    lines.append("checked: " + "; ".join(declared.checks))
-    return "\n".join(lines)
-
-
-def _reading(declared: Declared, derivation) -> str:
-    """One line: the density as read, how ambiguous notation was read, what was checked."""
-    from .derivation import Density, inline
-
-    dist = declared.dist
-    lhs = Density(derivation.observed, tuple(dist.sym(v) for v in (*dist.params, *dist.fixed)))
-    parts = [f"read the density as {inline(lhs)} = {inline(declared.density)}"]
-    parts += [f"{r}" for r in declared.readings]
-    return "; ".join(parts + declared.checks[-1:])
-
-
-def _check_output(path: str | None) -> None:
-    if path is None:
-        return
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise UserError(f"cannot write {path}: directory {directory} does not exist")
-    if target.is_dir():
-        raise UserError(f"cannot write {path}: it is a directory")
-
-
-def _command(args) -> str:
-    _check_output(args.output)
-    budget = TimeBudget(args.timeout)
-    with budget.running():
-        declared = declare(
-            args.density,
-            args.observed,
-            args.param,
-            args.fixed,
-            discrete=args.discrete,
-            support=args.support,
-            positive=args.positive,
-            probability=args.probability,
-            name=args.name,
-            normalize=args.normalize,
-            budget=budget,
-        )
-        from .derivation import derive_cached
-
-        derivation = derive_cached(declared.dist)
-        text = _output(args, declared, derivation)
-    if args.latex or args.code:  # outputs that do not show the reading: say it on stderr
-        sys.stderr.write(f"derive: {_reading(declared, derivation)}\n")
-    return text
-
-
-def _output(args, declared, derivation) -> str:
-    from .report import as_dict, render
-
-    if args.json:
-        data = as_dict(derivation)
-        data["input"] = declared.source
-        data["readings"] = list(declared.readings)
-        data["checks"] = list(declared.checks)
-        return json.dumps(data, indent=2, ensure_ascii=False)
-    if args.latex:
-        return _latex(derivation)
-    if args.code:
-        return _code(derivation)
-    width = shutil.get_terminal_size((100, 24)).columns
-    return _echo(declared, derivation) + "\n\n" + render(derivation, width=width)
-
-
-def _latex(derivation) -> str:
-    """The LaTeX fragment `derive latex` writes for a catalog entry."""
-    try:
-        from .latex import fragment
-    except ImportError:
-        raise UserError("derive new --latex is not supported yet") from None
-    return fragment(derivation)
-
-
-def _code(derivation) -> str:
-    """The module `derive code` emits (numpy): arguments observed, params, fixed, in order."""
-    try:
-        from .codegen import module_source
-    except ImportError:
-        raise UserError("derive new --code is not supported yet") from None
-    return module_source(derivation)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise UserError(f"--timeout {text!r}: give a number of seconds") from None
-    if not (0 < value <= 86400) or math.isnan(value):
-        raise UserError(f"--timeout {text}: give a number of seconds above 0 (at most a day)")
-    return value
-
-
-def add_commands(sub) -> None:
-    p = sub.add_parser(
-        "new",
-        help="derive the loss of a new distribution, its density typed in LaTeX",
-        description="Read a density written in LaTeX, check it, and derive its loss. Symbols are "
-        r"named as the parser reads them (\mu is mu, x_m is x_m, \hat{y} is y_hat) and are "
-        "real unless declared --positive or --probability; the observed variable takes its "
-        "domain from --support and --discrete. Bounds and densities that start with '-' "
-        "need '=': --support=-oo,0.",
-    )
-    p.add_argument("--density", required=True, metavar="TEX", help="the density, in LaTeX")
-    p.add_argument("--observed", required=True, metavar="Y", help="the observed variable")
-    p.add_argument(
-        "--param",
-        required=True,
-        action="extend",
-        nargs="+",
-        metavar="P",
-        help="the learned parameters (list them, or repeat --param)",
-    )
-    p.add_argument(
-        "--fixed",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="F",
-        help="known constants of the density",
-    )
-    p.add_argument("--discrete", action="store_true", help="the observed variable is a count")
-    p.add_argument(
-        "--support",
-        metavar="LO,HI",
-        help="the observed variable's support: numbers, oo, pi or a --fixed symbol "
-        "(default -oo,oo; 0,oo when --discrete)",
-    )
-    p.add_argument(
-        "--positive", action="extend", nargs="+", default=[], metavar="S", help="declare S > 0"
-    )
-    p.add_argument(
-        "--probability",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="S",
-        help="declare S in (0, 1)",
-    )
-    p.add_argument("--name", default="new", help="a name for the distribution (default: new)")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--json", action="store_true", help="one JSON object (DESIGN.md keys)")
-    group.add_argument("--latex", action="store_true", help="the derivation as a LaTeX fragment")
-    group.add_argument("--code", action="store_true", help="the numpy module, as `derive code`")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically)")
-    p.add_argument("--normalize", action="store_true", help="divide by the integral if it is not 1")
-    p.add_argument(
-        "--timeout",
-        type=_seconds,
-        default=DEFAULT_TIMEOUT,
-        metavar="S",
-        help=f"give up after S seconds (default {DEFAULT_TIMEOUT:g})",
-    )
-    p.set_defaults(handler=_command)

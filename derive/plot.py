@@ -10,9 +10,6 @@ an optional extra: ``pip install 'derive-losses[plot]'``.
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,62 +187,13 @@ def _pyplot():
     return plt
 
 
-def save(fig, path: str) -> Path:
-    """Write the figure atomically (a temporary file, then a rename), as its suffix says."""
-    target = Path(path)
-    suffix = target.suffix.lower()
+def image(fig, path: str) -> bytes:
+    """The figure as the bytes of the format ``path``'s suffix names (png, pdf or svg)."""
+    import io
+
+    suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
         raise UserError(f"cannot write {path}: give a file ending in {', '.join(FORMATS)}")
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise UserError(f"cannot write {path}: directory {directory} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=suffix)
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror}") from None
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        fig.savefig(tmp, format=suffix[1:], dpi=150)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's file is private; the figure is not
-        os.replace(tmp, target)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise UserError(f"cannot write {path}: {exc.strerror}") from None
-    return target
-
-
-def _plot(args):
-    from .latex import derivations
-
-    _pyplot()  # fail before deriving anything when matplotlib is missing
-    names = list(dict.fromkeys(args.names))
-    output = args.output or (f"{names[0]}.png" if len(names) == 1 else "losses.png")
-    if Path(output).suffix.lower() not in FORMATS:
-        raise UserError(f"cannot write {output}: give a file ending in {', '.join(FORMATS)}")
-    fig = figure(derivations(names))
-    try:
-        path = save(fig, output)
-    finally:
-        _pyplot().close(fig)
-    print(f"derive: wrote {path}", file=sys.stderr)
-    return None
-
-
-def add_commands(sub) -> None:
-    p = sub.add_parser(
-        "plot",
-        help="plot each loss and its gradient against the prediction or residual (matplotlib)",
-        description="Draw each loss (left) and its gradient (right). Location losses such as "
-        "gaussian, laplace, cauchy, huber and student-t share one row against the residual; "
-        "the others are drawn against their learned parameter.",
-    )
-    p.add_argument("names", nargs="+", metavar="NAME", help="catalog names (see `derive list`)")
-    p.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        help="FILE.png, FILE.pdf or FILE.svg (default NAME.png, or losses.png for several)",
-    )
-    p.set_defaults(handler=_plot)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=suffix[1:], dpi=150)
+    return buffer.getvalue()

@@ -424,3 +424,23 @@ def likelihood(name: str) -> tuple[bool | None, str]:
     """Is the relative loss ``name`` a likelihood?  (answer, the statement that says why)."""
     d = RELATIVE[name].derive()
     return d.normalisable, d.statement
+
+
+def derivation_of(name: str):
+    """The derivation of any name `derive show` accepts: a catalog entry, or a loss that is not a
+    likelihood (derived relative to cross-entropy)."""
+    if name in RELATIVE:
+        return RELATIVE[name].derive()
+    return derive_cached(get(name))
+
+
+def derivations(names, report=None) -> list:
+    """The derivations of ``names`` in order; unknown names fail before any work, and ``report``
+    (see derive.progress) hears of each (derivations can take seconds)."""
+    from .progress import tracked
+
+    names = list(names)
+    for name in names:
+        if name not in RELATIVE:
+            get(name)
+    return [derivation_of(name) for name in tracked(names, "deriving", report)]

@@ -1,14 +1,16 @@
-"""Presenting a derivation: the terminal view of `derive show` and the `--json` object."""
+"""Presenting records for the terminal and as JSON: one ``render`` and one ``as_dict`` for every
+record kind (a derivation, a loss that is not a likelihood, an entropy / KL pair)."""
 
 from __future__ import annotations
 
 from functools import singledispatch
 
 import sympy as sp
-from sympy.printing.pretty.pretty import PrettyPrinter
-from sympy.printing.pretty.stringpict import prettyForm
 
-from .derivation import Derivation, inline
+from .derivation import Derivation
+from .display import display, inline, pretty
+from .display import equation as _equation
+from .infotheory import H_P, KL_PQ, PROOFS, SOURCES, Pair, groups
 from .latex import RELATIONS, Notation, equation, tex
 from .relative import RelativeDerivation
 
@@ -49,21 +51,6 @@ def latex_of(d: Derivation) -> dict:
     return {key: tex(expr, **settings) for key, expr in {**parts, "scale": d.scale}.items()}
 
 
-def _printer():
-    return PrettyPrinter({"use_unicode": True, "wrap_line": False, "order": "none"})
-
-
-def _form(expr) -> prettyForm:
-    return _printer()._print(expr)
-
-
-def _equation(lhs, rhs, width: int, indent: str = "   ", relation: str = "=") -> str:
-    """``lhs = rhs`` (or another relation) laid out on a common baseline, indented."""
-    form = prettyForm(*_form(lhs).right(prettyForm(f" {relation} "), _form(rhs)))
-    text = form.render(wrap_line=False)
-    return "\n".join(indent + line.rstrip() for line in text.splitlines())
-
-
 @singledispatch
 def render(d: Derivation, width: int = 100) -> str:
     """The derivation as a terminal reads it: Unicode maths, a note per step, the summary."""
@@ -71,7 +58,7 @@ def render(d: Derivation, width: int = 100) -> str:
     out = [f"{dist.name} — {dist.title}"]
     out.append(" · ".join(f"{role} {name} {text}" for role, name, text in _vars(dist)))
     for number, step in enumerate(d.steps, start=1):
-        out += ["", f"{number}. {step.note}", _equation(step.lhs, step.rhs, width)]
+        out += ["", f"{number}. {step.note}", _equation(step.lhs, step.rhs)]
     out.append("")
     if d.standard is not None:
         out.append(f"standard loss: {d.standard.id} — {d.standard.title} ({d.standard.reference})")
@@ -79,7 +66,7 @@ def render(d: Derivation, width: int = 100) -> str:
         out.append("standard loss: none registered matches; the loss below is as derived")
     out.append("NLL = a·loss + dropped, with")
     for label, expr in (("a", d.scale), ("loss", d.loss), ("dropped", d.dropped)):
-        out.append(_equation(sp.Symbol(label), expr, width))
+        out.append(_equation(sp.Symbol(label), expr))
     if dist.notes:
         out += ["", f"note: {dist.notes}"]
     return "\n".join(out)
@@ -142,14 +129,109 @@ def _(d: RelativeDerivation, width: int = 100) -> str:
     out.append(" · ".join(f"{role} {inline(v.symbol())} {v.domain.text}" for role, v in roles))
     for number, step in enumerate(d.steps, start=1):
         relation = step.data["relation"]
-        out += ["", f"{number}. {step.note}", _equation(step.lhs, step.rhs, width, "   ", relation)]
+        out += ["", f"{number}. {step.note}", _equation(step.lhs, step.rhs, relation=relation)]
     out += ["", f"likelihood: {d.statement}"]
     if d.bound is not None:
         _, rhs, condition = d.bound
         out.append(f"bound ({condition}):")
-        out.append(_equation(sp.Symbol("loss"), rhs, width, relation="≥"))
+        out.append(_equation(sp.Symbol("loss"), rhs, relation="≥"))
     out.append("loss:")
-    out.append(_equation(sp.Symbol("ℓ"), d.loss, width))
+    out.append(_equation(sp.Symbol("ℓ"), d.loss))
     if rel.notes:
         out += ["", f"note: {rel.notes}"]
     return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------- entropy and KL
+
+
+def _ptex(expr) -> str:
+    return tex(display(expr))
+
+
+def _who(side_dist, params) -> str:
+    return f"{side_dist.name}({', '.join(pretty(s) for s in params)})"
+
+
+def _render_steps(steps) -> list[str]:
+    out, number = [], 0
+    for kind, members in groups(steps):
+        if kind == "expectation":
+            out.append(f"   under P ({members[0].note}):")
+            out += [_equation(s.lhs, s.rhs, indent="      ") for s in members]
+            continue
+        step = members[0]
+        number += 1
+        out += ["", f"{number}. {step.note}"]
+        if kind == "densities" and "q" in step.data:
+            out += [
+                _equation(step.lhs, step.rhs),
+                _equation(step.data["q"], step.data["q_density"]),
+            ]
+        elif "expectation" in step.data:
+            out.append(_equation(step.lhs, step.data["expectation"], step.rhs))
+        else:
+            out.append(_equation(step.lhs, step.rhs))
+    return out
+
+
+@render.register
+def _(pair: Pair, width: int = 100) -> str:
+    """The terminal view of `derive kl` / `derive entropy`."""
+    p, q = pair.p, pair.q
+    if q is None:
+        out = [f"H({p.name}): entropy of the {p.title}", f"P = {_who(p, pair.params_p)}"]
+    else:
+        out = [
+            f"KL({p.name} ‖ {q.name}): {p.title} ‖ {q.title}",
+            f"P = {_who(p, pair.params_p)} · Q = {_who(q, pair.params_q)}",
+        ]
+    out += _render_steps(pair.steps)
+    if pair.proofs:
+        marks = {True: "✓", False: "✗ (not proven)"}
+        out += [
+            "",
+            "proof: " + " · ".join(f"{PROOFS[k]} {marks[ok]}" for k, ok in pair.proofs.items()),
+        ]
+    out.append("")
+    out.append(
+        _equation(H_P, pair.entropy_p, indent="")
+        if q is None
+        else _equation(KL_PQ, pair.kl, indent="")
+    )
+    out += [f"note: {note}" for note in pair.notes()]
+    return "\n".join(out)
+
+
+@as_dict.register
+def _(pair: Pair) -> dict:
+    """The `--json` object: the keys of issue 6 (p, q, params_p, params_q, kl, entropy_p,
+    cross_entropy, latex), and a few more.  `entropy` gives the keys about P only."""
+    entropy_only = pair.q is None
+    data = {"p": pair.p.name}
+    if not entropy_only:
+        data["q"] = pair.q.name
+    data["params_p"] = [str(s) for s in pair.params_p]
+    if not entropy_only:
+        data["params_q"] = [str(s) for s in pair.params_q]
+        data["kl"] = str(pair.kl)
+    data["entropy_p"] = str(pair.entropy_p)
+    latex = {"entropy_p": _ptex(pair.entropy_p)}
+    if not entropy_only:
+        data["cross_entropy"] = str(pair.cross_entropy)
+        latex = {"kl": _ptex(pair.kl), **latex, "cross_entropy": _ptex(pair.cross_entropy)}
+    data["latex"] = latex
+    if not entropy_only:
+        data["finite"] = pair.infinite is None
+        data["infinite_reason"] = pair.infinite
+        data["condition"] = str(pair.condition) if pair.condition is not None else None
+        data["proofs"] = {PROOFS[k]: ok for k, ok in pair.proofs.items()}
+    data["explicit"] = [
+        {"statistic": str(e.stat), "value": str(e.value), "why": SOURCES[e.source]}
+        for e in pair.explicit
+    ]
+    data["steps"] = [
+        {"kind": s.kind, "note": s.note, "latex": f"{_ptex(s.lhs)} = {_ptex(s.rhs)}"}
+        for s in pair.steps
+    ]
+    return data

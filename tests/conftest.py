@@ -17,7 +17,12 @@ NAMES = list(CATALOG)
 
 @cache
 def derivation(name):
-    return derive(CATALOG[name])
+    """The derivation of a catalog entry, or of a loss that is not a likelihood (once a session)."""
+    if name in CATALOG:
+        return derive(CATALOG[name])
+    from derive.relative import derivation_of
+
+    return derivation_of(name)
 
 
 def draw(d, rng, classes=3):

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from derive.cli import main
-from derive.codegen.cli import BACKEND_NAMES
+from derive.cli.code import BACKEND_NAMES
 
 
 def run(capsys, *argv):

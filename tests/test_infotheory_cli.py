@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import derive.cli
-import derive.infotheory as it
+import derive.latex.infotheory as itex
 from derive.catalog import CATALOG
 from derive.derivation import derive as derive_entry
 from derive.latex import render_template
@@ -22,7 +22,7 @@ GOLDEN = Path(__file__).parent / "golden"
 @pytest.fixture
 def run(capsys, monkeypatch):
     # the kl and entropy commands alone, through the real entry point and its error handling
-    monkeypatch.setattr(derive.cli, "FEATURES", ("derive.cli", "derive.infotheory"))
+    monkeypatch.setattr(derive.cli, "COMMANDS", ("show", "info"))
 
     def invoke(*argv):
         status = derive.cli.main(list(argv))
@@ -146,7 +146,7 @@ def _compile(tmp_path, body):
 
 
 def test_latex_section_for_a_pair():
-    text = it.latex_section("gaussian", "gaussian")
+    text = itex.latex_section("gaussian", "gaussian")
     assert text.startswith("% derive: kl gaussian gaussian\n")
     assert (
         r"\section{Gaussian, fixed variance: entropy, cross-entropy and KL divergence}"
@@ -162,12 +162,12 @@ def test_latex_section_for_a_pair():
 def test_latex_sections_compile(tmp_path):
     body = "\n".join(
         [
-            it.latex_section("gaussian", "gaussian"),
-            it.latex_section("poisson", "poisson"),
-            it.latex_section("dirichlet", "dirichlet"),
-            it.latex_section("binomial", "binomial"),
-            it.latex_section("gaussian", "exponential"),
-            it.latex_section("gamma"),
+            itex.latex_section("gaussian", "gaussian"),
+            itex.latex_section("poisson", "poisson"),
+            itex.latex_section("dirichlet", "dirichlet"),
+            itex.latex_section("binomial", "binomial"),
+            itex.latex_section("gaussian", "exponential"),
+            itex.latex_section("gamma"),
         ]
     )
     log = _compile(tmp_path, body)
@@ -176,7 +176,7 @@ def test_latex_sections_compile(tmp_path):
 
 def test_document_section_compiles(tmp_path):
     derivations = [derive_entry(CATALOG[n]) for n in ("gaussian", "categorical-logit")]
-    data = it.document_context(derivations)
+    data = itex.document_context(derivations)
     assert [c["key"] for c in data["classics"]] == [
         "vae",
         "label-smoothing",

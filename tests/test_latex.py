@@ -101,8 +101,8 @@ def test_a_long_sum_breaks_inside_sized_parentheses():
 
 
 def test_width_estimate():
-    assert latex._width(r"\frac{a}{b c d}") < latex._width("a b c d")
-    assert latex._width(r"\left(x\right)") == latex._width("(x)")
+    assert latex.printer._width(r"\frac{a}{b c d}") < latex.printer._width("a b c d")
+    assert latex.printer._width(r"\left(x\right)") == latex.printer._width("(x)")
 
 
 # ---------------------------------------------------------------------------- text filters
@@ -158,15 +158,14 @@ def test_notation_renames_symbols_and_uses_ln():
     assert r"\log" not in text and r"\ln \sigma" in text
 
 
-def test_ln_reaches_the_whole_document(monkeypatch):
-    monkeypatch.setattr(latex, "SECTIONS", {})
-    text = latex.document([derivation("poisson-log")], latex.Notation(ln=True))
+def test_ln_reaches_the_whole_document():
+    text = latex.document([derivation("poisson-log")], latex.Notation(ln=True), sections=())
     assert r"\ln q_\theta(y_i)" in text and r"\log" not in text
 
 
 def test_display_density_equals_the_recorded_density(name, rng):
     d = derivation(name)
-    shown = latex._display_density(d.dist)
+    shown = latex.documents._display_density(d.dist)
     if shown is None:
         pytest.skip("the declaration only builds evaluated; the recorded form is shown")
     for _ in range(2):
@@ -325,7 +324,7 @@ def test_cli_pdf_without_a_tex_engine(capsys, tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------- sections
 
 
-def test_a_registered_section_is_rendered_after_the_distributions(monkeypatch, tmp_path):
+def test_a_section_passed_in_is_rendered_after_the_distributions(monkeypatch, tmp_path):
     (tmp_path / "extra.tex.j2").write_text(
         "\\section{Extra}\\label{sec:extra} \\VAR{section.data.count} distributions.\n"
     )
@@ -335,8 +334,8 @@ def test_a_registered_section_is_rendered_after_the_distributions(monkeypatch, t
     monkeypatch.setattr(
         env, "loader", jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(tmp_path)])
     )
-    monkeypatch.setattr(latex, "SECTIONS", {})
-    latex.register_section("extra.tex.j2", lambda ds: {"count": len(ds)})
-    text = latex.document([derivation("gaussian")])
+    extra = latex.Section("extra.tex.j2", lambda ds: {"count": len(ds)})
+    text = latex.document([derivation("gaussian")], sections=[extra])
     assert "\\section{Extra}\\label{sec:extra} 1 distributions." in text
     assert text.index("sec:extra") > text.index("eq:gaussian:relation")
+    assert "sec:infotheory" not in text  # only the sections passed in

@@ -71,8 +71,10 @@ def test_the_whole_catalog_compiles_standalone(tmp_path, monkeypatch, capsys):
     # the catalog's derivations from the test session's cache; sections other modules register
     # (on import, so import them all first) are compiled by their own tests
     parser()
-    monkeypatch.setattr(latex, "derivations", lambda names: [derivation(n) for n in names])
-    monkeypatch.setattr(latex, "SECTIONS", {})
+    monkeypatch.setattr(
+        "derive.relative.derivations", lambda names, report=None: [derivation(n) for n in names]
+    )
+    monkeypatch.setattr("derive.latex.documents.SECTIONS", ())
     source = tmp_path / "losses.tex"
     assert main(["latex", "--all", "--standalone", "-o", str(source)]) == 0
     log = pdflatex(source, passes=2)
@@ -92,9 +94,26 @@ def test_pdf_option_builds_the_pdf_next_to_the_tex_file(tmp_path, capsys):
     assert source.read_text().startswith(r"\documentclass")
 
 
-def test_a_failing_build_says_why_and_leaves_no_pdf(tmp_path, capsys):
+def test_a_failing_build_says_why_and_keeps_the_log(tmp_path, capsys):
+    with pytest.raises(latex.BuildFailed, match=r"Undefined control sequence") as failed:
+        latex.build_pdf(BARE % r"\undefinedmacro", "broken")
+    assert "Undefined control sequence" in failed.value.log
+
+
+def test_a_failing_pdf_build_leaves_the_log_and_no_pdf(tmp_path, capsys, monkeypatch):
+    import derive.latex.documents as document
+
+    broken = document.render_template
+    monkeypatch.setattr(
+        document,
+        "render_template",
+        lambda *a, **k: broken(*a, **k).replace(
+            "\\end{document}", "\\undefinedmacro\n\\end{document}"
+        ),
+    )
     source = tmp_path / "broken.tex"
-    source.write_text(BARE % r"\undefinedmacro")
-    with pytest.raises(latex.UserError, match=r"Undefined control sequence.*broken\.log"):
-        latex.build_pdf(source)
+    assert main(["latex", "gaussian", "--pdf", "-o", str(source)]) == 2
+    err = capsys.readouterr().err
+    assert "Undefined control sequence" in err and "broken.log" in err
     assert not source.with_suffix(".pdf").exists()
+    assert source.with_suffix(".log").exists()

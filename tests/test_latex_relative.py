@@ -122,8 +122,10 @@ def _small_all_document(capsys, monkeypatch, target):
     """`derive latex --all --standalone` over a two-entry catalog and every relative loss."""
     small = {name: catalog.CATALOG[name] for name in ("categorical", "categorical-logit")}
     monkeypatch.setattr(catalog, "CATALOG", small)
-    monkeypatch.setattr(latex, "derivations", lambda names: [derivation(n) for n in names])
-    monkeypatch.setattr(latex, "SECTIONS", {})
+    monkeypatch.setattr(
+        "derive.relative.derivations", lambda names, report=None: [derivation(n) for n in names]
+    )
+    monkeypatch.setattr("derive.latex.documents.SECTIONS", ())
     status, out, _ = run(capsys, "latex", "--all", "--standalone", "-o", str(target))
     assert status == 0 and out == ""
     return target.read_text()

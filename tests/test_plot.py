@@ -17,11 +17,11 @@ pytest.importorskip("matplotlib")
 @pytest.fixture
 def derived(monkeypatch):
     """`derive plot` on the test session's cached derivations."""
-    from derive import latex
     from derive.catalog import get
 
     monkeypatch.setattr(
-        latex, "derivations", lambda names: [derivation(get(n).name) for n in names]
+        "derive.relative.derivations",
+        lambda names, report=None: [derivation(get(n).name) for n in names],
     )
 
 

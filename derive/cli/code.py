@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import UserError
+from .io import write_output
 
 #: The backends' names (derive.codegen.backends.BACKENDS; a test keeps the two equal), listed here
 #: so that building the argument parser does not import SymPy's printers.
@@ -12,8 +13,7 @@ BACKEND_NAMES = ("numpy", "torch", "jax")
 
 
 def _code(args) -> str | None:
-    from ..cli import write_output
-    from .emit import module_source, test_source
+    from ..codegen.emit import module_source, test_source
 
     source = module_source(args.name, args.backend, args.grad)
     if args.tests is None:

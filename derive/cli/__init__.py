@@ -1,0 +1,96 @@
+"""The `derive` command: the only layer that reads argv, prints, or writes files.
+
+Each module of this package adds its sub-commands through ``add_commands(subparsers)``; a
+handler takes the parsed arguments and returns the text (or bytes) to write, or None when it
+wrote files itself through :func:`.io.write_output`.  Building the parser imports no SymPy, so
+`derive --help` is quick.  Bad input raises :class:`~derive.errors.UserError` (or an unknown
+name): one line on stderr, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import warnings
+
+from ..errors import UserError
+from .io import Progress, write_output
+
+#: Modules that add sub-commands, in the order `derive --help` lists them.
+COMMANDS = ("show", "code", "new", "latex", "plot", "info")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's own errors: one line, exit 2, like every other
+        raise UserError(f"{message} (see `{self.prog} --help`)")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = _Parser(
+        prog="derive",
+        description="Derive standard losses as negative log-likelihoods of distributions.",
+    )
+    sub = top.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").add_commands(sub)
+    return top
+
+
+def _one_line(message, category, filename, lineno, file=None, line=None):
+    text = " ".join(str(message).split())
+    (file or sys.stderr).write(f"derive: warning: {text}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    progress = Progress()
+    shown = warnings.showwarning
+    warnings.showwarning = _one_line
+    try:
+        args = parser().parse_args(argv)
+        args.progress = progress
+        result = args.handler(args)
+        progress.close()
+        if result is not None:
+            write_output(result, getattr(args, "output", None))
+    except UserError as exc:
+        progress.close()
+        print(f"derive: error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line
+        return 2
+    except KeyError as exc:  # an unknown catalog name (derive.catalog.UnknownDistribution)
+        from ..catalog import UnknownDistribution
+
+        if not isinstance(exc, UnknownDistribution):
+            return _internal(exc)
+        progress.close()
+        print(f"derive: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        progress.close()
+        print("derive: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        return _internal(exc)
+    finally:
+        warnings.showwarning = shown
+    return 0
+
+
+def _internal(exc: Exception) -> int:
+    """A bug, not bad input: still one line, exit 1, no traceback (unless asked for)."""
+    if os.environ.get("DERIVE_TRACEBACK"):
+        raise exc
+    detail = " ".join(str(exc).split())[:300]
+    print(
+        f"derive: internal error: {type(exc).__name__}: {detail} "
+        "(a bug; set DERIVE_TRACEBACK=1 for the traceback)",
+        file=sys.stderr,
+    )
+    return 1
+
+
+__all__ = ["main", "parser", "write_output"]

@@ -1,0 +1,39 @@
+"""`derive kl P Q` and `derive entropy P` (terminal, --json, --latex)."""
+
+from __future__ import annotations
+
+import json
+
+
+def _pair(args):
+    from ..infotheory import divergence, entropy
+
+    return entropy(args.p) if args.q is None else divergence(args.p, args.q)
+
+
+def _command(args) -> str:
+    if args.latex:
+        from ..latex.infotheory import latex_section
+
+        return latex_section(args.p, args.q)
+    from ..report import as_dict, render
+
+    pair = _pair(args)
+    if args.json:
+        return json.dumps(as_dict(pair), indent=2, ensure_ascii=False)
+    return render(pair)
+
+
+def add_commands(sub) -> None:
+    c = sub.add_parser("kl", help="KL divergence, cross-entropy and entropy of two catalog entries")
+    c.add_argument("p", metavar="P", help="the reference distribution (a catalog name)")
+    c.add_argument("q", metavar="Q", help="the model distribution (a catalog name)")
+    e = sub.add_parser("entropy", help="entropy of a catalog entry")
+    e.add_argument("p", metavar="P", help="a catalog name (see `derive list`)")
+    e.set_defaults(q=None)
+    for command in (c, e):
+        shown = command.add_mutually_exclusive_group()
+        shown.add_argument("--json", action="store_true", help="one JSON object")
+        shown.add_argument("--latex", action="store_true", help="a LaTeX section (fragment)")
+        command.add_argument("-o", "--output", metavar="FILE", help="write to FILE")
+        command.set_defaults(handler=_command)

@@ -1,0 +1,96 @@
+"""`derive latex NAME... | --all [--standalone] [-o FILE] [--pdf]`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..errors import UserError
+from .io import write_output
+
+
+def _notation(args):
+    from ..latex import Notation
+
+    names = {}
+    for item in args.symbol or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            raise UserError(f"--symbol {item!r}: expected NAME=LATEX, e.g. mu=\\hat{{y}}")
+        names[name] = value
+    return Notation(ln=args.ln, names=names)
+
+
+def _latex(args):
+    from ..catalog import CATALOG
+    from ..latex import BuildFailed, build_pdf, document, fragment, tex_engine
+    from ..relative import RELATIVE, derivations
+
+    if args.all and args.names:
+        raise UserError("give NAME... or --all, not both")
+    if not args.all and not args.names:
+        raise UserError("give at least one NAME, or --all (see `derive list`)")
+    if args.pdf and args.output is None:
+        raise UserError("--pdf needs -o FILE.tex: the PDF is written next to it")
+    if args.pdf:
+        tex_engine()  # fail before deriving anything when there is no engine
+    names = list(CATALOG) + list(RELATIVE) if args.all else list(dict.fromkeys(args.names))
+    notation = _notation(args)
+    ds = derivations(names, args.progress)
+    if args.standalone or args.pdf:
+        text = document(ds, notation, report=args.progress)
+    else:
+        text = "\n".join(fragment(d, notation) for d in ds)
+    if not args.pdf:
+        return text
+    tex_path = Path(args.output)
+    write_output(text, args.output)
+    try:
+        pdf, _ = build_pdf(text, tex_path.stem, args.progress.say)
+    except BuildFailed as exc:
+        log = tex_path.with_suffix(".log")
+        try:
+            write_output(exc.log, str(log))
+        except UserError:
+            raise exc from None
+        raise UserError(f"{exc}; the log is {log}") from None
+    write_output(pdf, str(tex_path.with_suffix(".pdf")))
+    print(f"derive: wrote {tex_path.with_suffix('.pdf')}", file=sys.stderr)
+    return None
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser(
+        "latex",
+        help="LaTeX of derivations: a fragment per entry, or a standalone document",
+        description="Write the derivation of each NAME as LaTeX for a paper: a text line per "
+        "step and an amsmath align with labels (eq:NAME:loss, ...). --standalone writes a whole "
+        "document with the general argument and a summary table; --pdf compiles it.",
+    )
+    p.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="catalog names (see `derive list`), or losses that are not likelihoods "
+        "(see `derive show`)",
+    )
+    p.add_argument(
+        "--all", action="store_true", help="every catalog entry and every loss that is not one"
+    )
+    p.add_argument(
+        "--standalone", action="store_true", help="a complete document, not \\input fragments"
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    p.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also compile FILE (implies --standalone) with latexmk or pdflatex",
+    )
+    p.add_argument("--ln", action="store_true", help="write natural logarithms as \\ln")
+    p.add_argument(
+        "--symbol",
+        action="append",
+        metavar="NAME=LATEX",
+        help="print a variable under another name, e.g. --symbol 'mu=\\hat{y}' (repeatable)",
+    )
+    p.set_defaults(handler=_latex)

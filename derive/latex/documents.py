@@ -1,0 +1,585 @@
+"""LaTeX documents: the one Jinja environment, text escaping, and the contexts the templates in
+``templates/*.tex.j2`` receive — a fragment per derivation, the standalone document with its
+sections passed in (:data:`SECTIONS`), never registered at import."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import sympy as sp
+
+from ..progress import Report, tracked
+from .printer import WIDTH, _unicode_tex, _width, equation, lines, tex
+
+# ---------------------------------------------------------------------------- templates
+
+
+def template_dir() -> Path:
+    """Where the templates are: inside the installed package, or templates/ in a source checkout."""
+    package = Path(__file__).parent.parent
+    installed = package / "templates"
+    return installed if installed.is_dir() else package.parent / "templates"
+
+
+@lru_cache(maxsize=1)
+def environment():
+    """The one Jinja environment: TeX-safe delimiters (\\BLOCK{…}, \\VAR{…}, \\#{…}), no escaping
+    of maths, filters from one table."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(template_dir()),
+        block_start_string=r"\BLOCK{",
+        block_end_string="}",
+        variable_start_string=r"\VAR{",
+        variable_end_string="}",
+        comment_start_string=r"\#{",
+        comment_end_string="}",
+        line_statement_prefix=None,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def render_template(name: str, **context) -> str:
+    return environment().get_template(name).render(**context)
+
+
+_TEXT_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "–": "--",
+    "—": "---",
+    "²": r"\textsuperscript{2}",
+    "³": r"\textsuperscript{3}",
+}
+
+#: Mathematical characters in plain text, written as maths (no text-companion fonts needed).
+_TEXT_MATH = {
+    "−": "-",
+    "×": r"\times",
+    "·": r"\cdot",
+    "±": r"\pm",
+    "≤": r"\leq",
+    "≥": r"\geq",
+    "≠": r"\neq",
+    "≈": r"\approx",
+    "‖": r"\|",
+    "∈": r"\in",
+    "→": r"\to",
+    "∞": r"\infty",
+    "∂": r"\partial",
+    "Σ": r"\Sigma",
+    "√": r"\surd",
+    "½": r"\tfrac{1}{2}",
+    "ₖ": r"_{k}",
+    "ᵢ": r"_{i}",
+}
+
+
+#: Text accents by combining character (ŷ → \^{y}, é → \'{e}).
+_ACCENTS = {
+    "0300": "`",
+    "0301": "'",
+    "0302": "^",
+    "0303": "~",
+    "0304": "=",
+    "0308": '"',
+    "0327": "c",
+}
+
+
+def escape(text) -> str:
+    """Plain text for LaTeX, in ASCII: the special characters escaped, accented letters as
+    accents, Greek letters and mathematical signs as maths."""
+    out = []
+    for char in str(text):
+        parts = unicodedata.decomposition(char).split()
+        if char in _TEXT_SPECIALS:
+            out.append(_TEXT_SPECIALS[char])
+        elif char in _TEXT_MATH:
+            out.append(r"\ensuremath{%s}" % _TEXT_MATH[char])
+        elif ord(char) > 127 and _unicode_tex(char):
+            out.append(r"\ensuremath{%s}" % _unicode_tex(char))
+        elif len(parts) == 2 and parts[1] in _ACCENTS and int(parts[0], 16) < 128:
+            out.append("\\%s{%s}" % (_ACCENTS[parts[1]], chr(int(parts[0], 16))))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def breakable(text) -> str:
+    """:func:`escape`, with line breaks allowed after the underscores, dots and opening
+    parentheses of identifiers (torch.nn.functional.mse_loss, MixtureSameFamily(…))."""
+    text = escape(text).replace(r"\_", r"\_\allowbreak{}")
+    return re.sub(r"([.(])(?=\w)", r"\1\\allowbreak{}", text)
+
+
+def code(text) -> str:
+    """An identifier such as ``torch.nn.functional.mse_loss`` in typewriter type, breakable
+    after its dots and underscores."""
+    parts = re.split(r"(?<=[._(,])", str(text))
+    return r"\allowbreak{}".join(r"\texttt{%s}" % escape(part) for part in parts if part)
+
+
+#: Jinja filters: math through the one printer, text escaped explicitly.
+FILTERS = {"tex": tex, "escape": escape, "breakable": breakable, "code": code}
+
+
+# ---------------------------------------------------------------------------- notation
+
+
+@dataclass(frozen=True)
+class Notation:
+    """How a derivation is written: ``\\ln`` or ``\\log``, symbol names by variable name
+    (``{"mu": r"\\hat{y}"}``), and the line width for breaking long expressions."""
+
+    ln: bool = False
+    names: Mapping[str, str] = field(default_factory=dict)
+    width: float = WIDTH
+
+    def settings(self, d) -> dict:
+        dist = d.dist
+        sample = _sample(d)
+        declared = tuple(dist.sym(v) for v in dist.params)
+        taken = {v.name for v in dist.variables} | set(self.names.values())
+        return {
+            "ln_notation": self.ln,
+            "names": dict(self.names),
+            "density": "f" if "p" in taken else None,
+            "observed": (d.observed, sample),
+            "learned": tuple(dict.fromkeys((*d.learned, *declared))),
+        }
+
+
+def _sample(d):
+    """The symbol of the i-th observation (y_i) as the recorded likelihood step uses it."""
+    y = d.observed
+    name = f"{y.name if isinstance(y, sp.Symbol) else y.label.name}_i"
+    for step in d.steps:
+        if step.kind == "likelihood":
+            for node in sp.preorder_traversal(step.rhs):
+                if isinstance(node, (sp.Symbol, sp.IndexedBase)) and str(node) == name:
+                    return node
+    return sp.IndexedBase(name) if isinstance(y, sp.IndexedBase) else sp.Symbol(name)
+
+
+def _link_equation(dist, link, settings) -> str:
+    """``p = σ(z)``; ``p_k = e^{z_k} / Σ_j e^{z_j}`` for a vector parameter."""
+    from ..spec import CLASS_INDEX
+
+    param = dist.symbols[link.param]
+    shown = param[CLASS_INDEX] if isinstance(param, sp.IndexedBase) else param
+    return equation(shown, dist.link_expr(link), **settings)
+
+
+def _label(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.:-]+", "-", text).strip("-") or "x"
+
+
+def _primitive_definitions(expr, before, settings) -> list[str]:
+    """``f(x) = definition`` for each stable primitive that ``expr`` introduces (its first use),
+    skipped where the primitive already prints as its definition (log-sum-exp, x log y)."""
+    from ..functions import PRIMITIVES
+
+    out = []
+    seen = set()
+    for node in sp.preorder_traversal(expr):
+        if not isinstance(node, PRIMITIVES) or type(node) in seen:
+            continue
+        if before is not None and before.has(type(node)):
+            continue
+        seen.add(type(node))
+        rewrite = getattr(node, "_eval_rewrite_as_exp", None)
+        if rewrite is None:
+            continue
+        with sp.evaluate(False):  # rewrite this primitive only, not its arguments
+            definition = rewrite(*node.args)
+        lhs, rhs = tex(node, **settings), tex(definition, **settings)
+        if lhs != rhs:
+            out.append({"lhs": lhs, "rhs": rhs, "inline": _width(lhs + rhs) <= 30})
+    return out
+
+
+class _Whole(sp.UnevaluatedExpr):
+    """A subexpression shown as written (√(2πσ²) stays one root); prints as its content."""
+
+    is_commutative = True
+
+
+def _display_density(dist):
+    """The density as declared, for display: each √ of a product kept whole (√(2πσ²), not
+    √2 √π σ).  Falls back to None when the declaration cannot be rebuilt that way."""
+
+    def rebuild(e):
+        if not e.args or isinstance(e, (sp.Indexed, sp.IndexedBase)):
+            return e
+        args = [rebuild(a) for a in e.args]
+        if isinstance(e, sp.Pow) and e.exp in (sp.S.Half, -sp.S.Half):
+            base = sp.sympify(args[0])
+            if isinstance(base, sp.Mul) and len(base.args) > 1:
+                root = _Whole(sp.Pow(base, sp.S.Half, evaluate=False))
+                return root if e.exp == sp.S.Half else 1 / root
+        return e.func(*args)
+
+    try:
+        with sp.evaluate(False):
+            declared = dist.density_expr()
+        return rebuild(declared)
+    except Exception:  # a declaration that only builds evaluated: show the recorded form
+        return None
+
+
+def fragment_context(d, notation: Notation | None = None) -> dict:
+    """Plain data and math fragments for ``fragment.tex.j2``: everything the template says about
+    one derivation (no prose)."""
+    from ..spec import CLASS_INDEX, N_CLASSES
+
+    notation = notation or Notation()
+    settings = notation.settings(d)
+    dist = d.dist
+
+    def T(expr):
+        return tex(expr, **settings)
+
+    # Every row of an align starts where its widest left-hand side ends.
+    column = max(_width(T(step.lhs)) for step in d.steps) if d.steps else 0
+
+    def L(expr, extra=""):
+        room = notation.width - column - _width(extra)
+        return lines(expr, room - 2, first=room, **settings)
+
+    def var(v, role):
+        symbol = dist.sym(v)
+        domain = v.domain
+        lo, hi = dist.support_bounds if role == "observed" else domain.support
+        return {
+            "name": v.name,
+            "tex": T(symbol),
+            "role": role,
+            "constraint": v.constraint,
+            "vector": v.vector,
+            "discrete": domain.discrete,
+            "simplex": domain.simplex,
+            "lo": T(lo),
+            "next": T(lo + 1),
+            "hi": T(hi),
+            "unbounded": hi == sp.oo,
+        }
+
+    links = {link.param: link for link in dist.links}
+    by_symbol = {dist.sym(v): v for v in dist.variables}
+    display = _display_density(dist)
+    i, n = sp.Symbol("i", integer=True, positive=True), sp.Symbol("n", integer=True, positive=True)
+
+    steps, previous_lhs, previous_rhs, used = [], None, None, {}
+    for step in d.steps:
+        used[step.kind] = used.get(step.kind, 0) + 1
+        label = step.kind if used[step.kind] == 1 else f"{step.kind}-{used[step.kind]}"
+        lhs = T(step.lhs)
+        rhs = step.rhs
+        if display is not None and step.kind == "density":
+            rhs = display
+        elif display is not None and step.kind == "likelihood":
+            over_i = [lim for lim in step.rhs.limits if lim[0] == step.data.get("i", i)]
+            rhs = sp.Product(display.xreplace({d.observed: _sample(d)}), *over_i)
+        elif display is not None and step.kind == "nll":
+            rhs = -sp.log(display, evaluate=False)
+        ctx = {
+            "kind": step.kind,
+            "label": _label(f"eq:{dist.name}:{label}"),
+            "lhs": lhs,
+            "same_lhs": previous_lhs is not None and step.lhs == previous_lhs,
+            "lines": L(rhs),
+        }
+        data = step.data
+        if step.kind == "likelihood":
+            ctx.update(n=T(data.get("n", n)), i=T(data.get("i", i)))
+        elif step.kind == "expand":
+            ctx["assumptions"] = [
+                var(by_symbol[s], "assumed")
+                for s, _ in data.get("assumptions", ())
+                if s in by_symbol and by_symbol[s].constraint != "real"
+            ]
+        elif step.kind == "link":
+            param = data["param"]
+            shown = param[CLASS_INDEX] if isinstance(param, sp.IndexedBase) else param
+            ctx.update(
+                param=T(param),
+                raw=T(data["raw"]),
+                link=data["link"],
+                link_equation=equation(shown, data["inverse"], **settings),
+                definitions=_primitive_definitions(data["inverse"], None, settings)
+                + _primitive_definitions(step.rhs, data["inverse"], settings),
+            )
+        elif step.kind == "simplex":
+            y = data["vector"]
+            total = sp.Sum(y[CLASS_INDEX], (CLASS_INDEX, 1, N_CLASSES))
+            ctx.update(vector=T(y), constraint=equation(total, 1, **settings))
+        elif step.kind == "stable":
+            ctx["definitions"] = _primitive_definitions(step.rhs, previous_rhs, settings)
+        elif step.kind == "split":
+            kept, dropped = data["kept"], data["dropped"]
+            ctx.update(
+                kept=L(kept, "+ C,"),
+                dropped=L(dropped),
+                dropped_zero=dropped == 0,
+                learned=[T(t) for t in data["learned"]],
+            )
+        elif step.kind == "scale":
+            split = next((s for s in d.steps if s.kind == "split"), None)
+            before = split.data["dropped"] if split is not None else None
+            ctx.update(
+                scale=T(data["scale"]),
+                unit_scale=data["scale"] == 1,
+                loss=L(data["loss"]),
+                dropped=L(data["dropped"]),
+                dropped_zero=data["dropped"] == 0,
+                dropped_changed=before is not None and sp.expand(data["dropped"] - before) != 0,
+                split_shown=before is not None and before != 0,
+            )
+        steps.append(ctx)
+        previous_lhs, previous_rhs = step.lhs, step.rhs
+
+    standard = d.standard
+    return {
+        "name": dist.name,
+        "title": dist.title,
+        "observed": var(dist.observed, "observed"),
+        "declared": [var(v, "declared") for v in dist.params],
+        "learned": [var(v, "learned") for v in dist.learned],
+        "fixed": [var(v, "fixed") for v in dist.fixed],
+        "links": [
+            {
+                "param": T(dist.symbols[p]),
+                "raw": T(dist.symbols[link.raw.name]),
+                "equation": _link_equation(dist, link, settings),
+            }
+            for p, link in links.items()
+        ],
+        "loss_args": ", ".join(T(s) for s in (d.observed, *d.learned)),
+        "nll_lhs": steps[-1]["lhs"] if steps else "",
+        "standard": (
+            {"id": standard.id, "title": standard.title, "reference": standard.reference}
+            if standard is not None
+            else None
+        ),
+        "references": list(dist.references),
+        "steps": steps,
+        "label": _label(dist.name),
+        "k": T(CLASS_INDEX),
+        "K": T(N_CLASSES),
+    }
+
+
+# ---------------------------------------------------------------------------- relative losses
+
+#: The LaTeX of the relation a step states (``data["relation"]`` of a relative loss's steps).
+RELATIONS = {"=": "=", "≥": r"\geq", "≠": r"\neq"}
+
+
+def relative_context(d, notation: Notation | None = None) -> dict:
+    """Plain data and math fragments for ``relative.tex.j2``: one loss that is not a likelihood
+    (a :class:`~derive.relative.RelativeDerivation`), step by step (no prose)."""
+    from ..catalog import CATALOG
+    from ..spec import CLASS_INDEX, N_CLASSES
+
+    notation = notation or Notation()
+    rel = d.relative
+    settings = {
+        "ln_notation": notation.ln,
+        "names": dict(notation.names),
+        "density": None,
+        "observed": (d.observed,),
+        "learned": tuple(d.learned),
+    }
+
+    def T(expr):
+        return tex(expr, **settings)
+
+    ell = d.steps[0].lhs  # ℓ(y, θ)
+
+    def shown_lhs(step):  # the loss itself reads ℓ(y, θ) on the left, after its definition
+        return step.lhs if step.kind == "definition" else step.lhs.xreplace({d.loss: ell})
+
+    column = max(_width(T(shown_lhs(s))) for s in d.steps if s.kind != "witness")
+
+    def L(expr):
+        room = notation.width - column
+        return lines(expr, room - 2, first=room, **settings)
+
+    def var(v, role):
+        lo, hi = v.domain.support
+        return {
+            "name": v.name,
+            "tex": T(v.symbol()),
+            "role": role,
+            "constraint": v.constraint,
+            "vector": v.vector,
+            "discrete": v.domain.discrete,
+            "simplex": v.domain.simplex,
+            "lo": T(lo),
+            "next": T(lo + 1),
+            "hi": T(hi),
+            "unbounded": hi == sp.oo,
+        }
+
+    def point(values):
+        out = []
+        for symbol, value in values.items():
+            vector = isinstance(value, tuple)
+            shown = value if vector else (value,)
+            out.append({"symbol": T(symbol), "vector": vector, "components": [T(c) for c in shown]})
+        return out
+
+    steps, previous_lhs, used = [], None, {}
+    for step in d.steps:
+        used[step.kind] = used.get(step.kind, 0) + 1
+        label = step.kind if used[step.kind] == 1 else f"{step.kind}-{used[step.kind]}"
+        lhs = shown_lhs(step)
+        ctx = {
+            "kind": step.kind,
+            "note": step.note,
+            "relation": RELATIONS[step.data["relation"]],
+            "label": _label(f"eq:{rel.name}:{label}"),
+            "lhs": T(lhs),
+            "same_lhs": previous_lhs is not None and lhs == previous_lhs,
+            "lines": L(step.rhs),
+        }
+        if step.kind == "witness" and step.data["relation"] == "≠":
+            values = (step.lhs, step.rhs)
+            ctx["points"] = [
+                {
+                    "at": point(at),
+                    "lines": L(value),
+                    "approx": None if value.is_Rational else f"{float(sp.N(value, 20)):.6g}",
+                    "label": _label(f"eq:{rel.name}:{label}-{number}"),
+                }
+                for number, (at, value) in enumerate(
+                    zip(step.data["points"], values, strict=True), 1
+                )
+            ]
+        steps.append(ctx)
+        previous_lhs = lhs
+
+    entry = CATALOG.get(rel.relative_to)
+    return {
+        "name": rel.name,
+        "title": rel.title,
+        "label": _label(rel.name),
+        "observed": var(rel.observed, "observed"),
+        "learned": [var(v, "learned") for v in rel.params],
+        "fixed": [var(v, "fixed") for v in rel.fixed],
+        "onehot": rel.observed.vector,
+        "outcomes": [T(value) for value in rel.outcomes],
+        "relative_to": {
+            "name": rel.relative_to,
+            "title": entry.title if entry is not None else rel.relative_to,
+            "label": _label(rel.relative_to),
+        },
+        "loss": T(ell),
+        "normaliser": T(next(s.lhs for s in d.steps if s.kind == "normaliser")),
+        "normalisable": d.normalisable,
+        "notes": rel.notes,
+        "references": list(rel.references),
+        "steps": steps,
+        "k": T(CLASS_INDEX),
+        "K": T(N_CLASSES),
+        "log": T(sp.log(sp.Symbol("x"))).removesuffix(" x"),
+    }
+
+
+# ---------------------------------------------------------------------------- documents
+
+
+@dataclass(frozen=True)
+class Section:
+    """A section of the standalone document after the distributions: a template in templates/ and
+    a function from the document's derivations to that template's context (plain data and maths).
+    The template sees its data as ``section`` and the distributions as ``distributions``."""
+
+    template: str
+    context: Callable[[list], dict]
+
+
+def _infotheory(derivations) -> dict:
+    from .infotheory import document_context
+
+    return document_context(derivations)
+
+
+#: The sections every standalone document has, in order: the Python API and `derive latex`
+#: build the same document from this one table.
+SECTIONS: tuple[Section, ...] = (Section("infotheory.tex.j2", _infotheory),)
+
+
+def _is_relative(d) -> bool:
+    from ..relative import RelativeDerivation
+
+    return isinstance(d, RelativeDerivation)
+
+
+def fragment(d, notation: Notation | None = None) -> str:
+    """The derivation of one entry: text lines and an amsmath ``align``, for ``\\input{}``.
+    A loss that is not a likelihood (derive.relative) is written by ``relative.tex.j2``."""
+    if _is_relative(d):
+        return render_template("relative.tex.j2", r=relative_context(d, notation), standalone=False)
+    return render_template("fragment.tex.j2", d=fragment_context(d, notation), standalone=False)
+
+
+def document(
+    derivations: Iterable,
+    notation: Notation | None = None,
+    sections: Iterable[Section] | None = None,
+    report: Report | None = None,
+) -> str:
+    """The standalone document: the general argument, a section per distribution, a summary,
+    then a section on the losses that are not likelihoods (those of ``derivations`` that are
+    derive.relative derivations) and ``sections`` (default: :data:`SECTIONS`, as `derive latex
+    --standalone` writes them).  ``report`` hears of each section being built."""
+    from .. import __version__
+
+    derivations = list(derivations)
+    relatives = [d for d in derivations if _is_relative(d)]
+    derivations = [d for d in derivations if not _is_relative(d)]
+    notation = notation or Notation()
+    contexts = [fragment_context(d, notation) for d in derivations]
+    built = [
+        {"template": section.template, "data": section.context(derivations)}
+        for section in tracked(
+            SECTIONS if sections is None else list(sections),
+            "building section",
+            report,
+            name=_template_name,
+        )
+    ]
+    return render_template(
+        "document.tex.j2",
+        distributions=contexts,
+        relatives=[relative_context(d, notation) for d in relatives],
+        sections=built,
+        version=__version__,
+        log=tex(sp.log(sp.Symbol("x")), ln_notation=notation.ln).removesuffix(" x"),
+    )
+
+
+def _template_name(section: Section) -> str:
+    return section.template

@@ -1,0 +1,142 @@
+"""LaTeX of information theory: the contexts of ``infotheory_pair.tex.j2`` (one pair or entropy)
+and ``infotheory.tex.j2`` (the standalone document's section, see :data:`.documents.SECTIONS`)."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ..derivation import Step
+from ..display import display
+from ..errors import UserError
+from ..infotheory import (
+    Classic,
+    Expectation,
+    Pair,
+    divergence,
+    entropy,
+    expected_loss,
+    groups,
+    label_smoothing,
+    vae_kl,
+)
+from .documents import render_template
+from .printer import WIDTH, _width, lines, tex
+
+
+def _tex(expr) -> str:
+    return tex(display(expr))
+
+
+def support_tex(support) -> str:
+    """A support as LaTeX maths."""
+    if support.vector:
+        return r"\{0, 1\}^{K}" if support.discrete else r"\Delta^{K - 1}"
+    lo, hi = tex(support.lo), tex(support.hi)
+    if support.discrete:
+        if support.hi == sp.oo:
+            return r"\{%s, %s, %s, \dots\}" % (lo, tex(support.lo + 1), tex(support.lo + 2))
+        if support.lo.is_Integer and support.hi.is_Integer and support.hi - support.lo < 4:
+            values = range(int(support.lo), int(support.hi) + 1)
+            return r"\{" + ", ".join(str(v) for v in values) + r"\}"
+        return r"\{%s, \dots, %s\}" % (lo, hi)
+    return r"\mathbb{R}" if (support.lo, support.hi) == (-sp.oo, sp.oo) else f"({lo}, {hi})"
+
+
+def _lines(expr, lhs="") -> list[str]:
+    """``expr`` as LaTeX lines beside ``lhs`` (derive.latex.lines breaks long sums)."""
+    room = max(WIDTH - _width(lhs), WIDTH / 2)
+    return lines(display(expr), WIDTH - 2, first=room)
+
+
+def _rows(step: Step) -> list[dict]:
+    lhs = _tex(step.lhs)
+    if "expectation" in step.data:  # KL = 𝔼_P[log p − log q] = value, on two rows
+        return [
+            {"lhs": lhs, "lines": [_tex(step.data["expectation"])]},
+            {"lhs": "", "lines": _lines(step.rhs, lhs)},
+        ]
+    rows = [{"lhs": lhs, "lines": _lines(step.rhs, lhs), "source": step.data.get("source")}]
+    if step.kind == "densities" and "q" in step.data:
+        q = _tex(step.data["q"])
+        rows.append({"lhs": q, "lines": _lines(step.data["q_density"], q)})
+    return rows
+
+
+def _label(*names) -> str:
+    return "kl:" + ":".join(names) if len(names) > 1 else "entropy:" + names[0]
+
+
+def pair_context(pair: Pair, level: str | None = r"\subsection") -> dict:
+    """Plain data and maths for ``infotheory_pair.tex.j2`` (no prose)."""
+    names = (pair.p.name,) if pair.q is None else (pair.p.name, pair.q.name)
+    return {
+        "command": ("entropy " if pair.q is None else "kl ") + " ".join(names),
+        "label": _label(*names),
+        "level": level,
+        "entropy_only": pair.q is None,
+        "cross_shown": any(step.kind == "cross-entropy" for step in pair.steps),
+        "p_title": pair.p.title,
+        "q_title": pair.q.title if pair.q is not None else "",
+        "p": pair.p.name,
+        "q": pair.q.name if pair.q is not None else "",
+        "same_title": pair.q is not None and pair.q.title == pair.p.title,
+        "y": _tex(pair.y),
+        "condition": _tex(pair.condition) if pair.condition is not None else None,
+        "groups": [
+            {"kind": kind, "rows": [row for step in members for row in _rows(step)]}
+            for kind, members in groups(pair.steps)
+        ],
+        "infinite": pair.infinite,
+        "supports": [
+            {"tex": support_tex(s), "discrete": s.discrete, "vector": s.vector}
+            for s in pair.supports
+        ],
+        "explicit": [{"lhs": _tex(Expectation(e.stat))} for e in pair.explicit],
+        "proofs": [{"key": key, "ok": ok} for key, ok in pair.proofs.items()],
+    }
+
+
+def classic_context(classic: Classic) -> dict:
+    return {
+        "key": classic.key,
+        "name": classic.key.removeprefix("expected-loss-"),
+        "title": classic.title,
+        "proven": classic.proven,
+        "steps": [{"lhs": _tex(s.lhs), "lines": _lines(s.rhs, _tex(s.lhs))} for s in classic.steps],
+    }
+
+
+def latex_section(p_name: str, q_name: str | None = None) -> str:
+    """The LaTeX section for a pair (or for the entropy of one entry): a fragment for a paper."""
+    pair = entropy(p_name) if q_name is None else divergence(p_name, q_name)
+    return render_template("infotheory_pair.tex.j2", pair=pair_context(pair, r"\section"))
+
+
+def document_context(derivations) -> dict:
+    """The information-theory section of the standalone document: for each distribution, its
+    pair with a second member of its family; the classics whose families are in the document."""
+    names = [d.dist.name for d in derivations]
+    pairs = []
+    for name in names:
+        try:
+            pairs.append(pair_context(divergence(name, name)))
+        except UserError:  # no full density (tweedie): nothing to say
+            continue
+    chosen = []
+    if {"gaussian", "gaussian-hetero"} & set(names):
+        chosen.append(vae_kl())
+    if {"categorical", "categorical-logit"} & set(names):
+        chosen.append(label_smoothing())
+    for d in derivations:
+        if "nll" not in d.dist.unavailable and (classic := _try_expected_loss(d.dist.name)):
+            chosen.append(classic)
+            break
+    return {"pairs": pairs, "classics": [classic_context(c) for c in chosen]}
+
+
+def _try_expected_loss(name):
+    try:
+        classic = expected_loss(name)
+    except UserError:
+        return None
+    return classic if classic.proven else None

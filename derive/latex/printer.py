@@ -1,0 +1,484 @@
+"""LaTeX for papers: the one configured printer, the one Jinja environment, and `derive latex`.
+
+Python passes math fragments from :class:`Printer` and plain data to the templates in
+``templates/*.tex.j2``; every word of prose lives in the templates.  The printer adds what a paper
+needs on top of SymPy's: terms in the order a derivation reads ((y − μ)², not (−μ + y)²; the terms
+with a learned parameter before the constants), the observed variable first in products, ``\\log x``
+without parentheses for atoms, ``\\ln`` on request, symbol names (μ → ŷ), nested sums and products,
+and long expressions broken across lines (:func:`lines`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import ClassVar
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.simplify.radsimp import fraction
+
+SETTINGS = {"ln_notation": False, "mul_symbol": None, "fold_short_frac": False}
+
+#: Symbol names that SymPy does not know how to print (Unicode names of display-only symbols).
+_UNICODE_NAMES = {"ℓ": r"\ell", "ı": r"\imath", "∞": r"\infty"}
+
+
+def _unicode_tex(char: str) -> str | None:
+    """``\\alpha`` for α, ``\\Delta`` for Δ, the table above for the rest; None if unknown."""
+    if char in _UNICODE_NAMES:
+        return _UNICODE_NAMES[char]
+    name = unicodedata.name(char, "")
+    match = re.fullmatch(r"GREEK (SMALL|CAPITAL) LETTER (\w+)", name)
+    if not match:
+        return None
+    letter = match.group(2).lower()
+    letter = {"lamda": "lambda"}.get(letter, letter)
+    return "\\" + (letter if match.group(1) == "SMALL" else letter.capitalize())
+
+
+def _is_atom(expr) -> bool:
+    return (
+        isinstance(expr, (sp.Symbol, sp.Indexed, sp.IndexedBase))
+        or expr.is_NumberSymbol
+        or (expr.is_Integer and expr.is_positive)
+    )
+
+
+class Printer(LatexPrinter):
+    """SymPy's LaTeX printer with derive's notation (see the module docstring).
+
+    Extra settings: ``observed`` (symbols printed first in products), ``learned`` (terms with them
+    come first in the outermost sums), ``names`` (variable name → LaTeX, such as
+    ``{"mu": "\\hat{y}"}``), ``density`` (the density's name when a variable is called ``p``).
+    """
+
+    _default_settings: ClassVar[dict] = {
+        **LatexPrinter._default_settings,
+        "observed": (),
+        "learned": (),
+        "names": {},
+        "density": None,
+    }
+
+    def __init__(self, settings=None):
+        super().__init__({**SETTINGS, **(settings or {})})
+        self._outer: set[int] = set()
+
+    def _print(self, expr, **kwargs):
+        # Our own _print_<Class> wins over a class's _latex (SymPy asks _latex first).
+        for cls in type(expr).__mro__:
+            own = _OWN.get(cls.__name__)
+            if own is not None:
+                return own(self, expr, **kwargs)
+        text = super()._print(expr, **kwargs)
+        if self._settings["ln_notation"] and hasattr(expr, "_latex"):
+            text = re.sub(r"\\log(?![A-Za-z])", r"\\ln", text)  # primitives that write \log
+        return text
+
+    def _print_applied(self, expr, exp=None):
+        """p(y | μ, σ), L(μ), ℓ(μ): display-only applications, with plain parentheses."""
+        name, args = expr.args
+        shown = [self._print(a) for a in args]
+        if getattr(expr, "separator", "") and len(shown) > 1:
+            inner = r"%s \mid %s" % (shown[0], ", ".join(shown[1:]))
+        else:
+            inner = ", ".join(shown)
+        shown = self._print(name)
+        if type(expr).__name__ == "Density" and self._settings["density"]:
+            shown = self._settings["density"]
+        text = "%s(%s)" % (shown, inner)
+        return text if exp is None else r"%s^{%s}" % (text, exp)
+
+    # ---------------------------------------------------------------- term and factor order
+
+    def doprint(self, expr) -> str:
+        self._outer = {id(a) for a in _outer_adds(expr)}
+        return super().doprint(expr)
+
+    def _has_learned(self, term) -> bool:
+        learned = self._settings["learned"]
+        return bool(learned) and term.has(*learned)
+
+    def _has_observed(self, term) -> bool:
+        observed = self._settings["observed"]
+        return bool(observed) and term.has(*observed)
+
+    def _term_key(self, term, outer: bool):
+        """Nested sums: plus before minus, symbols before numbers, the observed variable first
+        (y − μ, 1 − p).  Outermost sums put the terms with a learned parameter (and plain
+        rationals, as in 1 − cos θ) before the rest (the constants a derivation drops)."""
+        negative = term.could_extract_minus_sign()
+        key = (negative, term.is_number, not self._has_observed(term))
+        if not outer:
+            return key
+        return (not (self._has_learned(term) or term.is_Rational), *key)
+
+    def _as_ordered_terms(self, expr, order=None):
+        terms = (
+            list(expr.args) if not isinstance(expr, sp.Add) else expr.as_ordered_terms(order=None)
+        )
+        outer = id(expr) in self._outer
+        ranked = sorted(enumerate(terms), key=lambda it: (self._term_key(it[1], outer), it[0]))
+        return [term for _, term in ranked]
+
+    def _is_observed_factor(self, factor) -> bool:
+        observed = self._settings["observed"]
+        if isinstance(factor, sp.Pow):
+            factor = factor.base
+        if isinstance(factor, sp.Indexed):
+            factor = factor.base
+        return factor in observed
+
+    def _ordered_factors(self, factors):
+        """Numbers, then factors of the observed variable alone (y, 1 − y, Σ y_k), then the rest."""
+
+        def observed_only(f):
+            return self._is_observed_factor(f) or (
+                self._has_observed(f) and not self._has_learned(f)
+            )
+
+        def rank(f):
+            if f.is_number:
+                return 0
+            if isinstance(f, sp.log):
+                return 4  # log x last: "α log y", never "log y α"
+            if isinstance(f, sp.exp):
+                return 3
+            return 1 if observed_only(f) else 2
+
+        return sorted(factors, key=lambda f: (rank(f), f.sort_key()))
+
+    def _convert_factors(self, factors, alone: bool = False) -> str:
+        """Factors side by side; ``alone``: a lone factor (a numerator or denominator) needs no
+        brackets."""
+        if alone and len(factors) == 1:
+            return self._print(factors[0])
+        out, last = "", None
+        factors = self._ordered_factors(factors)
+        for i, factor in enumerate(factors):
+            text = self._print(factor)
+            bare_log = isinstance(factor, sp.log) and not text.endswith(r"\right)")
+            if (bare_log and i < len(factors) - 1) or self._needs_mul_brackets(
+                factor, first=i == 0, last=i == len(factors) - 1
+            ):
+                text = r"\left(%s\right)" % text
+            if out:
+                both_numbers = last is not None and last.is_Number and factor.is_Number
+                out += r" \cdot " if both_numbers else " "
+            out += text
+            last = factor
+        return out
+
+    def _print_Mul(self, expr):
+        if not isinstance(expr, sp.Mul) or not expr.is_commutative:
+            return super()._print_Mul(expr)
+        if expr.could_extract_minus_sign():
+            positive = -expr
+            text = self._print(positive)
+            return "- " + (r"\left(%s\right)" % text if positive.is_Add else text)
+        coeff, rest = expr.as_coeff_Mul()
+        numer, denom = fraction(rest, exact=True)
+        nf, df = list(sp.Mul.make_args(numer)), list(sp.Mul.make_args(denom))
+        nf = [f for f in nf if f != 1]
+        df = [f for f in df if f != 1]
+        front = any(isinstance(f, (sp.Function, sp.Add)) for f in nf) and not any(
+            f.is_Pow for f in nf
+        )
+        if coeff.is_Rational and coeff.q != 1 and not df and front:
+            # ½ log σ², ½ (a + b): the coefficient in front reads better than a fraction
+            if coeff.p != 1:
+                nf.insert(0, sp.Integer(coeff.p))
+            return r"\frac{1}{%d} %s" % (coeff.q, self._convert_factors(nf))
+        if coeff.is_Rational:
+            if coeff.p != 1:
+                nf.insert(0, sp.Integer(coeff.p))
+            if coeff.q != 1:
+                df.insert(0, sp.Integer(coeff.q))
+        elif coeff != 1:
+            nf.insert(0, coeff)
+        if not df:
+            return self._convert_factors(nf) if nf else "1"
+        bottom = self._convert_factors(df, alone=True)
+        nf = self._ordered_factors(nf)
+        if (
+            nf
+            and isinstance(nf[-1], sp.exp)
+            and r"\exp" in self._print(nf[-1])
+            and not any(f.has(sp.Add, sp.exp) for f in df)
+            and not any(f.has(sp.exp) for f in nf[:-1])
+        ):
+            # 1/√(2πσ²) exp(…): the normaliser in front of a long exponential
+            top = self._convert_factors(nf[:-1], alone=True) if nf[:-1] else "1"
+            return r"\frac{%s}{%s} %s" % (top, bottom, self._print(nf[-1]))
+        return r"\frac{%s}{%s}" % (self._convert_factors(nf, alone=True) if nf else "1", bottom)
+
+    def _prefer_flipped(self, base) -> bool:
+        """For |b| and b^(2m): print −b instead of b when that puts the observed term first
+        with a plus sign (|y − μ| rather than |μ − y|)."""
+        if not isinstance(base, sp.Add) or not self._settings["observed"]:
+            return False
+
+        def score(e):
+            terms = self._as_ordered_terms(e)
+            observed_negative = any(
+                self._has_observed(t) and t.could_extract_minus_sign() for t in terms
+            )
+            return (observed_negative, terms[0].could_extract_minus_sign())
+
+        return score(-base) < score(base)
+
+    def _print_Pow(self, expr):
+        if expr.exp.is_Integer and expr.exp.is_even and self._prefer_flipped(expr.base):
+            return super()._print_Pow(sp.Pow(-expr.base, expr.exp, evaluate=False))
+        return super()._print_Pow(expr)
+
+    def _print_cos(self, expr, exp=None):
+        # cos is even: cos(y − μ) rather than SymPy's cos(μ − y)
+        arg = expr.args[0]
+        if self._prefer_flipped(arg):
+            arg = -arg
+        name = r"\cos" if exp is None else r"\cos^{%s}" % exp
+        return r"%s\left(%s\right)" % (name, self._print(arg))
+
+    def _print_Abs(self, expr, exp=None):
+        arg = expr.args[0]
+        if self._prefer_flipped(arg):
+            arg = -arg
+        text = r"\left|%s\right|" % self._print(arg)
+        return text if exp is None else r"%s^{%s}" % (text, exp)
+
+    # ---------------------------------------------------------------- functions
+
+    def _print_log(self, expr, exp=None):
+        name = r"\ln" if self._settings["ln_notation"] else r"\log"
+        arg = expr.args[0]
+        simple = (
+            _is_atom(arg)
+            or isinstance(arg, (sp.factorial, sp.Function, sp.Sum))
+            or getattr(arg, "is_Function", False)
+            or type(arg).__name__ == "Density"
+            or (isinstance(arg, sp.Pow) and _is_atom(arg.base) and arg.exp.is_Integer)
+            or (isinstance(arg, sp.Mul) and all(map(_is_atom, arg.args)) and arg.is_number)
+        ) and not isinstance(arg, sp.Abs)
+        inner = self._print(arg)
+        text = f"{name} {inner}" if simple else r"%s\left(%s\right)" % (name, inner)
+        return text if exp is None else r"\left(%s\right)^{%s}" % (text, exp)
+
+    def _print_exp(self, expr, exp=None):
+        arg = self._print(expr.args[0])
+        if _width(arg) <= 8 and r"\frac" not in arg:
+            text = r"e^{%s}" % arg
+            return text if exp is None else r"\left(%s\right)^{%s}" % (text, exp)
+        text = r"\exp\left(%s\right)" % arg
+        return text if exp is None else r"%s^{%s}" % (text, exp)
+
+    def _print_Indexed(self, expr):
+        base = self._print(expr.base)
+        index = "".join(self._print(i) for i in expr.indices)
+        subscript = re.fullmatch(r"(.*)_\{([^{}]*)\}", base)
+        if subscript:  # y_i indexed by k reads y_{ik}
+            return "%s_{%s%s}" % (subscript.group(1), subscript.group(2), index)
+        return "%s_{%s}" % (base, index)
+
+    def limits(self, expr) -> str:
+        """``\\sum_{i=1}^{n} \\sum_{k=1}^{K}`` for a Σ (or Π) over several limits: nested, the
+        outermost first, rather than one Σ with a stacked subscript."""
+        operator = "prod" if isinstance(expr, sp.Product) else "sum"
+        return " ".join(
+            r"\%s_{%s=%s}^{%s}" % (operator, *map(self._print, limit))
+            for limit in reversed(expr.limits)
+        )
+
+    def _nested(self, expr) -> str:
+        body = expr.function
+        inner = self._print(body)
+        inner = r"\left(%s\right)" % inner if isinstance(body, sp.Add) else inner
+        return f"{self.limits(expr)} {inner}"
+
+    _print_Sum = _print_Product = _nested
+
+    # ---------------------------------------------------------------- names
+
+    def _print_Symbol(self, expr, style="plain"):
+        names = self._settings["names"]
+        if expr.name in names:
+            return names[expr.name]
+        stem, _, index = expr.name.rpartition("_")
+        if stem in names and index == "i":  # the sample symbol y_i of a renamed y
+            return "%s_{i}" % names[stem]
+        if not all(ord(c) < 128 for c in expr.name):  # ℓ, display-only names
+            return "".join(_unicode_tex(c) or c for c in expr.name)
+        stem, supers, subs = self._split_super_sub(expr.name)
+        if len(stem) > 1 and not stem.startswith("\\"):  # multi-letter names: upright
+            stem = r"\mathrm{%s}" % stem
+        return stem + "".join(
+            f"{mark}{{{' '.join(parts)}}}" for mark, parts in (("^", supers), ("_", subs)) if parts
+        )
+
+    def _needs_mul_brackets(self, expr, first=False, last=False) -> bool:
+        # Γ(Σ α_j) carries its own parentheses: SymPy brackets any factor that contains a Σ.
+        if isinstance(expr, sp.Function) and not isinstance(expr, sp.log):
+            return False
+        return super()._needs_mul_brackets(expr, first=first, last=last)
+
+
+def _print_logsumexp(printer, expr, exp=None):
+    """log Σ_k e^{f}, with the exponential written like every other (\\exp(…) when long)."""
+    f, k, K = expr.args
+    limits = sp.Sum(f, (k, 1, K))
+    text = r"\log %s %s" % (printer.limits(limits), printer._print(sp.exp(f, evaluate=False)))
+    return text if exp is None else r"\left(%s\right)^{%s}" % (text, exp)
+
+
+#: Classes printed by derive's printer even where they define ``_latex``, by class name.
+_OWN = {"_Applied": Printer._print_applied, "logsumexp": _print_logsumexp}
+
+
+def _outer_adds(expr) -> list:
+    """The sums of terms a derivation line lists: the expression itself, the body of a Σ, the
+    summands of an unevaluated sum.  Terms with a learned parameter come first in these."""
+    if isinstance(expr, sp.Add):
+        out = [expr]
+        for arg in expr.args:
+            if isinstance(arg, sp.Add):
+                out.append(arg)
+        return out
+    if isinstance(expr, (sp.Sum, sp.Product)):
+        return _outer_adds(expr.function)
+    if isinstance(expr, sp.Mul):
+        coeff, rest = expr.as_coeff_Mul()
+        if coeff == -1 or coeff.is_Rational:
+            return _outer_adds(rest) if isinstance(rest, sp.Add) else []
+    return []
+
+
+def tex(expr, **settings) -> str:
+    """LaTeX of one expression."""
+    return Printer(settings).doprint(sp.sympify(expr))
+
+
+def equation(lhs, rhs, **settings) -> str:
+    """LaTeX of ``lhs = rhs``."""
+    return f"{tex(lhs, **settings)} = {tex(rhs, **settings)}"
+
+
+# ---------------------------------------------------------------------------- line breaking
+
+_ZERO_WIDTH = {"left", "right", "Bigl", "Bigr", "bigl", "bigr", "nonumber", "displaystyle"}
+_SPACES = {",": 0.2, ";": 0.3, ":": 0.25, "!": 0.0, " ": 0.3, "quad": 1.0, "qquad": 2.0}
+_NAMED = {"log", "ln", "exp", "sin", "cos", "tan", "max", "min", "arg"}
+
+
+def _group(text: str, i: int) -> tuple[str, int]:
+    """The brace group (or single token) starting at ``text[i]``, and the index after it."""
+    while i < len(text) and text[i] == " ":
+        i += 1
+    if i >= len(text):
+        return "", i
+    if text[i] != "{":
+        if text[i] == "\\":
+            m = re.match(r"\\([A-Za-z]+|.)", text[i:])
+            return m.group(0), i + len(m.group(0))
+        return text[i], i + 1
+    depth, j = 0, i
+    while j < len(text):
+        depth += {"{": 1, "}": -1}.get(text[j], 0)
+        if depth == 0:
+            return text[i + 1 : j], j + 1
+        j += 1
+    return text[i + 1 :], len(text)
+
+
+def _width(text: str) -> float:
+    """A rough display width of LaTeX maths, in characters (enough to decide line breaks)."""
+    width, i = 0.0, 0
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            m = re.match(r"\\([A-Za-z]+|.)", text[i:])
+            command, i = m.group(1), i + len(m.group(0))
+            if command in _ZERO_WIDTH:
+                continue
+            if command in _SPACES:
+                width += _SPACES[command]
+            elif command in ("frac", "tfrac", "dfrac", "binom"):
+                a, i = _group(text, i)
+                b, i = _group(text, i)
+                width += max(_width(a), _width(b)) + 0.5
+            elif command in ("operatorname", "mathrm", "text", "texttt", "mathit"):
+                a, i = _group(text, i)
+                width += 0.85 * len(a)
+            elif command in ("sqrt",):
+                a, i = _group(text, i)
+                width += _width(a) + 1.5
+            elif command in ("sum", "prod"):
+                width += 2.0
+                for mark in "_^":
+                    if i < len(text) and text[i] == mark:
+                        _, i = _group(text, i + 1)
+            elif command in _NAMED:
+                width += len(command)
+            elif command in ("hat", "bar", "tilde", "mathcal", "mathbb", "boldsymbol"):
+                a, i = _group(text, i)
+                width += _width(a)
+            else:
+                width += 1.0
+        elif c in "^_":
+            a, i = _group(text, i + 1)
+            width += 0.6 * _width(a)
+        elif c in "{} ":
+            i += 1
+        elif c in "+-=":
+            width += 1.6
+            i += 1
+        else:
+            width += 1.0
+            i += 1
+    return width
+
+
+#: The width (in :func:`_width` characters) of a derivation line in a one-column article.
+WIDTH = 48
+
+
+def _pieces(printer: Printer, expr) -> tuple[str, list[str], str]:
+    """(prefix, terms with their signs, suffix): where a long expression may be broken."""
+    if isinstance(expr, sp.Sum) and isinstance(expr.function, sp.Add):
+        prefix = printer.limits(expr) + r" \Bigl("
+        _, terms, _ = _pieces(printer, expr.function)
+        return prefix, terms, r"\Bigr)"
+    if not isinstance(expr, sp.Add):
+        return "", [printer._print(expr)], ""
+    out = []
+    for i, term in enumerate(printer._as_ordered_terms(expr)):
+        sign = ""
+        if i and term.could_extract_minus_sign():
+            sign, term = "- ", -term
+        elif i:
+            sign = "+ "
+        text = printer._print(term)
+        if printer._needs_add_brackets(term):
+            text = r"\left(%s\right)" % text
+        out.append(sign + text)
+    return "", out, ""
+
+
+def lines(expr, width: float = WIDTH, first: float | None = None, **settings) -> list[str]:
+    """``expr`` as LaTeX lines no wider than ``width`` (``first``: the room on the first line);
+    breaks fall between the terms of a sum, or inside the parentheses of a Σ over a sum.
+    Continuation lines start with their sign; a template joins them with ``\\\\ &\\quad {}``."""
+    printer = Printer(settings)
+    whole = printer.doprint(sp.sympify(expr))
+    first = width if first is None else first
+    if _width(whole) <= first:
+        return [whole]
+    prefix, terms, suffix = _pieces(printer, sp.sympify(expr))
+    out, current, room = [], prefix, first
+    for term in terms:
+        if current.strip() and current != prefix and _width(current + term) > room:
+            out.append(current.rstrip())
+            current, room = "", width - 2
+        current += term + " "
+    out.append((current.rstrip() + " " + suffix).rstrip())
+    return out
