@@ -11,7 +11,7 @@ from .derivation import Derivation
 from .display import display, inline, pretty
 from .display import equation as _equation
 from .infotheory import H_P, KL_PQ, PROOFS, SOURCES, Pair, groups
-from .latex import RELATIONS, Notation, equation, tex
+from .latex import RELATIONS, latex_of, steps_of, tex
 from .relative import RelativeDerivation
 
 
@@ -19,7 +19,6 @@ from .relative import RelativeDerivation
 def as_dict(d: Derivation) -> dict:
     """The `--json` object of `show` and `new` (every key DESIGN.md requires, and a few more)."""
     dist = d.dist
-    settings = Notation().settings(d)
     return {
         "name": dist.name,
         "title": dist.title,
@@ -34,21 +33,11 @@ def as_dict(d: Derivation) -> dict:
         "standard": d.standard.id if d.standard else None,
         "standard_title": d.standard.title if d.standard else None,
         "latex": latex_of(d),
-        "steps": [
-            {"kind": s.kind, "note": s.note, "latex": equation(s.lhs, s.rhs, **settings)}
-            for s in d.steps
-        ],
+        "steps": steps_of(d),
         "links": {link.param: f"{link.name}({link.raw.name})" for link in dist.links},
         "notes": dist.notes,
         "references": list(dist.references),
     }
-
-
-def latex_of(d: Derivation) -> dict:
-    """LaTeX of the density, NLL, loss, dropped terms and scale, in the paper's notation."""
-    settings = Notation().settings(d)
-    parts = {"density": d.density, "nll": d.nll, "loss": d.loss, "dropped": d.dropped}
-    return {key: tex(expr, **settings) for key, expr in {**parts, "scale": d.scale}.items()}
 
 
 @singledispatch

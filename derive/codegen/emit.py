@@ -21,8 +21,7 @@ from sympy.core.function import AppliedUndef
 from ..catalog import get
 from ..derivation import Derivation, derive_cached
 from ..functions import logsumexp, rename_index
-from ..latex import tex
-from ..report import as_dict
+from ..latex import latex_of, steps_of, tex
 from ..spec import CLASS_INDEX, N_CLASSES, Distribution, Var
 from .backends import BACKENDS, Backend, Printer, Unsupported
 from .rewrite import elementary, prepare
@@ -400,7 +399,7 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
     for f in functions.values():
         rewrites += [n for n in f.rewrites if n not in rewrites]
     dist = d.dist
-    shown = as_dict(d)  # the derivation's LaTeX, exactly as `derive show --json` gives it
+    shown = {"latex": latex_of(d), "steps": steps_of(d)}  # as `derive show --json` gives it
     return {
         "name": dist.name,
         "title": dist.title,

@@ -6,24 +6,20 @@ word of prose lives in the templates.
 """
 
 from .documents import (
-    FILTERS,
     RELATIONS,
     SECTIONS,
     Notation,
     Section,
-    breakable,
-    code,
     document,
-    environment,
-    escape,
     fragment,
     fragment_context,
+    latex_of,
     relative_context,
-    render_template,
-    template_dir,
+    steps_of,
 )
 from .pdf import BuildFailed, build_pdf, tex_engine
 from .printer import WIDTH, Printer, equation, lines, tex
+from .templates import FILTERS, breakable, code, environment, escape, render_template, template_dir
 
 __all__ = [
     "FILTERS",
@@ -43,9 +39,11 @@ __all__ = [
     "escape",
     "fragment",
     "fragment_context",
+    "latex_of",
     "lines",
     "relative_context",
     "render_template",
+    "steps_of",
     "template_dir",
     "tex",
     "tex_engine",

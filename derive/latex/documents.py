@@ -1,148 +1,18 @@
-"""LaTeX documents: the one Jinja environment, text escaping, and the contexts the templates in
-``templates/*.tex.j2`` receive — a fragment per derivation, the standalone document with its
-sections passed in (:data:`SECTIONS`), never registered at import."""
+"""LaTeX documents: the contexts the templates in ``templates/*.tex.j2`` receive — a fragment
+per derivation, the standalone document with its sections passed in (:data:`SECTIONS`), never
+registered at import."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 import sympy as sp
 
 from ..progress import Report, tracked
-from .printer import WIDTH, _unicode_tex, _width, equation, lines, tex
-
-# ---------------------------------------------------------------------------- templates
-
-
-def template_dir() -> Path:
-    """Where the templates are: inside the installed package, or templates/ in a source checkout."""
-    package = Path(__file__).parent.parent
-    installed = package / "templates"
-    return installed if installed.is_dir() else package.parent / "templates"
-
-
-@lru_cache(maxsize=1)
-def environment():
-    """The one Jinja environment: TeX-safe delimiters (\\BLOCK{…}, \\VAR{…}, \\#{…}), no escaping
-    of maths, filters from one table."""
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(template_dir()),
-        block_start_string=r"\BLOCK{",
-        block_end_string="}",
-        variable_start_string=r"\VAR{",
-        variable_end_string="}",
-        comment_start_string=r"\#{",
-        comment_end_string="}",
-        line_statement_prefix=None,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        autoescape=False,
-        keep_trailing_newline=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters.update(FILTERS)
-    return env
-
-
-def render_template(name: str, **context) -> str:
-    return environment().get_template(name).render(**context)
-
-
-_TEXT_SPECIALS = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "–": "--",
-    "—": "---",
-    "²": r"\textsuperscript{2}",
-    "³": r"\textsuperscript{3}",
-}
-
-#: Mathematical characters in plain text, written as maths (no text-companion fonts needed).
-_TEXT_MATH = {
-    "−": "-",
-    "×": r"\times",
-    "·": r"\cdot",
-    "±": r"\pm",
-    "≤": r"\leq",
-    "≥": r"\geq",
-    "≠": r"\neq",
-    "≈": r"\approx",
-    "‖": r"\|",
-    "∈": r"\in",
-    "→": r"\to",
-    "∞": r"\infty",
-    "∂": r"\partial",
-    "Σ": r"\Sigma",
-    "√": r"\surd",
-    "½": r"\tfrac{1}{2}",
-    "ₖ": r"_{k}",
-    "ᵢ": r"_{i}",
-}
-
-
-#: Text accents by combining character (ŷ → \^{y}, é → \'{e}).
-_ACCENTS = {
-    "0300": "`",
-    "0301": "'",
-    "0302": "^",
-    "0303": "~",
-    "0304": "=",
-    "0308": '"',
-    "0327": "c",
-}
-
-
-def escape(text) -> str:
-    """Plain text for LaTeX, in ASCII: the special characters escaped, accented letters as
-    accents, Greek letters and mathematical signs as maths."""
-    out = []
-    for char in str(text):
-        parts = unicodedata.decomposition(char).split()
-        if char in _TEXT_SPECIALS:
-            out.append(_TEXT_SPECIALS[char])
-        elif char in _TEXT_MATH:
-            out.append(r"\ensuremath{%s}" % _TEXT_MATH[char])
-        elif ord(char) > 127 and _unicode_tex(char):
-            out.append(r"\ensuremath{%s}" % _unicode_tex(char))
-        elif len(parts) == 2 and parts[1] in _ACCENTS and int(parts[0], 16) < 128:
-            out.append("\\%s{%s}" % (_ACCENTS[parts[1]], chr(int(parts[0], 16))))
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-def breakable(text) -> str:
-    """:func:`escape`, with line breaks allowed after the underscores, dots and opening
-    parentheses of identifiers (torch.nn.functional.mse_loss, MixtureSameFamily(…))."""
-    text = escape(text).replace(r"\_", r"\_\allowbreak{}")
-    return re.sub(r"([.(])(?=\w)", r"\1\\allowbreak{}", text)
-
-
-def code(text) -> str:
-    """An identifier such as ``torch.nn.functional.mse_loss`` in typewriter type, breakable
-    after its dots and underscores."""
-    parts = re.split(r"(?<=[._(,])", str(text))
-    return r"\allowbreak{}".join(r"\texttt{%s}" % escape(part) for part in parts if part)
-
-
-#: Jinja filters: math through the one printer, text escaped explicitly.
-FILTERS = {"tex": tex, "escape": escape, "breakable": breakable, "code": code}
-
+from .printer import WIDTH, _width, equation, lines, tex
+from .templates import render_template
 
 # ---------------------------------------------------------------------------- notation
 
@@ -388,6 +258,23 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
         "k": T(CLASS_INDEX),
         "K": T(N_CLASSES),
     }
+
+
+def latex_of(d) -> dict:
+    """LaTeX of the density, NLL, loss, dropped terms and scale, in the paper's notation (what
+    `show --json` and the emitted code's docstring carry)."""
+    settings = Notation().settings(d)
+    parts = {"density": d.density, "nll": d.nll, "loss": d.loss, "dropped": d.dropped}
+    return {key: tex(expr, **settings) for key, expr in {**parts, "scale": d.scale}.items()}
+
+
+def steps_of(d) -> list[dict]:
+    """Each recorded step as ``{kind, note, latex}``, the equation in the paper's notation."""
+    settings = Notation().settings(d)
+    return [
+        {"kind": s.kind, "note": s.note, "latex": equation(s.lhs, s.rhs, **settings)}
+        for s in d.steps
+    ]
 
 
 # ---------------------------------------------------------------------------- relative losses

@@ -19,8 +19,8 @@ from ..infotheory import (
     label_smoothing,
     vae_kl,
 )
-from .documents import render_template
 from .printer import WIDTH, _width, lines, tex
+from .templates import render_template
 
 
 def _tex(expr) -> str:
