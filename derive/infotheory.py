@@ -27,8 +27,6 @@ KL(N(μ_p, σ_p²) ‖ N(μ_q, σ_q²)).
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -36,6 +34,7 @@ from functools import cache
 import sympy as sp
 from sympy.printing.pretty.stringpict import prettyForm
 
+from .budget import bounded
 from .catalog import CATALOG, get
 from .derivation import Step, derive_cached, expand_logs
 from .display import inline, pretty
@@ -45,42 +44,6 @@ from .spec import CLASS_INDEX, N_CLASSES, Distribution, Var
 
 #: Seconds one fallback (a series or an integral) may run before it is kept explicit.
 TIME_LIMIT = 3.0
-
-# ---------------------------------------------------------------------------- bounded time
-
-
-class _Timeout(Exception):
-    pass
-
-
-def _bounded(thunk, seconds: float | None = None):
-    """``thunk()`` if it finishes within ``seconds`` (default :data:`TIME_LIMIT`) without error,
-    else None.
-
-    SymPy's summation and integration can run for ever (PITFALLS 8): an interval timer interrupts
-    them.  Where no timer can be set (not the main thread) the attempt is not made at all.
-    """
-    if (
-        not hasattr(signal, "setitimer")
-        or threading.current_thread() is not threading.main_thread()
-    ):
-        return None
-
-    def alarm(signum, frame):
-        raise _Timeout
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    try:
-        try:
-            signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT if seconds is None else seconds)
-            return thunk()
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-    except Exception:  # the timeout, or SymPy giving up (NotImplementedError, …)
-        return None
-    finally:
-        signal.signal(signal.SIGALRM, previous)
-
 
 # ---------------------------------------------------------------------------- display objects
 
@@ -769,12 +732,14 @@ class _Expectations:
             return sp.Add(*((density * g).subs(y, v) for v in values)), "finite"
         if s.discrete:
             series = sp.Sum(density * g, (y, s.lo, s.hi))
-            closed = _bounded(series.doit)
+            closed = bounded(series.doit, TIME_LIMIT)
             if closed is not None and not closed.has(sp.Sum) and closed.is_finite is not False:
                 return closed, "series"
             return split_sums(series), "series-explicit"
         integral = sp.Integral(density * g, (y, s.lo, s.hi))
-        closed = _bounded(lambda: sp.integrate(density * g, (y, s.lo, s.hi), conds="none"))
+        closed = bounded(
+            lambda: sp.integrate(density * g, (y, s.lo, s.hi), conds="none"), TIME_LIMIT
+        )
         if closed is not None and not closed.has(sp.Integral) and closed.is_finite is not False:
             return closed, "integral"
         return integral, "integral-explicit"
@@ -927,12 +892,12 @@ def is_zero(expr, simplex=(), total=()) -> bool:
     if e == 0:
         return True
     if e.has(sp.exp):
-        e = _bounded(lambda: _expanded(_exponentials_as_symbols(e), simplex, total))
+        e = bounded(lambda: _expanded(_exponentials_as_symbols(e), simplex, total), TIME_LIMIT)
         if e is None:
             return False
         if e == 0:
             return True
-    return _bounded(lambda: sp.cancel(sp.together(e)) == 0) is True
+    return bounded(lambda: sp.cancel(sp.together(e)) == 0, TIME_LIMIT) is True
 
 
 # ---------------------------------------------------------------------------- the record

@@ -23,20 +23,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import random
 import re
-import signal
-import sys
-import threading
-import time
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import mpmath
 import numpy as np
 import sympy as sp
 
+from .budget import NO_BUDGET, Expired, TimeBudget
 from .errors import UserError
 from .functions import sigmoid, softplus, xlogy
 from .parse import IDENTIFIER, Parsed, parse_latex
@@ -47,138 +42,6 @@ DEFAULT_TIMEOUT = 30.0
 SYMBOLIC_SHARE = 0.4
 TOLERANCE = 1e-6  # |∫ p − 1| accepted from quadrature
 CLASSES = 3  # K used to check vector densities numerically
-
-
-# ---------------------------------------------------------------------------- the time budget
-
-
-class _Expired(BaseException):
-    """Raised from the alarm; a BaseException, so no ``except Exception`` in SymPy swallows it."""
-
-    def __init__(self, token):
-        super().__init__(token)
-        self.token = token
-
-
-class TimeBudget:
-    """Deadlines enforced with ``SIGALRM`` (main thread, POSIX; elsewhere a budget never fires).
-
-    ``limit(s)`` opens a nested deadline and yields its token: an :class:`_Expired` carrying that
-    token means the inner part ran out, one carrying another token means the whole budget did.
-    ``critical()`` defers the alarm until the block ends (the LaTeX parser updates shared caches).
-    """
-
-    def __init__(self, seconds: float | None):
-        self.seconds = seconds
-        self._deadlines: list[tuple[float, object]] = []
-        self._critical = 0
-        self._deferred = False
-        self.enabled = (
-            seconds is not None
-            and hasattr(signal, "setitimer")
-            and threading.current_thread() is threading.main_thread()
-        )
-
-    def remaining(self) -> float:
-        if not self._deadlines:
-            return math.inf
-        return max(0.0, min(d for d, _ in self._deadlines) - time.monotonic())
-
-    def _arm(self):
-        if not self.enabled:
-            return
-        if not self._deadlines:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            return
-        signal.setitimer(signal.ITIMER_REAL, max(self.remaining(), 1e-3))
-
-    def _alarm(self, signum, frame):
-        if self._critical:
-            self._deferred = True
-            return
-        self._fire()
-
-    def _fire(self):
-        now = time.monotonic()
-        expired = [token for deadline, token in self._deadlines if deadline <= now + 1e-3]
-        if not expired:
-            self._arm()
-            return
-        if self.enabled:  # fire again should anything swallow this one (jittered: a
-            # fixed period can phase-lock with a loop and land in the same __del__ each time)
-            signal.setitimer(signal.ITIMER_REAL, random.uniform(0.05, 0.15))
-        raise _Expired(expired[0])
-
-    @contextmanager
-    def limit(self, seconds: float):
-        token = object()
-        self._deadlines.append((time.monotonic() + max(seconds, 0.0), token))
-        self._arm()
-        try:
-            yield token
-        finally:
-            self._deadlines.pop()
-            self._arm()
-
-    @contextmanager
-    def critical(self):
-        self._critical += 1
-        try:
-            yield
-        finally:
-            self._critical -= 1
-            if not self._critical and self._deferred:
-                self._deferred = False
-                self._fire()
-
-    @contextmanager
-    def running(self):
-        """The whole budget: a one-line UserError when it runs out."""
-        if self.seconds is None:
-            yield
-            return
-        previous = None
-        if self.enabled:
-            previous = (
-                signal.signal(signal.SIGALRM, self._alarm),
-                signal.getitimer(signal.ITIMER_REAL),
-            )
-        hook = sys.unraisablehook
-        sys.unraisablehook = _quiet(hook)
-        started = time.monotonic()
-        try:
-            with self.limit(self.seconds) as token:
-                yield
-        except _Expired as exc:
-            if exc.token is not token:
-                raise
-            raise UserError(
-                f"gave up after {self.seconds:g} s (--timeout): the density is too hard to check "
-                "or derive in time; raise --timeout or simplify the formula"
-            ) from None
-        finally:
-            sys.unraisablehook = hook
-            if self.enabled:
-                handler, (delay, interval) = previous
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, handler)
-                if delay:  # someone else's alarm was pending: leave it as it would have been
-                    left = max(delay - (time.monotonic() - started), 1e-3)
-                    signal.setitimer(signal.ITIMER_REAL, left, interval)
-
-
-def _quiet(hook):
-    """An unraisable hook that drops our alarm when it lands in a ``__del__`` or a GC callback,
-    where Python cannot raise it (it fires again ~0.1 s later, in code that can)."""
-
-    def quiet(unraisable):
-        if not isinstance(unraisable.exc_value, _Expired):
-            hook(unraisable)
-
-    return quiet
-
-
-_NO_BUDGET = TimeBudget(None)
 
 
 # ---------------------------------------------------------------------------- declaration
@@ -326,7 +189,7 @@ def declare(
     name: str = "new",
     title: str | None = None,
     normalize: bool = False,
-    budget: TimeBudget = _NO_BUDGET,
+    budget: TimeBudget = NO_BUDGET,
     seed: int = 0,
 ) -> Declared:
     """A checked :class:`Distribution` from a density (LaTeX text or a SymPy expression).
@@ -788,7 +651,7 @@ def _symbolic_total(dist, expr, budget):
                 total = sp.summation(expr, (y, lo, hi))
             else:
                 total = sp.integrate(expr, (y, lo, hi), conds="none")
-    except _Expired as exc:
+    except Expired as exc:
         if exc.token is not token:
             raise
         return None

@@ -53,7 +53,8 @@ def _check_output(path: str | None) -> None:
 
 
 def _command(args) -> str:
-    from ..new import TimeBudget, declare
+    from ..budget import TimeBudget
+    from ..new import declare
 
     _check_output(args.output)
     budget = TimeBudget(args.timeout)

@@ -1,0 +1,190 @@
+"""The one time limit: deadlines enforced with ``SIGALRM`` (main thread, POSIX).
+
+:class:`TimeBudget` is the whole budget of a command (``derive new --timeout``) with nested
+limits inside it; :func:`bounded` is one attempt at something SymPy may never finish (a series,
+an integral, a cancellation), nested in the running budget when there is one.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+from .errors import UserError
+
+
+class Expired(BaseException):
+    """Raised from the alarm; a BaseException, so no ``except Exception`` in SymPy swallows it."""
+
+    def __init__(self, token):
+        super().__init__(token)
+        self.token = token
+
+
+class TimeBudget:
+    """Deadlines enforced with ``SIGALRM`` (main thread, POSIX; elsewhere a budget never fires).
+
+    ``limit(s)`` opens a nested deadline and yields its token: an :class:`Expired` carrying that
+    token means the inner part ran out, one carrying another token means the whole budget did.
+    ``critical()`` defers the alarm until the block ends (the LaTeX parser updates shared caches).
+    """
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+        self._deadlines: list[tuple[float, object]] = []
+        self._critical = 0
+        self._deferred = False
+        self.enabled = (
+            seconds is not None
+            and hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+        )
+
+    def remaining(self) -> float:
+        if not self._deadlines:
+            return math.inf
+        return max(0.0, min(d for d, _ in self._deadlines) - time.monotonic())
+
+    def _arm(self):
+        if not self.enabled:
+            return
+        if not self._deadlines:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            return
+        signal.setitimer(signal.ITIMER_REAL, max(self.remaining(), 1e-3))
+
+    def _alarm(self, signum, frame):
+        if self._critical:
+            self._deferred = True
+            return
+        self._fire()
+
+    def _fire(self):
+        now = time.monotonic()
+        expired = [token for deadline, token in self._deadlines if deadline <= now + 1e-3]
+        if not expired:
+            self._arm()
+            return
+        if self.enabled:  # fire again should anything swallow this one (jittered: a
+            # fixed period can phase-lock with a loop and land in the same __del__ each time)
+            signal.setitimer(signal.ITIMER_REAL, random.uniform(0.05, 0.15))
+        raise Expired(expired[0])
+
+    @contextmanager
+    def limit(self, seconds: float):
+        token = object()
+        self._deadlines.append((time.monotonic() + max(seconds, 0.0), token))
+        self._arm()
+        try:
+            yield token
+        finally:
+            self._deadlines.pop()
+            self._arm()
+
+    @contextmanager
+    def critical(self):
+        self._critical += 1
+        try:
+            yield
+        finally:
+            self._critical -= 1
+            if not self._critical and self._deferred:
+                self._deferred = False
+                self._fire()
+
+    @contextmanager
+    def running(self):
+        """The whole budget: a one-line UserError when it runs out."""
+        if self.seconds is None:
+            yield
+            return
+        with self.installed():
+            try:
+                with self.limit(self.seconds) as token:
+                    yield
+            except Expired as exc:
+                if exc.token is not token:
+                    raise
+                raise UserError(
+                    f"gave up after {self.seconds:g} s (--timeout): the density is too hard to "
+                    "check or derive in time; raise --timeout or simplify the formula"
+                ) from None
+
+    @contextmanager
+    def installed(self):
+        """This budget's alarm handler in place for the block (and the one before it restored,
+        with an outside alarm left pending as it would have been)."""
+        previous = None
+        if self.enabled:
+            previous = (
+                signal.signal(signal.SIGALRM, self._alarm),
+                signal.getitimer(signal.ITIMER_REAL),
+            )
+        hook = sys.unraisablehook
+        sys.unraisablehook = _quiet(hook)
+        started = time.monotonic()
+        _ACTIVE.append(self)
+        try:
+            yield
+        finally:
+            _ACTIVE.pop()
+            sys.unraisablehook = hook
+            if self.enabled:
+                handler, (delay, interval) = previous
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, handler)
+                if delay:  # someone else's alarm was pending: leave it as it would have been
+                    left = max(delay - (time.monotonic() - started), 1e-3)
+                    signal.setitimer(signal.ITIMER_REAL, left, interval)
+
+    def attempt(self, thunk, seconds: float):
+        """``thunk()`` if it finishes within ``seconds`` (and this budget) without error, else
+        None; the whole budget running out still propagates."""
+        try:
+            with self.limit(min(seconds, self.remaining())) as token:
+                return thunk()
+        except Expired as exc:
+            if exc.token is not token:
+                raise
+            return None
+        except Exception:  # SymPy giving up (NotImplementedError, …)
+            return None
+
+
+#: The budgets running now, innermost last (a bounded attempt nests in the innermost).
+_ACTIVE: list[TimeBudget] = []
+
+
+def bounded(thunk, seconds: float):
+    """``thunk()`` if it finishes within ``seconds`` without error, else None.
+
+    SymPy's summation, integration and simplification can run for ever (PITFALLS 8): the alarm
+    of the running budget (or of one made for this attempt) interrupts them.  Where no alarm can
+    be set (not the main thread, no POSIX timers) the attempt is not made at all.
+    """
+    budget = _ACTIVE[-1] if _ACTIVE else TimeBudget(seconds)
+    if not budget.enabled:
+        return None
+    if _ACTIVE:
+        return budget.attempt(thunk, seconds)
+    with budget.installed():
+        return budget.attempt(thunk, seconds)
+
+
+def _quiet(hook):
+    """An unraisable hook that drops our alarm when it lands in a ``__del__`` or a GC callback,
+    where Python cannot raise it (it fires again ~0.1 s later, in code that can)."""
+
+    def quiet(unraisable):
+        if not isinstance(unraisable.exc_value, Expired):
+            hook(unraisable)
+
+    return quiet
+
+
+NO_BUDGET = TimeBudget(None)
