@@ -28,7 +28,8 @@ from sympy.printing.pretty.stringpict import prettyForm
 from .display import inline
 from .functions import elementary, log1p, loggamma, rename_index, split_sums, stabilise
 from .spec import CLASS_INDEX, N_CLASSES, Distribution
-from .standard import STANDARDS, Match, Standard, content, identically_zero, recognise
+from .standard import STANDARDS, Match, Standard, content, recognise
+from .symbolic import identically_zero
 
 
 class _Applied(sp.Expr):

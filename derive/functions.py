@@ -422,10 +422,10 @@ def _is_log_one_plus(e):
     return not isinstance(x, exp) and bool(x.is_nonnegative)
 
 
-#: Special-function rules, applied after :data:`STABLE_RULES`: log-gamma, log-Bessel, weighted
-#: log-sum-exp and log1p forms.  Each is (note, rule); each is an identity on the domain it fires
-#: on (tested numerically in tests/test_functions.py).
-SPECIAL_RULES = (
+#: Each rule set is a tuple of (note, rule); each rule is an identity on the domain it fires on
+#: (tested numerically in tests/test_functions.py).
+#: log Γ, log n! and log C(n, k) in one spelling, lgamma (also the prover's, derive.symbolic).
+LOG_GAMMA_RULES = (
     ("log Γ(x) = lgamma(x)", Rule(_log_of(gamma), lambda e: loggamma(e.args[0].args[0]))),
     (
         "log x! = lgamma(x + 1)",
@@ -442,6 +442,12 @@ SPECIAL_RULES = (
             ),
         ),
     ),
+)
+
+#: Special-function rules, applied after :data:`STABLE_RULES`: log-gamma, log-Bessel, weighted
+#: log-sum-exp and log1p forms.
+SPECIAL_RULES = (
+    *LOG_GAMMA_RULES,
     (
         "log I₀(x) = log_i0(x)",
         Rule(
@@ -467,15 +473,27 @@ SPECIAL_RULES = (
 REWRITE_RULES = STABLE_RULES + SPECIAL_RULES
 
 
-def stabilise(expr):
-    """Apply :data:`REWRITE_RULES`; return the new expression and the notes of the rules fired."""
-    fired = []
-    for note, rule in REWRITE_RULES:
-        new = rule(expr)
-        if new != expr:
-            fired.append(note)
-            expr = new
+def apply_rules(expr, rules, passes: int = 1):
+    """Apply ``rules`` in order, up to ``passes`` times or until nothing changes; return the new
+    expression and the notes of the rules that fired (each once).  The one applier of every rule
+    set (the derivation's, the prover's, the code printer's)."""
+    fired: list[str] = []
+    for _ in range(passes):
+        before = expr
+        for note, rule in rules:
+            new = rule(expr)
+            if new != expr:
+                expr = new
+                if note not in fired:
+                    fired.append(note)
+        if expr == before:
+            break
     return expr, fired
+
+
+def stabilise(expr):
+    """The derivation's rewrite pass: :data:`REWRITE_RULES` once, in order."""
+    return apply_rules(expr, REWRITE_RULES)
 
 
 def split_sums(expr):

@@ -41,6 +41,7 @@ from .display import inline, pretty
 from .errors import UserError
 from .functions import PRIMITIVES, elementary, huber, loggamma, split_sums
 from .spec import CLASS_INDEX, N_CLASSES, Distribution, Var
+from .symbolic import canonical_sums, identically_zero
 
 #: Seconds one fallback (a series or an integral) may run before it is kept explicit.
 TIME_LIMIT = 3.0
@@ -748,27 +749,6 @@ class _Expectations:
 # ---------------------------------------------------------------------------- tidying and proofs
 
 
-def _class_sums(e):
-    return isinstance(e, sp.Sum) and len(e.limits) == 1 and e.limits[0][1:] == (1, N_CLASSES)
-
-
-def _canonical(expr, simplex=(), total=()):
-    """Class sums split, their index named k, Σ_k c = K·c, Σ_k p_k = 1 on a simplex, and the total
-    probability 1 (``total``: Σ_y p(y) or ∫ p(y) dy as they are written)."""
-    expr = split_sums(expr)
-    expr = expr.replace(
-        lambda e: _class_sums(e) and e.limits[0][0] != CLASS_INDEX,
-        lambda e: sp.Sum(e.function.subs(e.limits[0][0], CLASS_INDEX), (CLASS_INDEX, 1, N_CLASSES)),
-    )
-    expr = expr.replace(
-        lambda e: _class_sums(e) and not e.function.has(e.limits[0][0]),
-        lambda e: e.function * N_CLASSES,
-    )
-    ones = {sp.Sum(p[CLASS_INDEX], (CLASS_INDEX, 1, N_CLASSES)): sp.S.One for p in simplex}
-    ones.update({t: sp.S.One for t in total})
-    return expr.xreplace(ones)
-
-
 def _positive_orientation(c) -> bool:
     """Whether c reads better than −c as a coefficient: 1 − p over p − 1, λ over −λ."""
     if isinstance(c, sp.Add):
@@ -822,82 +802,16 @@ def tidy(expr, simplex=(), factors=()):
     """The fixed presentation pass: canonical class sums, terms collected on the expectations
     they share ((1 − k_q)·𝔼 log y + (k_p − 1)·𝔼 log y = (k_p − k_q)·𝔼 log y), logarithms
     combined."""
-    expr = _canonical(expr, simplex)
+    expr = canonical_sums(expr, simplex)
     factors = [f for f in factors if isinstance(f, sp.Add)]
     if factors:
         expr = sp.collect(expr, factors)
     return _combine_logs(expr)
 
 
-def _exponentials_as_symbols(e):
-    """log(1 + e^{−z}) = log(1 + e^{z}) − z, made visible: each e^{±a} becomes x^{±1} for a positive
-    symbol x, log arguments are put over a common denominator and split, then x = e^{a} again."""
-    arguments = {}
-    for atom in e.atoms(sp.exp):
-        a = atom.args[0]
-        key = -a if a.could_extract_minus_sign() else a
-        arguments.setdefault(key, sp.Dummy("x", positive=True))
-    if not arguments:
-        return e
-    inverse = {x: key for key, x in arguments.items()}
-
-    def as_power(a):
-        key = -a if a.could_extract_minus_sign() else a
-        return arguments[key] ** (-1 if key != a else 1)
-
-    e = e.replace(lambda f: isinstance(f, sp.exp), lambda f: as_power(f.args[0]))
-    e = e.replace(
-        lambda f: isinstance(f, sp.log), lambda f: sp.log(sp.factor(sp.together(f.args[0])))
-    )
-    e = sp.expand_log(e, force=True)
-    e = e.xreplace({sp.log(x): key for x, key in inverse.items()})
-    return e.xreplace({x: sp.exp(key) for x, key in inverse.items()})
-
-
-def _log_gammas(e):
-    """log y! → log Γ(y + 1), log Γ(x) → log Γ(x), log C(n, y) → log Γ(n + 1) − log Γ(y + 1) −
-    log Γ(n − y + 1): one spelling for each log-gamma."""
-    e = e.replace(
-        lambda f: isinstance(f, sp.log) and isinstance(f.args[0], sp.binomial),
-        lambda f: (lambda n, k: loggamma(n + 1) - loggamma(k + 1) - loggamma(n - k + 1))(
-            *f.args[0].args
-        ),
-    )
-    e = e.replace(
-        lambda f: isinstance(f, sp.log) and isinstance(f.args[0], sp.factorial),
-        lambda f: loggamma(f.args[0].args[0] + 1),
-    )
-    e = e.replace(
-        lambda f: isinstance(f, sp.log) and isinstance(f.args[0], sp.gamma),
-        lambda f: loggamma(f.args[0].args[0]),
-    )
-    return e.replace(
-        lambda f: isinstance(f, sp.loggamma) and type(f) is not loggamma,
-        lambda f: loggamma(f.args[0]),
-    )
-
-
-def _expanded(e, simplex, total):
-    e = _log_gammas(sp.expand_log(e, force=True))
-    e = _canonical(sp.expand(_canonical(e, simplex, total)), simplex, total)
-    return sp.expand(e)
-
-
 def is_zero(expr, simplex=(), total=()) -> bool:
-    """A proof that ``expr`` ≡ 0 by a fixed sequence of targeted transforms: stable primitives to
-    exp/log, logarithms expanded under the assumptions, class sums canonical, polynomial expansion;
-    if that is not enough, exponentials as positive symbols (log(1 + e^{−z}) = log(1 + e^{z}) − z),
-    then a time-limited ``cancel``.  False means "not proven", never "proven non-zero"."""
-    e = _expanded(elementary(sp.sympify(expr)), simplex, total)
-    if e == 0:
-        return True
-    if e.has(sp.exp):
-        e = bounded(lambda: _expanded(_exponentials_as_symbols(e), simplex, total), TIME_LIMIT)
-        if e is None:
-            return False
-        if e == 0:
-            return True
-    return bounded(lambda: sp.cancel(sp.together(e)) == 0, TIME_LIMIT) is True
+    """The thorough prover (derive.symbolic.identically_zero) on an information-theory identity."""
+    return identically_zero(expr, simplex=simplex, total=total, thorough=True)
 
 
 # ---------------------------------------------------------------------------- the record

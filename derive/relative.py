@@ -25,7 +25,7 @@ from .functions import rename_index, split_sums, xlogy
 from .spec import CLASS_INDEX as k
 from .spec import N_CLASSES as K
 from .spec import Var
-from .standard import canon, identically_zero
+from .symbolic import canon, identically_zero
 
 _j = sp.Symbol("j", integer=True, positive=True)
 

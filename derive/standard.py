@@ -14,7 +14,6 @@ from itertools import permutations
 import mpmath
 import numpy as np
 import sympy as sp
-from sympy.functions.elementary.hyperbolic import HyperbolicFunction
 
 from .functions import (
     elementary,
@@ -23,9 +22,7 @@ from .functions import (
     logcosh,
     loggamma,
     logsumexp,
-    rename_index,
     softplus,
-    split_sums,
     stabilise,
     xlogy,
 )
@@ -33,6 +30,7 @@ from .numeric import evaluate
 from .spec import CLASS_INDEX as k
 from .spec import N_CLASSES as K
 from .spec import Var
+from .symbolic import canon, identically_zero
 
 
 @dataclass(frozen=True)
@@ -267,16 +265,6 @@ class Match:
     form: sp.Expr
 
 
-def canon(expr) -> sp.Expr:
-    """A canonical form for zero tests: elementary functions, hyperbolic functions as exponentials,
-    summed sums, cancelled fractions."""
-    expr = elementary(sp.sympify(expr))
-    expr = expr.replace(lambda e: isinstance(e, HyperbolicFunction), lambda e: e.rewrite(sp.exp))
-    expr = split_sums(rename_index(expr, k))
-    expr = sp.expand(sp.powsimp(expr.doit()))
-    return sp.cancel(sp.together(expr))
-
-
 def content(expr, exclude: Sequence[sp.Basic]) -> sp.Expr:
     """The positive factor, free of ``exclude``, common to every term of ``expr`` that involves
     ``exclude`` (terms without them are constants: they do not bear on a scale)."""
@@ -306,29 +294,6 @@ def _scale_candidates(kept, form, learned, exclude):
         ratio = canon(sp.diff(kept, theta) / sp.diff(form, theta))
         yield ratio
     yield content(kept, exclude) / content(form, exclude)
-
-
-def identically_zero(expr, depth: int = 2) -> bool:
-    """Prove ``expr ≡ 0``: canonically zero, or zero at one point with every partial derivative
-    identically zero (recursively, to ``depth``).  False means "not proven", never "nonzero".
-
-    A point where the value is proven zero is enough (the derivatives vanish everywhere): 0 for
-    real symbols and 1/2 for positive ones (inside (0, ∞) and (0, 1)), else 1/2 throughout.
-    Integer symbols are treated as real, which is sound: an identity on ℝ holds on ℤ.
-    """
-    e = canon(expr)
-    if e == 0:
-        return True
-    symbols = [s for s in e.free_symbols if isinstance(s, sp.Symbol)]
-    if depth == 0 or not symbols or e.has(sp.Indexed):
-        return False
-    points = (
-        {s: sp.S.Half if s.is_positive else sp.S.Zero for s in symbols},
-        dict.fromkeys(symbols, sp.S.Half),
-    )
-    if all(canon(e.subs(point)) != 0 for point in points):
-        return False
-    return all(identically_zero(sp.diff(e, s), depth - 1) for s in symbols)
 
 
 def proven_constant(diff_expr, learned) -> bool:

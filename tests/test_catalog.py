@@ -17,7 +17,7 @@ from sympy.core.function import AppliedUndef
 from derive.catalog import CATALOG
 from derive.numeric import bind, evaluate
 from derive.spec import CLASS_INDEX, N_CLASSES
-from derive.standard import identically_zero
+from derive.symbolic import identically_zero
 
 N_POINTS = 6
 

@@ -6,7 +6,8 @@ import sympy as sp
 
 from derive.derivation import derive
 from derive.spec import Distribution, Var
-from derive.standard import identically_zero, recognise
+from derive.standard import recognise
+from derive.symbolic import identically_zero
 
 Y, MU, S = Var("y"), Var("mu"), Var("s", "positive")
 y, mu, s = sp.Symbol("y", real=True), sp.Symbol("mu", real=True), sp.Symbol("s", positive=True)

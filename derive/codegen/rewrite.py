@@ -13,7 +13,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 from sympy.codegen.numpy_nodes import logaddexp
 
-from ..functions import Rule, sigmoid, softplus, stabilise, xlogy
+from ..functions import Rule, apply_rules, sigmoid, softplus, stabilise, xlogy
 from ..functions import elementary as primitives
 
 
@@ -306,22 +306,6 @@ CODE_RULES = (
 )
 
 
-def apply_rules(expr, rules=CODE_RULES, passes: int = 4):
-    """Apply ``rules`` in order until nothing changes; return (expression, notes of rules fired)."""
-    fired: list[str] = []
-    for _ in range(passes):
-        before = expr
-        for note, rule in rules:
-            new = rule(expr)
-            if new != expr:
-                expr = new
-                if note not in fired:
-                    fired.append(note)
-        if expr == before:
-            break
-    return expr, fired
-
-
 def prepare(expr, passes: int = 4):
     """The expression code is printed from: the derivation's stable rules, then the code rules,
     until neither changes it (a code rule can expose a pattern of the derivation's, such as
@@ -333,7 +317,7 @@ def prepare(expr, passes: int = 4):
         before = expr
         expr, notes = stabilise(expr)
         fired += [n for n in notes if n not in fired]
-        expr, notes = apply_rules(expr)
+        expr, notes = apply_rules(expr, CODE_RULES, passes)
         fired += [n for n in notes if n not in fired]
         if expr == before:
             break
