@@ -29,6 +29,7 @@ from sympy import (
     sqrt,
 )
 
+from .errors import shown
 from .functions import huber, sigmoid
 from .spec import CLASS_INDEX as k
 from .spec import N_CLASSES as K
@@ -42,7 +43,8 @@ _j = Symbol("j", integer=True, positive=True)  # a second class index, for norma
 class UnknownDistribution(KeyError):
     def __str__(self):
         name = self.args[0]
-        return f"unknown distribution {name!r}; `derive list` shows the {len(CATALOG)} known names"
+        count = len(CATALOG)
+        return f"unknown distribution {shown(name)}; `derive list` shows the {count} known names"
 
 
 def register(dist: Distribution) -> Distribution:

@@ -14,9 +14,10 @@ the NLL, rewrite rules, ``cancel`` in zero tests); never a global ``simplify``.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
-import tempfile
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -25,6 +26,7 @@ import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.printing.pretty.stringpict import prettyForm
 
+from . import cache
 from .display import inline
 from .functions import elementary, log1p, loggamma, rename_index, split_sums, stabilise
 from .spec import CLASS_INDEX, N_CLASSES, Distribution
@@ -521,35 +523,52 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
 
+def _entry_name(dist: Distribution) -> str:
+    """The file an entry is stored in: the name made safe as a file name (a declaration's name
+    may hold any text), the fingerprint, derive's version."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", dist.name)[:64]
+    return f"{safe}-{dist.fingerprint()[:16]}-{_code_version()}.pickle"
+
+
+def _entry_key(dist: Distribution) -> tuple[str, str, str, str]:
+    """What an entry was written for; an entry whose recorded key differs is not served."""
+    return (dist.name, dist.fingerprint(), _code_version(), sp.__version__)
+
+
 def derive_cached(dist: Distribution) -> Derivation:
     """:func:`derive`, memoised on disk by the declaration's fingerprint and derive's version.
 
-    The cache is an optimisation only: any failure to read or write it falls back to deriving.
+    The cache is an optimisation only: any failure to read or write it falls back to deriving;
+    a cache that could be turned against its user is refused with a :class:`CacheWarning`
+    (:mod:`derive.cache`).
     """
     directory = _cache_dir()
     if directory is None:
         return derive(dist)
-    path = directory / f"{dist.name}-{dist.fingerprint()[:16]}-{_code_version()}.pickle"
-    try:
-        with path.open("rb") as fh:
-            fields, standard_id = pickle.load(fh)
-        return Derivation(
-            dist=dist,
-            standard=STANDARDS[standard_id] if standard_id else None,
-            **fields,
-        )
-    except Exception:  # a missing, stale or corrupt entry: derive again
-        pass
+    store = cache.open_store(directory)
+    if store is None:
+        return derive(dist)
+    name, key = _entry_name(dist), _entry_key(dist)
+    content = store.load(name)
+    if content is not None:
+        try:
+            recorded, fields, standard_id = pickle.loads(content)  # HMAC-checked: ours
+            if recorded == key:
+                return Derivation(
+                    dist=dist,
+                    standard=STANDARDS[standard_id] if standard_id else None,
+                    **fields,
+                )
+        except Exception:  # a stale or corrupt entry: derive again
+            pass
     result = derive(dist)
     fields = {name: getattr(result, name) for name in _FIELDS}
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            _Pickler(fh).dump((fields, result.standard.id if result.standard else None))
-        os.replace(tmp, path)
-    except OSError:
-        pass
+        buffer = io.BytesIO()
+        _Pickler(buffer).dump((key, fields, result.standard.id if result.standard else None))
+    except Exception:  # an expression that does not pickle: not cached
+        return result
+    store.store(name, buffer.getvalue())
     return result
 
 

@@ -32,7 +32,7 @@ import numpy as np
 import sympy as sp
 
 from .budget import NO_BUDGET, Expired, TimeBudget
-from .errors import UserError
+from .errors import UserError, shown
 from .functions import sigmoid, softplus, xlogy
 from .parse import IDENTIFIER, Parsed, parse_latex
 from .spec import CLASS_INDEX, N_CLASSES, Distribution, Var
@@ -81,12 +81,12 @@ def _names(values, flag) -> list[str]:
     out = []
     for value in values:
         if not isinstance(value, str):
-            raise UserError(f"{flag}: expected a name, got {value!r}")
+            raise UserError(f"{flag}: expected a name, got {shown(value)}")
         for name in value.split(","):
             name = name.strip()
             if not IDENTIFIER.match(name):
                 raise UserError(
-                    f"{flag} {name!r} is not a symbol name (a letter, then letters, digits, _)"
+                    f"{flag} {shown(name)} is not a symbol name (a letter, then letters, digits, _)"
                 )
             out.append(name)
     return out
@@ -109,11 +109,11 @@ def _bound(text: str, fixed: Sequence[str]):
     if IDENTIFIER.match(text):
         if text not in fixed:
             raise UserError(
-                f"--support bound {text!r} is not a fixed symbol; a bound is a number, oo, pi "
+                f"--support bound {shown(text)} is not a fixed symbol; a bound is a number, oo, pi "
                 f"or a --fixed symbol"
             )
         return text
-    raise UserError(f"--support bound {text!r} is not a number, oo, pi or a --fixed symbol")
+    raise UserError(f"--support bound {shown(text)} is not a number, oo, pi or a --fixed symbol")
 
 
 def _python_bound(bound, fixed: Sequence[str]):
@@ -122,7 +122,7 @@ def _python_bound(bound, fixed: Sequence[str]):
     if isinstance(bound, sp.Symbol):
         return _bound(bound.name, fixed)
     if isinstance(bound, bool) or not isinstance(bound, (int, float, sp.Number, sp.NumberSymbol)):
-        raise UserError(f"support bound {bound!r}: a number, oo, pi or a fixed symbol")
+        raise UserError(f"support bound {shown(bound)}: a number, oo, pi or a fixed symbol")
     if isinstance(bound, float):
         return sp.oo if bound == math.inf else -sp.oo if bound == -math.inf else sp.Rational(bound)
     return sp.S(bound) if isinstance(bound, int) else bound
@@ -135,7 +135,7 @@ def _support(support, fixed: Sequence[str]):
         text = support.strip().strip("()[]")
         parts = text.split(",")
         if len(parts) != 2:
-            raise UserError(f"--support {support!r}: give two bounds, LO,HI (e.g. 0,oo)")
+            raise UserError(f"--support {shown(support)}: give two bounds, LO,HI (e.g. 0,oo)")
         lo, hi = (_bound(p, fixed) for p in parts)
     else:
         if len(support) != 2:
@@ -222,7 +222,7 @@ def declare(
     if both:
         raise UserError(f"{sorted(both)[0]} is declared both --positive and --probability")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name or ""):
-        raise UserError(f"--name {name!r}: use letters, digits, '-', '_' and '.'")
+        raise UserError(f"--name {shown(name)}: use letters, digits, '-', '_' and '.'")
     bounds = _support(support, fixed_names)
 
     declared_names = [y_name, *param_names, *fixed_names]

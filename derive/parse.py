@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .errors import UserError
+from .errors import UserError, shown
 from .functions import sigmoid, softplus
 from .spec import CLASS_INDEX, N_CLASSES
 
@@ -127,7 +127,7 @@ def symbol_name(raw: str) -> str:
     name = re.sub(r"[{}]", "", name)
     name = re.sub(r"[\s,_]+", "_", name).strip("_")
     if not IDENTIFIER.match(name):
-        raise ParseError(f"cannot use {raw!r} as a symbol name (letters, digits and _ only)")
+        raise ParseError(f"cannot use {shown(raw)} as a symbol name (letters, digits and _ only)")
     return name
 
 
@@ -384,8 +384,9 @@ def _needs_braces(tokens, i, command):
     return tokens[j] not in ("{", "[")
 
 
-def _right_hand_side(tokens: list[str]) -> tuple[list[str], bool]:
-    """``p(y | θ) = …`` → the right-hand side; an ``=`` inside brackets (sum limits) stays."""
+def _right_hand_side(tokens: list[str], variables: Collection[str]) -> tuple[list[str], bool]:
+    """``p(y | θ) = …`` → the right-hand side; an ``=`` inside brackets (sum limits) stays.
+    The left-hand side must name the density (:func:`_check_name`)."""
     positions = [i for i, tok in _top_level(tokens) if tok == "="]
     if not positions:
         return tokens, False
@@ -394,7 +395,58 @@ def _right_hand_side(tokens: list[str]) -> tuple[list[str], bool]:
     rhs = tokens[positions[0] + 1 :]
     if not "".join(rhs).strip():
         raise ParseError("nothing follows '='; give the density's formula")
+    _check_name(tokens[: positions[0]], variables)
     return rhs, True
+
+
+#: What separates the arguments of the density's name: p(y | μ, σ), p(y \mid μ), f(y; μ).
+_NAME_SEPARATORS = {",", "|", r"\mid", ";", r"\vert"}
+
+
+def _check_name(lhs: list[str], variables: Collection[str]) -> None:
+    r"""The text left of ``=`` must be the density's name: one letter, an optional subscript,
+    then the declared symbols in brackets, ``p(y \mid \mu)``, ``f(y)``, ``p_\theta(y; x)``.
+    Anything else is refused: it would be kept (as the input echoed) without being read."""
+    text = "".join(lhs).strip()
+    refused = ParseError(
+        f"the left of '=' must name the density, as p(y \\mid \\mu) or f(y), not {shown(text)}"
+    )
+    toks = [t for t in lhs if not _is_space(t)]
+    if len(toks) < 4 or not re.fullmatch(r"[A-Za-z]", toks[0]) or toks[-1] != ")":
+        raise refused
+    i = 1
+    if toks[i] == "_":  # a label, p_\theta: any symbol name
+        j = toks.index("}", i) if toks[i + 1] == "{" and "}" in toks[i:] else i + 1
+        try:
+            symbol_name("".join(toks[i + 1 : j + 1]))
+        except ParseError:
+            raise refused from None
+        i = j + 1
+    names: list[list[str]] = []
+    if i >= len(toks) or toks[i] != "(":
+        raise refused
+    group: list[str] = []
+    for tok in toks[i + 1 : -1]:
+        if tok in _NAME_SEPARATORS:
+            names.append(group)
+            group = []
+        elif tok in _OPEN or tok in _CLOSE or tok == "=":
+            raise refused
+        else:
+            group.append(tok)
+    names.append(group)
+    for group in names:
+        if not group:
+            raise refused
+        try:
+            name = symbol_name("".join(group))
+        except ParseError:
+            raise refused from None
+        if variables and name not in variables:
+            raise ParseError(
+                f"the left of '=' names {name}, which is not declared (--observed, --param, "
+                "--fixed)"
+            )
 
 
 _INFIX = (r"\choose", r"\over", r"\atop")
@@ -528,7 +580,7 @@ def _antlr(text: str, show) -> sp.Basic:
             if tok.type != Token.EOF and tok.type not in _ALLOWED:
                 what = _REFUSED.get(_token_name(tok.type), "this")
                 raise ParseError(
-                    f"{what} ({tok.text!r}, near {show(tok.column)}) has no place in a density"
+                    f"{what} ({shown(tok.text)}, near {show(tok.column)}) has no place in a density"
                 )
         if not any(t.type != Token.EOF for t in stream.tokens):
             raise ParseError("the density is empty")
@@ -957,7 +1009,7 @@ def parse_latex(
     if not text:
         raise ParseError("the density is empty")
     reader = _Reader(frozenset(variables), critical)
-    tokens, rhs = _right_hand_side(raw_tokens)
+    tokens, rhs = _right_hand_side(raw_tokens, variables)
     if rhs:
         reader.note("the right-hand side of '='")
     tokens, readings = _normalise(tokens)

@@ -313,7 +313,7 @@ class Distribution:
         for link in self.links:
             parts.append(f"{link.param}<-{link.name}:{sp.srepr(self.link_expr(link))}")
         parts.append(repr(self.support))
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+        return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
     def link_expr(self, link: Link) -> sp.Expr:
         raw = self.symbols[link.raw.name]

@@ -14,9 +14,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "derive"
 
 #: Layers, lowest first.  A module imports modules of its own layer or below.
 LAYERS = (
-    # primitives: errors, progress callbacks, the one time limit, declarations, stable functions,
-    # display forms, the one numeric evaluator, the one prover
-    ("errors", "progress", "budget", "spec", "functions", "display", "numeric", "symbolic"),
+    # primitives: errors, progress callbacks, the one time limit, the one on-disk cache,
+    # declarations, stable functions, display forms, the one numeric evaluator, the one prover
+    ("errors", "progress", "budget", "cache", "spec", "functions", "display", "numeric",
+     "symbolic"),
     # the catalog of declarations; standard losses and recognition
     ("catalog", "standard"),
     # the pipeline, its record and cache

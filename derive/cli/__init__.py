@@ -15,7 +15,7 @@ import os
 import sys
 import warnings
 
-from ..errors import UserError
+from ..errors import UserError, shown
 from .io import Progress, write_output
 
 #: Modules that add sub-commands, in the order `derive --help` lists them.
@@ -24,7 +24,7 @@ COMMANDS = ("show", "code", "new", "latex", "plot", "info")
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse's own errors: one line, exit 2, like every other
-        raise UserError(f"{message} (see `{self.prog} --help`)")
+        raise UserError(f"{shown(message, quote=False, limit=200)} (see `{self.prog} --help`)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,7 +46,7 @@ def _one_line(message, category, filename, lineno, file=None, line=None):
 
 def main(argv: list[str] | None = None) -> int:
     progress = Progress()
-    shown = warnings.showwarning
+    previous = warnings.showwarning
     warnings.showwarning = _one_line
     try:
         args = parser().parse_args(argv)
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         return _internal(exc)
     finally:
-        warnings.showwarning = shown
+        warnings.showwarning = previous
     return 0
 
 

@@ -9,7 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import UserError, shown
 
 #: derive.new.DEFAULT_TIMEOUT (a test keeps them equal), here so that --help imports no SymPy.
 DEFAULT_TIMEOUT = 30.0
@@ -116,9 +116,12 @@ def _seconds(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise UserError(f"--timeout {text!r}: give a number of seconds") from None
+        raise UserError(f"--timeout {shown(text)}: give a number of seconds") from None
     if not (0 < value <= 86400) or math.isnan(value):
-        raise UserError(f"--timeout {text}: give a number of seconds above 0 (at most a day)")
+        raise UserError(
+            f"--timeout {shown(text, quote=False)}: give a number of seconds above 0 "
+            "(at most a day)"
+        )
     return value
 
 

@@ -12,6 +12,7 @@ import json
 import keyword
 import re
 import types
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -20,10 +21,13 @@ from sympy.core.function import AppliedUndef
 
 from ..catalog import get
 from ..derivation import Derivation, derive_cached
+from ..errors import shown
 from ..functions import logsumexp, rename_index
 from ..latex import latex_of, steps_of, tex
 from ..spec import CLASS_INDEX, N_CLASSES, Distribution, Var
+from . import literal
 from .backends import BACKENDS, Backend, Printer, Unsupported
+from .literal import Literals
 from .rewrite import elementary, prepare
 
 #: Names the module itself defines or imports: an argument with one of these names gets a "_".
@@ -40,8 +44,11 @@ J = sp.Dummy("j", integer=True, positive=True)
 
 
 def python_name(name: str) -> str:
-    """A valid, non-reserved Python argument name: `lambda` becomes `lambda_`."""
-    text = re.sub(r"\W", "_", name)
+    """A valid, non-reserved Python argument name: `lambda` becomes `lambda_`.  Python reads
+    identifiers in NFKC form, so the name is normalised first (a full-width ｎｐ is np, reserved)
+    and every character that cannot continue an identifier becomes "_"."""
+    text = unicodedata.normalize("NFKC", str(name))
+    text = "".join(ch if ("a" + ch).isidentifier() else "_" for ch in text)
     if not text or text[0].isdigit() or text[0] == "_":  # private names belong to the module
         text = "arg_" + text.lstrip("_")
     if keyword.iskeyword(text) or text in RESERVED:
@@ -319,6 +326,7 @@ def _environment():
         undefined=jinja2.StrictUndefined,
     )
     env.filters["pytuple"] = pytuple
+    env.filters["pystr"] = jinja2.pass_context(lambda ctx, text: ctx["literals"](text))
     return env
 
 
@@ -356,7 +364,7 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
     """Everything the template needs, from the derivation."""
     d = resolve(target)
     if backend not in BACKENDS:
-        raise Unsupported(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+        raise Unsupported(f"unknown backend {shown(backend)}; choose one of {', '.join(BACKENDS)}")
     b = BACKENDS[backend]
     args = arguments(d)
     if _undefined([d.loss]):
@@ -399,7 +407,7 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
     for f in functions.values():
         rewrites += [n for n in f.rewrites if n not in rewrites]
     dist = d.dist
-    shown = {"latex": latex_of(d), "steps": steps_of(d)}  # as `derive show --json` gives it
+    displayed = {"latex": latex_of(d), "steps": steps_of(d)}  # as `derive show --json` gives it
     return {
         "name": dist.name,
         "title": dist.title,
@@ -409,8 +417,8 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
         "grad": grad,
         "standard": d.standard.id if d.standard else None,
         "standard_title": d.standard.title if d.standard else None,
-        "latex": shown["latex"],
-        "steps": [(step["note"], step["latex"]) for step in shown["steps"]],
+        "latex": displayed["latex"],
+        "steps": [(step["note"], step["latex"]) for step in displayed["steps"]],
         "args": args,
         "observed": [a.name for a in args if a.role == "observed"],
         "params": [a.name for a in learned],
@@ -428,9 +436,19 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
     }
 
 
+def render_checked(template: str, values: dict) -> str:
+    """Render ``template`` with every text through :func:`.literal.pystr`, then check the result
+    against a skeleton rendered with the texts blanked (:func:`.literal.check`)."""
+    template = environment().get_template(template)
+    literals, blanks = Literals(), Literals(blank=True)
+    source = template.render(**values, literals=literals)
+    literal.check(source, template.render(**values, literals=blanks), literals.texts)
+    return source
+
+
 def module_source(target, backend: str = "numpy", grad: bool = False) -> str:
     """The emitted module's source for a catalog name, a Distribution or a Derivation."""
-    return environment().get_template("module.py.j2").render(**context(target, backend, grad))
+    return render_checked("module.py.j2", context(target, backend, grad))
 
 
 @lru_cache(maxsize=64)
@@ -466,10 +484,11 @@ def test_source(
     derivs = [reference.derivatives(d, args, p) for p in points] if grad else []
     learned = [a for a in args if a.role == "learned"]
     command = context_command(d.dist.name, backend, grad)
-    return (
-        environment()
-        .get_template("module_tests.py.j2")
-        .render(
+    if not module.isidentifier() or keyword.iskeyword(module):
+        raise Unsupported(f"{shown(module)} is not a module name the tests can import")
+    return render_checked(
+        "module_tests.py.j2",
+        dict(
             module=module,
             command=command,
             dps=reference.DPS,
@@ -482,5 +501,5 @@ def test_source(
             hessian=repr([h for _, h in derivs]),
             n_params=len(learned),
             rtol=1e-9,
-        )
+        ),
     )
