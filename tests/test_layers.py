@@ -23,7 +23,7 @@ LAYERS = (
     # the pipeline, its record and cache
     ("derivation",),
     # engines built on derivations; LaTeX input and user declarations
-    ("relative", "infotheory", "parse", "new"),
+    ("relative", "infotheory", "parse", "user"),
     # outputs
     ("latex", "report", "codegen", "plot"),
     # entry points: the only layer that prints, reads argv or writes files

@@ -20,8 +20,8 @@ from scipy import special, stats
 
 from derive.cli import main
 from derive.derivation import derive
-from derive.new import declare, new
 from derive.numeric import evaluate
+from derive.user import declare, new
 
 
 class _Kumaraswamy(stats.rv_continuous):

@@ -120,8 +120,8 @@ def test_the_issues_exploit_is_refused(tmp_path, monkeypatch):
 
 
 def test_the_density_name_is_read_and_checked(tmp_path, capsys):
-    from derive.new import declare
     from derive.parse import ParseError
+    from derive.user import declare
 
     rhs = "\\frac{1}{\\sqrt{2\\pi}}e^{-(y-\\mu)^2/2}"
     for lhs in ("p(y\\mid\\mu)", "f(y)", "p(y | \\mu)", "p_\\theta(y; \\mu)", "q(y,\\mu)"):

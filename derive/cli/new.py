@@ -1,5 +1,5 @@
 """`derive new --density TEX --observed Y --param P ...`: a density typed in LaTeX, checked and
-derived (the engine is derive.new)."""
+derived (the engine is derive.user)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import UserError, shown
 
-#: derive.new.DEFAULT_TIMEOUT (a test keeps them equal), here so that --help imports no SymPy.
+#: derive.user.DEFAULT_TIMEOUT (a test keeps them equal), here so that --help imports no SymPy.
 DEFAULT_TIMEOUT = 30.0
 
 
@@ -54,7 +54,7 @@ def _check_output(path: str | None) -> None:
 
 def _command(args) -> str:
     from ..budget import TimeBudget
-    from ..new import declare
+    from ..user import declare
 
     _check_output(args.output)
     budget = TimeBudget(args.timeout)

@@ -360,6 +360,43 @@ def context_command(name: str, backend: str, grad: bool) -> str:
     return f"derive code {name}{backend_flag}" + (" --grad" if grad else "")
 
 
+# ---------------------------------------------------------------------------- torch's loss module
+
+#: The clamp policy of the torch loss module, by standard id: (learned parameter, power, eps)
+#: floors parameter**power at eps in the forward value, with the gradient passed straight
+#: through, exactly as torch.nn.functional.gaussian_nll_loss clamps var = σ² (var.clamp_(min=eps)
+#: under no_grad).  Entries without a row clamp nothing: their forms are finite wherever the
+#: exact value is.
+TORCH_CLAMPS = {"gaussian_nll": ("sigma", 2, 1e-6)}
+
+#: What the targets of a torch loss module look like, by the observed variable's constraint:
+#: categorical targets (class indices, or one-hot/probabilities) and binary ones (pos_weight).
+TORCH_TARGETS = {"simplex": "categorical", "onehot": "categorical", "binary": "binary"}
+
+
+def class_name(name: str) -> str:
+    """The loss module's class name: `categorical-logit` becomes `CategoricalLogitLoss`."""
+    parts = [p for p in re.split(r"[^0-9A-Za-z]+", name) if p]
+    text = "".join(p[:1].upper() + p[1:] for p in parts) or "Derived"
+    return ("D" + text if text[0].isdigit() else text) + "Loss"
+
+
+def torch_module(d: Derivation, args) -> dict:
+    """The torch backend's nn.Module loss class: forward(input..., target, fixed...)."""
+    kind = TORCH_TARGETS.get(d.dist.observed.constraint, "plain")
+    clamp = TORCH_CLAMPS.get(d.standard.id if d.standard else None)
+    learned = [a.name for a in args if a.role == "learned"]
+    if clamp is not None:
+        name, power, eps = clamp
+        clamp = {"index": [v.name for v in d.dist.learned].index(name), "power": power, "eps": eps}
+        clamp["param"] = learned[clamp["index"]]
+    return {
+        "class_name": class_name(d.dist.name),
+        "kind": kind if kind != "categorical" or len(learned) == 1 else "plain",
+        "clamp": clamp,
+    }
+
+
 def context(target, backend: str = "numpy", grad: bool = False) -> dict:
     """Everything the template needs, from the derivation."""
     d = resolve(target)
@@ -433,6 +470,7 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
         "plans": plans,
         "kinks": kinks,
         "objectives": grad and backend == "numpy" and len(learned) == 1 and not d.dist.vector,
+        "torch_module": torch_module(d, args) if backend == "torch" else None,
     }
 
 
