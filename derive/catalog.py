@@ -332,6 +332,7 @@ register(
             "torch.nn.functional.binary_cross_entropy",
             "sklearn.metrics.log_loss",
         ),
+        natural_link="logit",
     )
 )
 
@@ -362,6 +363,7 @@ register(
         notes="y counts successes out of n trials with success probability p (scipy binom(n, p), "
         "torch Binomial(total_count=n, probs=p)); the mean is np. n = 1 is the Bernoulli.",
         references=("torch.distributions.Binomial",),
+        natural_link="logit",
     )
 )
 
@@ -409,6 +411,7 @@ register(
         density=_poisson,
         notes="λ is the rate (the mean); prefer poisson-log, which learns η = log λ.",
         references=("torch.nn.functional.poisson_nll_loss(log_input=False)",),
+        natural_link="log",
     )
 )
 
@@ -441,6 +444,7 @@ register(
         "probs)) n = 1/α and p = 1/(1 + αμ) is scipy's success probability; torch's probs is "
         "the complement αμ/(1 + αμ). statsmodels' NegativeBinomial(loglike_method='nb2') uses α.",
         references=("statsmodels NegativeBinomial (nb2)",),
+        natural_link="log",
     )
 )
 
@@ -459,6 +463,7 @@ register(
         "deviance 2(log(μ/y) + y/μ − 1) of sklearn's mean_gamma_deviance, with a = k/2; "
         "sklearn's HalfGammaLoss is half of it, less a term in y, on the raw output log μ.",
         references=("sklearn.metrics.mean_gamma_deviance", "sklearn HalfGammaLoss"),
+        natural_link="log",
     )
 )
 
@@ -472,6 +477,7 @@ register(
         notes="λ is the rate, the reciprocal of the mean (scipy expon(scale=1/λ), torch "
         "Exponential(rate=λ)). The gamma with shape 1.",
         references=("torch.distributions.Exponential",),
+        natural_link="log",
     )
 )
 
@@ -486,6 +492,7 @@ register(
         notes="Mean μ and shape λ (variance μ³/λ); scipy invgauss(mu=μ/λ, scale=λ). The loss "
         "(y−μ)²/(yμ²) is the unit deviance, sklearn's mean_tweedie_deviance(power=3); a = λ/2.",
         references=("sklearn.metrics.mean_tweedie_deviance(power=3)",),
+        natural_link="log",
     )
 )
 
@@ -515,6 +522,7 @@ register(
             "nll": "the full NLL contains −log c(y, φ), which has no closed form",
             "scipy": "scipy.stats has no Tweedie distribution",
         },
+        natural_link="log",
     )
 )
 
@@ -530,6 +538,7 @@ register(
         "scale=λ), torch Weibull(scale=λ, concentration=k). k = 1 is the exponential with rate "
         "1/λ.",
         references=("torch.distributions.Weibull",),
+        natural_link="log",
     )
 )
 

@@ -23,11 +23,14 @@ from sympy import (
     besseli,
     binomial,
     cosh,
+    erfc,
     exp,
     expand_log,
     factorial,
     gamma,
     log,
+    pi,
+    sqrt,
     tanh,
 )
 from sympy import loggamma as _sympy_loggamma
@@ -298,11 +301,126 @@ class log_i0(Function):
         return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
 
 
+class log_ndtr(Function):
+    r""":math:`\log\Phi(x)`, the log of the standard normal CDF, accurate in both tails
+    (scipy.special.log_ndtr, torch.special.log_ndtr, jax.scipy.special.log_ndtr): Φ(x) underflows
+    below x = −38 in float64 and 1 − Φ(x) rounds to 1 above x = 8.3, where the naive log loses
+    every digit.  log(1 − Φ(x)) is log_ndtr(−x)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x is S.Zero:
+            return -log(2)
+
+    def fdiff(self, argindex=1):
+        # φ(x)/Φ(x) = √(2/π)/erfcx(−x/√2): finite and accurate where φ and Φ both underflow
+        return sqrt(2 / pi) / erfcx(-self.args[0] / sqrt(2))
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return log(erfc(-x / sqrt(2)) / 2)
+
+    _eval_rewrite_as_log = _eval_rewrite_as_exp
+
+    def _eval_is_extended_negative(self):
+        if self.args[0].is_extended_real:
+            return True
+
+    def _latex(self, printer, exp=None):
+        tex = r"\log \Phi\left(%s\right)" % printer._print(self.args[0])
+        return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
+
+
+class erfcx(Function):
+    r"""The scaled complementary error function :math:`e^{x^2}\operatorname{erfc}(x)`
+    (scipy.special.erfcx, torch.special.erfcx): about 1/(x√π) for large x, where erfc underflows
+    (x > 26.5 in float64)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x is S.Zero:
+            return S.One
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return 2 * x * erfcx(x) - 2 / sqrt(pi)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return exp(x**2) * erfc(x)
+
+    def _eval_is_positive(self):
+        return self.args[0].is_extended_real
+
+    def _latex(self, printer, exp=None):
+        tex = r"\operatorname{erfcx}\left(%s\right)" % printer._print(self.args[0])
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+
+class log1mexp(Function):
+    r""":math:`\log(1 - e^{x})` for x < 0, accurate at both ends: log(−expm1(x)) for x > −log 2,
+    log1p(−eˣ) below (Mächler, "Accurately computing log(1 − exp(−|a|))", 2012)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return 1 / (1 - exp(-self.args[0]))  # −eˣ/(1 − eˣ)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return log(1 - exp(x))
+
+    _eval_rewrite_as_log = _eval_rewrite_as_exp
+
+    def _latex(self, printer, exp=None):
+        tex = r"\log\left(1 - e^{%s}\right)" % printer._print(self.args[0])
+        return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
+
+
+class logdiffexp(Function):
+    r""":math:`\log(e^{a} - e^{b})` for a ≥ b, evaluated as a + log1mexp(b − a): the log of a
+    difference of two probabilities given by their logs (a CDF difference F(u) − F(l), a survival
+    function 1 − F), accurate when both are near 1 or both near 0."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        if argindex == 1:
+            return 1 / (1 - exp(b - a))
+        return 1 / (1 - exp(a - b))
+
+    def _eval_rewrite_as_exp(self, a, b, **kwargs):
+        return log(exp(a) - exp(b))
+
+    _eval_rewrite_as_log = _eval_rewrite_as_exp
+
+    def _latex(self, printer, exp=None):
+        a, b = (printer._print(arg) for arg in self.args)
+        tex = r"\log\left(e^{%s} - e^{%s}\right)" % (a, b)
+        return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
+
+
 #: Every stable primitive: code printers must map each of these (a missing one fails loudly).
-PRIMITIVES = (sigmoid, softplus, xlogy, logsumexp, loggamma, log1p, logcosh, huber, log_i0)
+PRIMITIVES = (
+    sigmoid,
+    softplus,
+    xlogy,
+    logsumexp,
+    loggamma,
+    log1p,
+    logcosh,
+    huber,
+    log_i0,
+    log_ndtr,
+    erfcx,
+    log1mexp,
+    logdiffexp,
+)
 
 #: Primitives rewritten by :func:`elementary`; loggamma stays (mpmath evaluates it directly).
-_ELEMENTARY = (sigmoid, softplus, xlogy, logsumexp, log1p, logcosh, huber, log_i0)
+_ELEMENTARY = tuple(p for p in PRIMITIVES if p is not loggamma)
 
 
 def elementary(expr):

@@ -200,6 +200,35 @@ class Link:
     name: str  # e.g. "sigmoid", "exp", "softmax"
 
 
+@dataclass(frozen=True)
+class NaturalLink:
+    """How an unconstrained margin m stands for a constrained parameter θ: θ = inverse(m),
+    m = forward(θ).  Gradient boosting (and any model whose raw output is unbounded) learns m."""
+
+    name: str
+    inverse: Callable  # margin symbol -> parameter expression
+    forward: Callable  # parameter value -> margin value (numpy), for draws and starts
+    text: str  # how θ reads in terms of the margin, e.g. "exp(m)"
+
+
+def _natural_links() -> dict[str, NaturalLink]:
+    from .functions import sigmoid
+
+    return {
+        link.name: link
+        for link in (
+            NaturalLink("identity", lambda m: m, lambda p: p, "m"),
+            NaturalLink("log", sp.exp, np.log, "exp(m)"),
+            NaturalLink("logit", sigmoid, lambda p: np.log(p) - np.log1p(-p), "sigmoid(m)"),
+        )
+    }
+
+
+#: The links a declaration can name as its ``natural_link`` (log for rates and means, logit for
+#: probabilities).
+NATURAL_LINKS = _natural_links()
+
+
 #: The checks a catalog entry can declare unavailable (with a reason) or loosen (a tolerance):
 #: "normalisation" (∫ p = 1 by quadrature), "nll" (the full −log p can be evaluated), "scipy"
 #: (a scipy.stats oracle exists), "split" (nll = a·loss + dropped, numerically).
@@ -234,8 +263,14 @@ class Distribution:
     unavailable: Mapping[str, str] = field(default_factory=dict, compare=False)
     #: tolerances that differ from the tests' defaults, by check name (see :data:`CHECKS`)
     tolerances: Mapping[str, float] = field(default_factory=dict, compare=False)
+    #: the link from an unconstrained margin to the single learned parameter where that parameter
+    #: is constrained (a rate, a mean, a probability): the GBM objectives work on the margin
+    #: (a key of :data:`NATURAL_LINKS`); None where the learned output is already unconstrained
+    natural_link: str | None = None
 
     def __post_init__(self):
+        if self.natural_link is not None and self.natural_link not in NATURAL_LINKS:
+            raise ValueError(f"{self.name}: unknown natural link {self.natural_link!r}")
         for key in (*self.unavailable, *self.tolerances):
             if key not in CHECKS:
                 raise ValueError(f"{self.name}: unknown check {key!r}; known: {', '.join(CHECKS)}")

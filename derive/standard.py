@@ -142,10 +142,11 @@ for _std in (
         reference="torch huber_loss(delta=k), sklearn HuberLoss(delta=k)",
     ),
     Standard(
-        "msle",
-        "mean squared log error",
+        "mse_log",
+        "mean squared error of log y",
         lambda y, mu: (sp.log(y) - mu) ** 2,
-        reference="sklearn mean_squared_log_error on 1 + y with μ = log(1 + ŷ)",
+        reference="the MSE of log y against μ = log ŷ; not sklearn's mean_squared_log_error, "
+        "which applies it to log(1 + y) and log(1 + ŷ)",
     ),
     Standard(
         "binomial",

@@ -94,7 +94,7 @@ EXPECTED_STANDARD = {
     "student-t": "student_t",
     "logistic": "logcosh",
     "huber": "huber",
-    "lognormal": "msle",
+    "lognormal": "mse_log",
     "bernoulli": "bce",
     "bernoulli-logit": "bce_logits",
     "binomial": "binomial",
@@ -170,7 +170,7 @@ def _sklearn_references():
         "huber": [Reference("sklearn HuberLoss", lambda v: float(HuberLoss(delta=v["k"]).loss(
             y_true=_one(v["y"]), raw_prediction=_one(v["mu"]))[0]))],
         # sklearn applies the squared log error to 1 + y and 1 + ŷ: pass y − 1 and e^μ − 1
-        "msle": [Reference("sklearn mean_squared_log_error", lambda v: (
+        "mse_log": [Reference("sklearn mean_squared_log_error", lambda v: (
             metrics.mean_squared_log_error(_one(v["y"] - 1), _one(np.expm1(v["mu"])))))],
         "gamma_deviance": [
             Reference("sklearn mean_gamma_deviance", lambda v: metrics.mean_gamma_deviance(

@@ -14,10 +14,14 @@ from derive.functions import (
     REWRITE_RULES,
     SPECIAL_RULES,
     elementary,
+    erfcx,
     huber,
+    log1mexp,
     log1p,
     log_i0,
+    log_ndtr,
     logcosh,
+    logdiffexp,
     loggamma,
     logsumexp,
     stabilise,
@@ -113,6 +117,10 @@ def test_every_primitive_has_a_derivative_an_elementary_form_and_latex():
         "logcosh": ((x,), x),
         "huber": ((x, w), x),
         "log_i0": ((w,), w),
+        "log_ndtr": ((x,), x),
+        "erfcx": ((x,), x),
+        "log1mexp": ((-w,), w),
+        "logdiffexp": ((x, x - w), w),
     }
     assert set(calls) == {fn.__name__ for fn in PRIMITIVES}
     for fn in PRIMITIVES:
@@ -131,10 +139,48 @@ def test_every_primitive_has_a_derivative_an_elementary_form_and_latex():
         (logcosh(x), r"\log\cosh\left(x\right)"),
         (huber(x, w), r"\operatorname{huber}_{w}\left(x\right)"),
         (log_i0(w), r"\log I_{0}\left(w\right)"),
+        (log_ndtr(x), r"\log \Phi\left(x\right)"),
+        (erfcx(x), r"\operatorname{erfcx}\left(x\right)"),
+        (log1mexp(-w), r"\log\left(1 - e^{- w}\right)"),
     ],
 )
 def test_latex_of_each_new_primitive(expr, expected):
     assert tex(expr) == expected
+
+
+#: the primitives of the censored and Φ/erf densities, by an independent mpmath definition, at
+#: ordinary points and in both tails (where Φ underflows, 1 − Φ rounds to 1, erfc underflows)
+TAIL_REFERENCE = {
+    log_ndtr: (lambda v: mpmath.log(mpmath.ncdf(v)), [-1e4, -40.0, -5.0, 0.0, 0.3, 9.0, 40.0]),
+    erfcx: (lambda v: mpmath.exp(v**2) * mpmath.erfc(v), [-20.0, -1.0, 0.0, 2.0, 30.0, 1e6]),
+    log1mexp: (lambda v: mpmath.log(1 - mpmath.exp(v)), [-800.0, -3.0, -0.5, -1e-20]),
+}
+
+
+@pytest.mark.parametrize("fn", list(TAIL_REFERENCE), ids=lambda f: f.__name__)
+@mpmath.workdps(DPS)
+def test_tail_primitive_values_and_derivatives(fn):
+    reference, points = TAIL_REFERENCE[fn]
+    for v in points:
+        exact = reference(mpmath.mpf(v))
+        assert mpmath.almosteq(_value(fn(x), x=v), exact, rel_eps=mpmath.mpf(10) ** -30), v
+        numeric = mpmath.diff(reference, mpmath.mpf(v))
+        symbolic = _value(sp.diff(fn(x), x), x=v)
+        assert mpmath.almosteq(symbolic, numeric, rel_eps=mpmath.mpf(10) ** -20), (fn, v)
+
+
+@mpmath.workdps(DPS)
+def test_logdiffexp_value_and_derivatives():
+    a, b = sp.symbols("a b", real=True)
+    for av, bv in ((0.0, -1e-18), (-1e-10, -2e-10), (-3.0, -700.0), (500.0, 499.0)):
+        exact = mpmath.log(mpmath.exp(av) - mpmath.exp(bv))
+        assert _close(_value(logdiffexp(a, b), a=av, b=bv), exact)
+        for var, h in ((a, (1, 0)), (b, (0, 1))):
+            numeric = mpmath.diff(
+                lambda p, q: mpmath.log(mpmath.exp(p) - mpmath.exp(q)), (av, bv), h
+            )
+            symbolic = _value(sp.diff(logdiffexp(a, b), var), a=av, b=bv)
+            assert mpmath.almosteq(symbolic, numeric, rel_eps=mpmath.mpf(10) ** -20)
 
 
 # ---------------------------------------------------------------------------- rewrite rules

@@ -28,7 +28,7 @@ from .. import functions
 from ..errors import UserError
 from ..functions import sigmoid, softplus, xlogy
 from ..spec import N_CLASSES
-from .rewrite import ive, lgamma, log1mexp, xlog1py
+from .rewrite import ive, lgamma, xlog1py
 
 Template = str | Callable[["Printer", sp.Basic], str]
 
@@ -192,10 +192,16 @@ def _elementwise(module: str) -> dict[type, Template]:
 #: Calls of the helpers every emitted module defines for itself, the same in each backend:
 #: stable forms no array library offers under one name.
 HELPER_CALLS = {
-    log1mexp: "_log1mexp({0})",
     softplus: "_softplus({0})",
     **_primitives(
-        {"logcosh": "_logcosh({0})", "huber": "_huber({0}, {1})", "log_i0": "_log_i0({0})"}
+        {
+            "logcosh": "_logcosh({0})",
+            "huber": "_huber({0}, {1})",
+            "log_i0": "_log_i0({0})",
+            "log1mexp": "_log1mexp({0})",
+            # a + log1mexp(b − a): a is printed twice (cse has already shared any common work)
+            "logdiffexp": "({0} + _log1mexp({1} - ({0})))",
+        }
     ),
 }
 
@@ -218,6 +224,7 @@ NUMPY = Backend(
         sp.polygamma: _polygamma("special.polygamma({0}, {1})", "special.psi({0})"),
         sp.erf: "special.erf({0})",
         sp.erfc: "special.erfc({0})",
+        **_primitives({"log_ndtr": "special.log_ndtr({0})", "erfcx": "special.erfcx({0})"}),
         sp.beta: "special.beta({0}, {1})",
         sp.binomial: "special.binom({0}, {1})",
         sp.factorial: "special.factorial({0}, exact=False)",
@@ -255,6 +262,9 @@ TORCH = Backend(
         sp.polygamma: _polygamma("torch.polygamma({0}, {1})", "torch.digamma({0})"),
         sp.erf: "torch.erf({0})",
         sp.erfc: "torch.erfc({0})",
+        **_primitives(
+            {"log_ndtr": "torch.special.log_ndtr({0})", "erfcx": "torch.special.erfcx({0})"}
+        ),
         ive: _ive({0: "torch.special.i0e({0})", 1: "torch.special.i1e({0})"}),
         **HELPER_CALLS,
     },
@@ -286,6 +296,8 @@ JAX = Backend(
         sp.polygamma: _polygamma("jsp.polygamma({0}, {1})", "jsp.digamma({0})"),
         sp.erf: "jsp.erf({0})",
         sp.erfc: "jsp.erfc({0})",
+        # jax.scipy.special has no erfcx: the module's own _erfcx (an asymptotic series beyond 25)
+        **_primitives({"log_ndtr": "jsp.log_ndtr({0})", "erfcx": "_erfcx({0})"}),
         sp.beta: "jnp.exp(jsp.betaln({0}, {1}))",
         ive: _ive({0: "jsp.i0e({0})", 1: "jsp.i1e({0})"}),
         **HELPER_CALLS,
@@ -300,8 +312,8 @@ JAX = Backend(
         "jax.": "import jax",
         "jsp.": "import jax.scipy.special as jsp",
     },
-    helpers=("_softplus", "_logcosh", "_huber", "_log_i0", "_log1mexp"),
-    helper_uses={"_log_i0": "jsp."},
+    helpers=("_softplus", "_logcosh", "_huber", "_log_i0", "_log1mexp", "_erfcx"),
+    helper_uses={"_log_i0": "jsp.", "_erfcx": "jsp."},
 )
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, TORCH, JAX)}

@@ -24,18 +24,21 @@ from ..derivation import Derivation, derive_cached
 from ..errors import shown
 from ..functions import logsumexp, rename_index
 from ..latex import latex_of, steps_of, tex
-from ..spec import CLASS_INDEX, N_CLASSES, Distribution, Var
+from ..spec import CLASS_INDEX, N_CLASSES, NATURAL_LINKS, Distribution, Var
 from . import literal
 from .backends import BACKENDS, Backend, Printer, Unsupported
 from .literal import Literals
-from .rewrite import elementary, prepare
+from .objective import MARGIN, YBAR, NoObjective, objective
+from .rewrite import prepare
 
 #: Names the module itself defines or imports: an argument with one of these names gets a "_".
 RESERVED = frozenset(
     {
         "np", "special", "torch", "jax", "jnp", "jsp", "math", "reduction", "loss", "nll",
         "gradient", "hessian", "xgboost_objective", "lightgbm_objective", "predt", "dtrain",
-        "y_true", "y_pred", "OBSERVED", "PARAMS", "FIXED", "STANDARD",
+        "y_true", "y_pred", "OBSERVED", "PARAMS", "FIXED", "STANDARD", "sklearn_objective",
+        "inverse_link", "intercept", "with_fixed", "preds", "train_data", "sample_weight",
+        "types", "functools",
     }
 )  # fmt: skip
 
@@ -156,26 +159,6 @@ def derivatives(d: Derivation, args) -> tuple[list, list, list]:
     return grads, hessians, per_class
 
 
-#: The mean of the observed values, in the intercept's formula.
-YBAR = sp.Symbol("ybar", real=True)
-
-
-def intercept(d: Derivation, learned: Argument, gradient):
-    """The constant raw output θ* that minimises the mean loss, where the gradient is affine in
-    y (then Σᵢ g(yᵢ, θ) = n·g(ȳ, θ), and θ* solves g(ȳ, θ) = 0), as an expression in ȳ and the
-    fixed arguments; None where the gradient is not affine in y or θ* has no unique closed form.
-    """
-    g = elementary(gradient)
-    y = d.observed
-    if not g.has(y) or sp.diff(g, y, 2) != 0:
-        return None
-    try:
-        solutions = sp.solve(g.subs(y, YBAR), learned.symbol, dict=True)
-    except (NotImplementedError, ValueError):
-        return None
-    return solutions[0][learned.symbol] if len(solutions) == 1 else None
-
-
 # ---------------------------------------------------------------------------- one function
 
 
@@ -254,6 +237,52 @@ def function_code(name, backend: Backend, args, exprs, per_class) -> FunctionCod
         uses_classes=bool(re.search(r"\b_K\b", code)),
         rewrites=fired,
     )
+
+
+# ---------------------------------------------------------------------------- GBM objectives
+
+
+def _objective_context(d: Derivation, b: Backend, args) -> dict:
+    """The GBM part of the template's context (derive.codegen.objective): the margin's gradient
+    and hessian, the inverse link and the intercept, or the reason there is no objective."""
+    try:
+        obj = objective(d)
+    except NoObjective as why:
+        return {"refusal": str(why), "functions": {}}
+    taken = {a.name for a in args}
+    name = next(n for n in ("margin", "margin_", "raw_margin") if n not in taken)
+    margin = Argument(MARGIN, name, "margin", Var(name))
+    observed = [a for a in args if a.role == "observed"]
+    fixed = [a for a in args if a.role == "fixed"]
+    inputs = [*observed, margin, *fixed]
+    functions = {
+        "_objective_parts": function_code(
+            "_objective_parts", b, inputs, [obj.gradient, obj.hessian], [False, False]
+        ),
+        "_inverse_link": function_code("_inverse_link", b, [margin], [obj.inverse], [False]),
+    }
+    functions["_objective_parts"].signature = ", ".join(a.name for a in inputs)
+    functions["_inverse_link"].signature = name
+    if obj.intercept is not None:
+        mean = Argument(YBAR, "ybar", "statistic", Var("ybar"))
+        code = function_code("_intercept", b, [mean, *fixed], [obj.intercept], [False])
+        code.signature = ", ".join(a.name for a in (mean, *fixed))
+        functions["_intercept"] = code
+    dist = d.dist
+    param = dist.learned[0].name
+    return {
+        "functions": functions,
+        "margin": name,
+        "link": obj.link,
+        "param": param,
+        "inverse_text": NATURAL_LINKS[obj.link].text.replace("m", name),
+        "inverse_latex": tex(obj.inverse),
+        "gradient_latex": tex(obj.gradient),
+        "hessian_latex": tex(obj.hessian),
+        "surrogate": obj.surrogate,
+        "intercept_latex": tex(obj.intercept) if obj.intercept is not None else None,
+        "closed_intercept": obj.intercept is not None,
+    }
 
 
 # ---------------------------------------------------------------------------- reductions
@@ -423,20 +452,15 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
             name = f"_{function}_parts"
             functions[name] = function_code(name, b, args, outputs, flags)
             plans[function] = (rest != 0, [(float(c), per_class) for c, per_class, _, _ in pairs])
+    gbm = None
     if grad:
         grads, hessians, per_class = derivatives(d, args)
         functions["_gradient"] = function_code("_gradient", b, args, grads, per_class)
         functions["_hessian"] = function_code("_hessian", b, args, hessians, per_class)
-        scalar = len(learned) == 1 and not d.dist.vector
-        solved = intercept(d, learned[0], grads[0]) if scalar else None
-        if solved is not None:
-            mean = Argument(YBAR, "ybar", "statistic", Var("ybar"))
-            inputs = [mean, *(a for a in args if a.role == "fixed")]
-            code = function_code("_intercept", b, inputs, [solved], [False])
-            code.signature = ", ".join(a.name for a in inputs)
-            code.latex = tex(solved)
-            functions["_intercept"] = code
+        gbm = _objective_context(d, b, args)
     kinks = grad and any(h.has(sp.DiracDelta) for h in hessians)
+    if gbm is not None:
+        functions.update(gbm.pop("functions"))
     code = "\n".join(" ".join([*(c for _, c in f.lines), *f.outputs]) for f in functions.values())
     helpers = _helpers(b, code)
     code += " " + " ".join(b.helper_uses.get(h, "") for h in helpers)
@@ -469,7 +493,8 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
         "rewrites": rewrites,
         "plans": plans,
         "kinks": kinks,
-        "objectives": grad and backend == "numpy" and len(learned) == 1 and not d.dist.vector,
+        "gbm": gbm,
+        "objectives": gbm is not None and "refusal" not in gbm and backend == "numpy",
         "torch_module": torch_module(d, args) if backend == "torch" else None,
     }
 

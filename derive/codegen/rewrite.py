@@ -13,7 +13,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 from sympy.codegen.numpy_nodes import logaddexp
 
-from ..functions import Rule, apply_rules, sigmoid, softplus, stabilise, xlogy
+from ..functions import Rule, apply_rules, log1mexp, sigmoid, softplus, stabilise, xlogy
 from ..functions import elementary as primitives
 
 
@@ -63,19 +63,6 @@ class ive(sp.Function):
 
     def _eval_rewrite_as_exp(self, nu, x, **kwargs):
         return sp.exp(-sp.Abs(x)) * sp.besseli(nu, x)
-
-
-class log1mexp(sp.Function):
-    r""":math:`\log(1 - e^{x})` for x < 0, accurate at both ends: log(−expm1(x)) for x > −log 2,
-    log1p(−eˣ) below (Mächler, "Accurately computing log(1 − exp(−|a|))", 2012)."""
-
-    nargs = 1
-
-    def fdiff(self, argindex=1):
-        return 1 / (1 - sp.exp(-self.args[0]))  # −eˣ/(1 − eˣ)
-
-    def _eval_rewrite_as_log(self, x, **kwargs):
-        return sp.log(1 - sp.exp(x))
 
 
 #: Functions this module adds to the derivation's vocabulary.
