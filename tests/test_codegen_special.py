@@ -12,9 +12,16 @@ from scipy import special
 from derive.codegen.backends import NUMPY, TORCH, Printer
 from derive.functions import erfcx, log1mexp, log_ndtr, logdiffexp
 
+
+@pytest.fixture(autouse=True)
+def _precision():
+    """50 significant digits for this module's mpmath references, restored afterwards."""
+    with mpmath.workdps(50):
+        yield
+
+
 x = sp.Symbol("x", real=True)
 a, b = sp.symbols("a b", real=True)
-mpmath.mp.dps = 50
 TOLERANCE = {"float64": 1e-12, "float32": 1e-5}
 
 #: each primitive with its mpmath definition and, per dtype, points where the exact value is

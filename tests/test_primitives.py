@@ -18,10 +18,17 @@ from derive.functions import (
 from derive.spec import CLASS_INDEX as k
 from derive.spec import N_CLASSES as K
 
+
+@pytest.fixture(autouse=True)
+def _precision():
+    """60 significant digits for this module's mpmath references, restored afterwards."""
+    with mpmath.workdps(60):
+        yield
+
+
 x = sp.Symbol("x", real=True)
 w = sp.Symbol("w", positive=True)
 POINTS = [-745.0, -40.0, -1.5, 0.0, 0.25, 3.0, 40.0, 700.0]
-mpmath.mp.dps = 60
 
 REFERENCE = {  # independent formulas, evaluated by mpmath
     sigmoid: lambda v: 1 / (1 + mpmath.exp(-v)),
