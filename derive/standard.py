@@ -316,11 +316,11 @@ def witness_constant(
     """Numeric witness: the difference takes the same value at random learned parameters."""
     rng = np.random.default_rng(seed)
     for _ in range(3):
-        shared = {s: _draw(v, rng) for s, v in variables.items() if s not in learned}
+        shared = {s: v.draw(rng) for s, v in variables.items() if s not in learned}
         values = [
             evaluate(
                 diff_expr,
-                {**shared, **{s: _draw(variables[s], rng) for s in learned}},
+                {**shared, **{s: variables[s].draw(rng) for s in learned}},
                 dps,
             )
             for _ in range(2)
@@ -328,12 +328,6 @@ def witness_constant(
         if abs(values[0] - values[1]) > sp.Float(10) ** (-(dps - 10)) * (1 + abs(values[0])):
             return False
     return True
-
-
-def _draw(var: Var, rng, classes: int = 3):
-    shape = (classes,) if var.vector else ()
-    value = var.domain.sample(rng, shape)
-    return value if var.vector else float(value)
 
 
 class _Probe:
@@ -347,16 +341,16 @@ class _Probe:
     def __init__(self, kept, observed, variables, learned, classes: int = 3, seed: int = 1):
         rng = np.random.default_rng(seed)
         fixed = {
-            s: _draw(v, rng, classes)
+            s: v.draw(rng, classes)
             for s, v in variables.items()
             if s != observed and s not in learned
         }
         self.points = []
         for _ in range(2):
-            data = {**fixed, observed: _draw(variables[observed], rng, classes)}
+            data = {**fixed, observed: variables[observed].draw(rng, classes)}
             self.points.append(
                 [
-                    {**data, **{s: _draw(variables[s], rng, classes) for s in learned}}
+                    {**data, **{s: variables[s].draw(rng, classes) for s in learned}}
                     for _ in range(3)
                 ]
             )

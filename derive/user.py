@@ -475,10 +475,10 @@ def _evaluator(expr, known=None, varying=()):
 
 def _draw(var, symbol, rng):
     """A random value of a variable from its constraint's sampler (K components for vectors)."""
+    value = var.draw(rng, CLASSES)
     if var.vector:
-        values = var.domain.sample(rng, (CLASSES,))
-        return {symbol[i + 1]: mpmath.mpf(float(v)) for i, v in enumerate(values)}
-    return {symbol: mpmath.mpf(float(var.domain.sample(rng, ())))}
+        return {symbol[i + 1]: mpmath.mpf(float(v)) for i, v in enumerate(value)}
+    return {symbol: mpmath.mpf(value)}
 
 
 def _expand_classes(expr):
