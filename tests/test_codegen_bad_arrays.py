@@ -25,7 +25,7 @@ def module(name, backend="numpy"):
 @cache
 def truncated_exponential():
     """The exponential truncated to [0, c] (`derive new`): the support depends on a fixed c."""
-    from derive.new import new
+    from derive.user import new
 
     d = new(
         r"\frac{\lambda e^{-\lambda y}}{1 - e^{-\lambda c}}",
