@@ -5,9 +5,9 @@
 Rows: `derive show gaussian` with a warm cache; `derive new` of the README's Lomax density with an
 empty cache (cold) and repeated with the same cache; the whole catalog derived from scratch in one
 fresh process without the cache (import included); `derive --help` and `derive list` (warm
-cache) for reference.  Median of --repeat runs, wall time and CPU time (user + system of the child: on a
-shared machine the CPU figure is the one that does not depend on the load).  A target is judged
-on the CPU time.
+cache) for reference.  Median of --repeat runs, wall time and CPU time (user + system of the
+child: on a shared machine the CPU figure is the one that does not depend on the load).  A target
+is judged on the CPU time.
 """
 
 from __future__ import annotations
