@@ -321,6 +321,77 @@ def reduction_plan(loss):
     return sp.Add(*rest), pairs
 
 
+# ---------------------------------------------------------------------------- value checks
+
+#: Constraints whose bounds are not a domain: an angle outside (−π, π] is the same angle.
+PERIODIC = frozenset({"angle"})
+
+
+def _interval(name, lo, hi, strict, discrete, printer, vector) -> str:
+    """Code for the mask where the array ``name`` lies outside [lo, hi] ((lo, hi) where
+    ``strict``), or is not an integer where ``discrete``; "" where nothing can be outside."""
+    below, above = ("<=", ">=") if strict else ("<", ">")
+    conds = []
+    if lo.is_finite:
+        conds.append(f"({name} {below} {printer.doprint(lo)})")
+    if hi.is_finite:
+        conds.append(f"({name} {above} {printer.doprint(hi)})")
+    if discrete:
+        conds.append(f"({name} != np.floor({name}))")
+    if not conds:
+        return ""
+    mask = " | ".join(conds)
+    return f"np.any({mask}, axis=-1)" if vector else mask
+
+
+def domain_code(d: Derivation, backend: Backend, args) -> FunctionCode | None:
+    """``_domain``: (parameters outside their domain, observed value outside the support), the
+    masks where ``nll`` is NaN and +inf (as scipy's −logpdf is); None where neither can happen.
+
+    The observed support is closed ([lo, hi]: the density's value at an edge is the formula's);
+    a parameter's domain is open where its constraint is a strict inequality (positive, not
+    discrete: σ > 0)."""
+    dist = d.dist
+    observed = [a for a in args if a.role == "observed"]
+    if len(observed) != 1 or observed[0].var.constraint in PERIODIC:
+        return None
+    printer = Printer(backend, {a.symbol: a.name for a in args}, set(), (J,))
+    y = observed[0]
+    try:
+        lo, hi = (sp.sympify(b) for b in dist.support_bounds)
+        by_name = {a.var.name: a.symbol for a in args}
+        lo, hi = (b.xreplace({s: by_name.get(s.name, s) for s in b.free_symbols}) for b in (lo, hi))
+        outside = _interval(y.name, lo, hi, False, y.var.domain.discrete, printer, y.vector)
+    except Unsupported:
+        return None
+    bad = []
+    for a in args:
+        constraint = a.var.domain
+        if a.role == "observed" or a.var.constraint in PERIODIC:
+            continue
+        lo, hi = (sp.sympify(b) for b in constraint.support)
+        strict = bool(constraint.assumptions.get("positive")) and not constraint.discrete
+        mask = _interval(a.name, lo, hi, strict, constraint.discrete, printer, a.vector)
+        if mask:
+            bad.append(f"({mask})")
+    if not outside and not bad:
+        return None
+    return FunctionCode(
+        "_domain", [], [" | ".join(bad) or "False", outside or "False"], [False, False]
+    )
+
+
+def labels_range(d: Derivation, args) -> tuple | None:
+    """(lo, hi) where the loss takes labels or probabilities in [0, 1] (the observed variable's
+    declared domain) and is not a cross-entropy outside it (a negative BCE at y = −1): `loss`
+    checks its observed values against it.  None elsewhere."""
+    observed = [a for a in args if a.role == "observed"]
+    if len(observed) != 1 or d.dist.support is not None:
+        return None
+    lo, hi = observed[0].var.domain.support
+    return (0, 1) if (lo, hi) == (0, 1) else None
+
+
 # ---------------------------------------------------------------------------- the module
 
 
@@ -453,6 +524,10 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
             functions[name] = function_code(name, b, args, outputs, flags)
             plans[function] = (rest != 0, [(float(c), per_class) for c, per_class, _, _ in pairs])
     gbm = None
+    domain = domain_code(d, b, args) if backend == "numpy" else None
+    if domain is not None:
+        functions["_domain"] = domain
+    labels = labels_range(d, args) if backend == "numpy" else None
     if grad:
         grads, hessians, per_class = derivatives(d, args)
         functions["_gradient"] = function_code("_gradient", b, args, grads, per_class)
@@ -496,6 +571,7 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
         "gbm": gbm,
         "objectives": gbm is not None and "refusal" not in gbm and backend == "numpy",
         "torch_module": torch_module(d, args) if backend == "torch" else None,
+        "labels": labels,
     }
 
 
