@@ -38,7 +38,7 @@ RESERVED = frozenset(
         "gradient", "hessian", "xgboost_objective", "lightgbm_objective", "predt", "dtrain",
         "y_true", "y_pred", "OBSERVED", "PARAMS", "FIXED", "STANDARD", "sklearn_objective",
         "inverse_link", "intercept", "with_fixed", "preds", "train_data", "sample_weight",
-        "types", "functools",
+        "types", "functools", "deviance",
     }
 )  # fmt: skip
 
@@ -461,6 +461,7 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
     kinks = grad and any(h.has(sp.DiracDelta) for h in hessians)
     if gbm is not None:
         functions.update(gbm.pop("functions"))
+    deviance_latex = _deviance_function(d, b, args, functions)
     code = "\n".join(" ".join([*(c for _, c in f.lines), *f.outputs]) for f in functions.values())
     helpers = _helpers(b, code)
     code += " " + " ".join(b.helper_uses.get(h, "") for h in helpers)
@@ -496,6 +497,7 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
         "gbm": gbm,
         "objectives": gbm is not None and "refusal" not in gbm and backend == "numpy",
         "torch_module": torch_module(d, args) if backend == "torch" else None,
+        "deviance_latex": deviance_latex,
     }
 
 
@@ -507,6 +509,18 @@ def render_checked(template: str, values: dict) -> str:
     source = template.render(**values, literals=literals)
     literal.check(source, template.render(**values, literals=blanks), literals.texts)
     return source
+
+
+def _deviance_function(d, backend, args, functions) -> str:
+    """Adds ``_deviance`` (the unit deviance, in the loss's arguments) where the entry has one;
+    returns its LaTeX, or "" where there is none."""
+    from ..expfamily import deviance
+
+    dev = deviance(d)
+    if dev.unit is None or _undefined([dev.unit]):
+        return ""
+    functions["_deviance"] = function_code("_deviance", backend, args, [dev.unit], [False])
+    return tex(dev.unit)
 
 
 def module_source(target, backend: str = "numpy", grad: bool = False) -> str:
