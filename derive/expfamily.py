@@ -157,9 +157,7 @@ def xlogy_form(expr, y):
             logs[found[0].args[0]] = logs.get(found[0].args[0], 0) + term / found[0]
         else:
             rest.append(term)
-    out = [
-        xlogy(sp.factor(c), u) if c.has(y) else c * sp.log(u) for u, c in logs.items() if c != 0
-    ]
+    out = [xlogy(sp.factor(c), u) if c.has(y) else c * sp.log(u) for u, c in logs.items() if c != 0]
     return sp.Add(*rest, *out)
 
 

@@ -389,45 +389,12 @@ def context_command(name: str, backend: str, grad: bool) -> str:
     return f"derive code {name}{backend_flag}" + (" --grad" if grad else "")
 
 
-# ---------------------------------------------------------------------------- torch's loss module
-
-#: The clamp policy of the torch loss module, by standard id: (learned parameter, power, eps)
-#: floors parameter**power at eps in the forward value, with the gradient passed straight
-#: through, exactly as torch.nn.functional.gaussian_nll_loss clamps var = σ² (var.clamp_(min=eps)
-#: under no_grad).  Entries without a row clamp nothing: their forms are finite wherever the
-#: exact value is.
-TORCH_CLAMPS = {"gaussian_nll": ("sigma", 2, 1e-6)}
-
-#: What the targets of a torch loss module look like, by the observed variable's constraint:
-#: categorical targets (class indices, or one-hot/probabilities) and binary ones (pos_weight).
-TORCH_TARGETS = {"simplex": "categorical", "onehot": "categorical", "binary": "binary"}
-
-
-def class_name(name: str) -> str:
-    """The loss module's class name: `categorical-logit` becomes `CategoricalLogitLoss`."""
-    parts = [p for p in re.split(r"[^0-9A-Za-z]+", name) if p]
-    text = "".join(p[:1].upper() + p[1:] for p in parts) or "Derived"
-    return ("D" + text if text[0].isdigit() else text) + "Loss"
-
-
-def torch_module(d: Derivation, args) -> dict:
-    """The torch backend's nn.Module loss class: forward(input..., target, fixed...)."""
-    kind = TORCH_TARGETS.get(d.dist.observed.constraint, "plain")
-    clamp = TORCH_CLAMPS.get(d.standard.id if d.standard else None)
-    learned = [a.name for a in args if a.role == "learned"]
-    if clamp is not None:
-        name, power, eps = clamp
-        clamp = {"index": [v.name for v in d.dist.learned].index(name), "power": power, "eps": eps}
-        clamp["param"] = learned[clamp["index"]]
-    return {
-        "class_name": class_name(d.dist.name),
-        "kind": kind if kind != "categorical" or len(learned) == 1 else "plain",
-        "clamp": clamp,
-    }
-
-
-def context(target, backend: str = "numpy", grad: bool = False) -> dict:
-    """Everything the template needs, from the derivation."""
+def module_source(
+    target, backend: str = "numpy", grad: bool = False, prior: str | None = None
+) -> str:
+    """The emitted module's source for a catalog name, a Distribution or a Derivation; with
+    ``prior``, also the penalty and MAP objective of a linear predictor under that prior."""
+    return render_checked("module.py.j2", context(target, backend, grad, prior))
     d = resolve(target)
     if backend not in BACKENDS:
         raise Unsupported(f"unknown backend {shown(backend)}; choose one of {', '.join(BACKENDS)}")
@@ -462,6 +429,7 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
     if gbm is not None:
         functions.update(gbm.pop("functions"))
     deviance_latex = _deviance_function(d, b, args, functions)
+    map_block = _prior_functions(d, b, args, functions, prior) if prior else None
     code = "\n".join(" ".join([*(c for _, c in f.lines), *f.outputs]) for f in functions.values())
     helpers = _helpers(b, code)
     code += " " + " ".join(b.helper_uses.get(h, "") for h in helpers)
@@ -498,6 +466,51 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
         "objectives": gbm is not None and "refusal" not in gbm and backend == "numpy",
         "torch_module": torch_module(d, args) if backend == "torch" else None,
         "deviance_latex": deviance_latex,
+        "prior": map_block,
+    }
+
+
+def _prior_functions(d, backend, args, functions, name) -> dict:
+    """``_penalty`` and ``_penalty_gradient`` (one weight), ``_scale`` (the loss's a) and
+    ``_loss_derivative`` (∂loss/∂θ) for the MAP objective of θ = X·w; returns the prior's context.
+    """
+    from ..prior import derive_prior, map_objective
+
+    prior = derive_prior(name)
+    objective = map_objective(d, prior)
+    weight = Argument(prior.weight, "w", "weight", Var("w", doc="weights"))
+    scales = [
+        Argument(s, python_name(v.name), "prior scale", v)
+        for s, v in zip(prior.scales, prior.scale_vars, strict=True)
+    ]
+    inputs = [weight, *scales]
+    penalty = function_code("_penalty", backend, inputs, [prior.penalty], [False])
+    gradient = function_code(
+        "_penalty_gradient", backend, inputs, [sp.diff(prior.penalty, prior.weight)], [False]
+    )
+    fixed = [a for a in args if a.role == "fixed"]
+    scale = function_code("_scale", backend, fixed, [d.scale], [False])
+    (learned,) = (a for a in args if a.role == "learned")
+    derivative = function_code(
+        "_loss_derivative", backend, args, [sp.diff(prepare(d.loss)[0], learned.symbol)], [False]
+    )
+    for code in (penalty, gradient):
+        code.signature = ", ".join(a.name for a in inputs)
+    scale.signature = ", ".join(a.name for a in fixed) or "*_"  # no fixed arguments: a number
+    functions.update(
+        {"_penalty": penalty, "_penalty_gradient": gradient, "_scale": scale,
+         "_loss_derivative": derivative}
+    )  # fmt: skip
+    match = prior.match
+    return {
+        "name": prior.name,
+        "title": prior.title,
+        "scales": [a.name for a in scales],
+        "standard": match.penalty.id if match else None,
+        "standard_title": match.penalty.title if match else None,
+        "penalty_latex": tex(prior.penalty),
+        "strengths": {atom: tex(lam) for atom, lam in objective.strengths_loss.items()},
+        "learned": learned.name,
     }
 
 
@@ -526,6 +539,13 @@ def _deviance_function(d, backend, args, functions) -> str:
 def module_source(target, backend: str = "numpy", grad: bool = False) -> str:
     """The emitted module's source for a catalog name, a Distribution or a Derivation."""
     return render_checked("module.py.j2", context(target, backend, grad))
+def module_source(
+    target, backend: str = "numpy", grad: bool = False, prior: str | None = None
+) -> str:
+    """The emitted module's source for a catalog name, a Distribution or a Derivation; with
+    ``prior``, also the penalty and MAP objective of a linear predictor under that prior."""
+    ctx = context(target, backend, grad, prior)
+    return environment().get_template("module.py.j2").render(**ctx)
 
 
 @lru_cache(maxsize=64)
@@ -540,12 +560,16 @@ def _load(source: str, name: str, backend: str) -> types.ModuleType:
     return module
 
 
-def load(target, backend: str = "numpy", grad: bool = False) -> types.ModuleType:
+def load(
+    target, backend: str = "numpy", grad: bool = False, prior: str | None = None
+) -> types.ModuleType:
     """The emitted module, in-process, without writing a file (catalog names are cached)."""
     if isinstance(target, str):
+        if prior is not None:
+            return _load(module_source(target, backend, grad, prior), target, backend)
         return _load_named(target, backend, grad)
     d = resolve(target)
-    return _load(module_source(d, backend, grad), d.dist.name, backend)
+    return _load(module_source(d, backend, grad, prior), d.dist.name, backend)
 
 
 def test_source(
