@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .derivation import distribute
 from .functions import elementary, stabilise, xlogy
 from .spec import CLASS_INDEX
 from .standard import identically_zero
@@ -69,7 +70,15 @@ class Family:
 
     @property
     def base(self) -> sp.Expr:
-        return sp.exp(self.log_base)
+        """h(y) = exp(log h), each c·log u shown as u^c."""
+        factors = []
+        for term in sp.Add.make_args(self.log_base):
+            logs = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.log)]
+            if len(logs) == 1:
+                factors.append(logs[0].args[0] ** (term / logs[0]))
+            else:
+                factors.append(sp.exp(term))
+        return sp.Mul(*factors)
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,8 @@ class Verdict:
 
     family: Family | None
     reason: str = ""  # one line, when family is None
+    coupling: sp.Expr | None = None  # the term that couples y and θ non-linearly, if that is why
+    params: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -115,7 +126,13 @@ def _tidy(expr) -> sp.Expr:
         forms.append(sp.simplify(expr))
     forms.append(sp.logcombine(forms[-1], force=True))
     good = [f for f in forms if f == expr or identically_zero(f - expr)]
-    return min(good, key=lambda f: (sp.count_ops(f), len(str(f))))
+    return min(good, key=_size)
+
+
+def _size(expr):
+    """Operations, then occurrences of symbols (μ^(1−p) over μ·μ^(−p)), then nodes."""
+    nodes = list(sp.preorder_traversal(expr))
+    return sp.count_ops(expr), sum(isinstance(n, sp.Symbol) for n in nodes), len(nodes)
 
 
 def _positivity_form(expr, d) -> sp.Expr:
@@ -145,20 +162,33 @@ def proven_sign(expr, d, nonnegative: bool = False) -> bool:
     return any((f.is_nonnegative if nonnegative else f.is_positive) is True for f in forms)
 
 
-def xlogy_form(expr, y):
+def xlogy_form(expr, y, params=()):
     """Σ c·log u gathered by u, and C·log u written xlogy(C, u) where C involves the data: the two
     differ only where C = 0 and u = 0, where C·log u is nan and the limit is 0 (y log y at y = 0,
     y log p at p = y = 0)."""
     logs: dict = {}
     rest = []
-    for term in sp.Add.make_args(sp.expand(expr)):
+    for term in sp.Add.make_args(distribute(expr)):
         found = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.log)]
         if len(found) == 1:
             logs[found[0].args[0]] = logs.get(found[0].args[0], 0) + term / found[0]
         else:
             rest.append(term)
-    out = [xlogy(sp.factor(c), u) if c.has(y) else c * sp.log(u) for u, c in logs.items() if c != 0]
+    out = [
+        _xlogy(sp.factor(c), u) if c.has(y) and u.has(y, *params) else c * sp.log(u)
+        for u, c in logs.items()
+    ]
     return sp.Add(*rest, *out)
+
+
+def _xlogy(c, u):
+    """xlogy(c, u) with the sign and numbers outside: −2·xlogy(y, y), not xlogy(−2y, y)."""
+    if c == 0:
+        return sp.S.Zero
+    number, rest = c.as_coeff_Mul()
+    if rest.could_extract_minus_sign():
+        number, rest = -number, -rest
+    return number * xlogy(rest, u)
 
 
 def _expand_coupled(term, y):
@@ -249,6 +279,8 @@ def form(d) -> Verdict:
                         "not an exponential family: y and "
                         + ", ".join(map(str, params))
                         + f" are coupled non-linearly in {sp.sstr(shown)}",
+                        coupling=shown,
+                        params=params,
                     )
                 f, g, vector = parts
                 coupled[(g, vector)] = coupled.get((g, vector), sp.S.Zero) + f
@@ -457,11 +489,13 @@ def deviance(d) -> Deviance:
     factor = 2 * phi * d.scale
     y = d.observed
     saturated_stable = stabilise(sp.expand_log(saturated_nll, force=True))[0]
-    loss_constant = xlogy_form(_terms((saturated_stable - d.dropped) / d.scale), y)
+    loss_constant = xlogy_form(
+        _terms((saturated_stable - d.dropped) / d.scale, y, params), y, params
+    )
     unit = factor * (d.loss - loss_constant)
     return Deviance(
         unit=unit,
-        declared=xlogy_form(_terms(sp.expand_log(declared_dev, force=True)), y),
+        declared=xlogy_form(_terms(sp.expand_log(declared_dev, force=True), y, params), y, params),
         saturated={theta: hat},
         saturated_nll=saturated_nll,
         loss_constant=loss_constant,
@@ -470,6 +504,11 @@ def deviance(d) -> Deviance:
     )
 
 
-def _terms(expr):
-    """Expanded, each term with its powers gathered: μ²/(μ^p(2 − p)) → μ^(2−p)/(2 − p)."""
-    return sp.Add(*(sp.powsimp(sp.factor(t)) for t in sp.Add.make_args(sp.expand(expr))))
+def _terms(expr, y, params):
+    """Expanded, powers gathered (μ²·μ^(−p) → μ^(2−p)), and the terms with the same dependence
+    on y and θ combined, their coefficient factored."""
+    groups: dict = {}
+    for term in sp.Add.make_args(distribute(sp.expand_log(expr, force=True))):
+        coeff, dependent = sp.powsimp(term).as_independent(y, *params, as_Add=False)
+        groups[dependent] = groups.get(dependent, 0) + coeff
+    return sp.Add(*(sp.factor(c) * dependent for dependent, c in groups.items()))

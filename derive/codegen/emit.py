@@ -38,7 +38,8 @@ RESERVED = frozenset(
         "gradient", "hessian", "xgboost_objective", "lightgbm_objective", "predt", "dtrain",
         "y_true", "y_pred", "OBSERVED", "PARAMS", "FIXED", "STANDARD", "sklearn_objective",
         "inverse_link", "intercept", "with_fixed", "preds", "train_data", "sample_weight",
-        "types", "functools", "deviance",
+        "types", "functools", "deviance", "penalty", "penalty_gradient", "map_objective",
+        "map_gradient", "w", "X",
     }
 )  # fmt: skip
 
@@ -389,12 +390,46 @@ def context_command(name: str, backend: str, grad: bool) -> str:
     return f"derive code {name}{backend_flag}" + (" --grad" if grad else "")
 
 
-def module_source(
-    target, backend: str = "numpy", grad: bool = False, prior: str | None = None
-) -> str:
-    """The emitted module's source for a catalog name, a Distribution or a Derivation; with
-    ``prior``, also the penalty and MAP objective of a linear predictor under that prior."""
-    return render_checked("module.py.j2", context(target, backend, grad, prior))
+# ---------------------------------------------------------------------------- torch's loss module
+
+#: The clamp policy of the torch loss module, by standard id: (learned parameter, power, eps)
+#: floors parameter**power at eps in the forward value, with the gradient passed straight
+#: through, exactly as torch.nn.functional.gaussian_nll_loss clamps var = σ² (var.clamp_(min=eps)
+#: under no_grad).  Entries without a row clamp nothing: their forms are finite wherever the
+#: exact value is.
+TORCH_CLAMPS = {"gaussian_nll": ("sigma", 2, 1e-6)}
+
+#: What the targets of a torch loss module look like, by the observed variable's constraint:
+#: categorical targets (class indices, or one-hot/probabilities) and binary ones (pos_weight).
+TORCH_TARGETS = {"simplex": "categorical", "onehot": "categorical", "binary": "binary"}
+
+
+def class_name(name: str) -> str:
+    """The loss module's class name: `categorical-logit` becomes `CategoricalLogitLoss`."""
+    parts = [p for p in re.split(r"[^0-9A-Za-z]+", name) if p]
+    text = "".join(p[:1].upper() + p[1:] for p in parts) or "Derived"
+    return ("D" + text if text[0].isdigit() else text) + "Loss"
+
+
+def torch_module(d: Derivation, args) -> dict:
+    """The torch backend's nn.Module loss class: forward(input..., target, fixed...)."""
+    kind = TORCH_TARGETS.get(d.dist.observed.constraint, "plain")
+    clamp = TORCH_CLAMPS.get(d.standard.id if d.standard else None)
+    learned = [a.name for a in args if a.role == "learned"]
+    if clamp is not None:
+        name, power, eps = clamp
+        clamp = {"index": [v.name for v in d.dist.learned].index(name), "power": power, "eps": eps}
+        clamp["param"] = learned[clamp["index"]]
+    return {
+        "class_name": class_name(d.dist.name),
+        "kind": kind if kind != "categorical" or len(learned) == 1 else "plain",
+        "clamp": clamp,
+    }
+
+
+def context(target, backend: str = "numpy", grad: bool = False, prior: str | None = None) -> dict:
+    """Everything the template needs, from the derivation (and, with ``prior``, the penalty and
+    MAP objective of a linear predictor under that prior on its weights)."""
     d = resolve(target)
     if backend not in BACKENDS:
         raise Unsupported(f"unknown backend {shown(backend)}; choose one of {', '.join(BACKENDS)}")
@@ -470,6 +505,18 @@ def module_source(
     }
 
 
+def _deviance_function(d, backend, args, functions) -> str:
+    """Adds ``_deviance`` (the unit deviance, in the loss's arguments) where the entry has one;
+    returns its LaTeX, or "" where there is none."""
+    from ..expfamily import deviance
+
+    dev = deviance(d)
+    if dev.unit is None or _undefined([dev.unit]):
+        return ""
+    functions["_deviance"] = function_code("_deviance", backend, args, [dev.unit], [False])
+    return tex(dev.unit)
+
+
 def _prior_functions(d, backend, args, functions, name) -> dict:
     """``_penalty`` and ``_penalty_gradient`` (one weight), ``_scale`` (the loss's a) and
     ``_loss_derivative`` (∂loss/∂θ) for the MAP objective of θ = X·w; returns the prior's context.
@@ -524,28 +571,12 @@ def render_checked(template: str, values: dict) -> str:
     return source
 
 
-def _deviance_function(d, backend, args, functions) -> str:
-    """Adds ``_deviance`` (the unit deviance, in the loss's arguments) where the entry has one;
-    returns its LaTeX, or "" where there is none."""
-    from ..expfamily import deviance
-
-    dev = deviance(d)
-    if dev.unit is None or _undefined([dev.unit]):
-        return ""
-    functions["_deviance"] = function_code("_deviance", backend, args, [dev.unit], [False])
-    return tex(dev.unit)
-
-
-def module_source(target, backend: str = "numpy", grad: bool = False) -> str:
-    """The emitted module's source for a catalog name, a Distribution or a Derivation."""
-    return render_checked("module.py.j2", context(target, backend, grad))
 def module_source(
     target, backend: str = "numpy", grad: bool = False, prior: str | None = None
 ) -> str:
     """The emitted module's source for a catalog name, a Distribution or a Derivation; with
     ``prior``, also the penalty and MAP objective of a linear predictor under that prior."""
-    ctx = context(target, backend, grad, prior)
-    return environment().get_template("module.py.j2").render(**ctx)
+    return render_checked("module.py.j2", context(target, backend, grad, prior))
 
 
 @lru_cache(maxsize=64)
