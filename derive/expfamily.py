@@ -32,7 +32,7 @@ import sympy as sp
 from .derivation import distribute
 from .functions import elementary, stabilise, xlogy
 from .spec import CLASS_INDEX
-from .standard import identically_zero
+from .symbolic import identically_zero
 
 
 @dataclass(frozen=True)

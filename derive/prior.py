@@ -20,7 +20,7 @@ import sympy as sp
 
 from .catalog import CATALOG, get
 from .derivation import Derivation, expand_logs
-from .errors import UserError
+from .errors import UserError, shown
 from .functions import stabilise
 from .spec import Var
 from .standard import PenaltyMatch, recognise_penalty
@@ -141,13 +141,22 @@ def _from_catalog(name: str):
     scales = tuple(_renamed(v) for v in dist.fixed)
     symbols = tuple(v.symbol() for v in scales)
     density = dist.density(W, sp.S.Zero, *symbols)
-    return dist.title, scales, symbols, density, dist.notes
+    notes = f"The catalog's {name} density with its location at 0 and its scales renamed *_w."
+    return dist.title, scales, symbols, density, notes
+
+
+def _on_a_weight(name: str) -> bool:
+    try:
+        _from_catalog(name)
+    except UserError:
+        return False
+    return True
 
 
 def derive_prior(name: str) -> PriorDerivation:
     """The penalty of the prior ``name`` (a catalog density on w, or one of :data:`PRIORS`)."""
     if name in IMPROPER:
-        raise UserError(f"prior {name!r} is improper: {IMPROPER[name].meaning}")
+        raise UserError(f"prior {shown(name)} is improper: {IMPROPER[name].meaning}")
     if name in PRIORS:
         decl = PRIORS[name]
         scales = decl.scales
@@ -156,8 +165,8 @@ def derive_prior(name: str) -> PriorDerivation:
     elif name in CATALOG:
         title, scales, symbols, density, notes = _from_catalog(name)
     else:
-        known = ", ".join([*CATALOG, *PRIORS])
-        raise UserError(f"unknown prior {name!r}; priors: {known} (improper: flat, jeffreys)")
+        known = ", ".join([*(n for n in CATALOG if _on_a_weight(n)), *PRIORS])
+        raise UserError(f"unknown prior {shown(name)}; priors: {known} (improper: flat, jeffreys)")
     neglog = stabilise(expand_logs(-sp.log(density)))[0]
     penalty = sp.Add(*(t for t in sp.Add.make_args(neglog) if t.has(W)))
     dropped = sp.Add(*(t for t in sp.Add.make_args(neglog) if not t.has(W)))

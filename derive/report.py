@@ -283,7 +283,7 @@ def prior_lines(name: str, d: Derivation | None = None) -> list[str]:
     else:
         out.append(f"penalty: {p.match.penalty.id} — {p.match.penalty.title}, strengths λ:")
         for atom, lam in p.match.strengths.items():
-            out.append(_equation(sp.Symbol(f"λ_{atom}"), lam))
+            out.append(_equation(sp.Symbol(f"λ({atom})"), lam))
     if d is not None:
         m = map_objective(d, p)
         (theta,) = d.learned
@@ -294,7 +294,7 @@ def prior_lines(name: str, d: Derivation | None = None) -> list[str]:
         ]
         out.append("in the loss's own units, Σᵢ loss + Σ (λ/a)·P(w), with")
         for atom, lam in m.strengths_loss.items():
-            out.append(_equation(sp.Symbol(f"λ_{atom}/a"), lam))
+            out.append(_equation(sp.Symbol(f"λ({atom})/a"), lam))
     if p.notes:
         out += [f"note: {p.notes}"]
     return out

@@ -259,7 +259,11 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
         "k": T(CLASS_INDEX),
         "K": T(N_CLASSES),
         "expfamily": expfamily_context(
-            d, T, settings.get("density") or "p", lambda e: lines(e, notation.width, **settings)
+            d,
+            T,
+            settings.get("density") or "p",
+            lambda e: lines(e, notation.width, **settings),
+            _label(dist.name),
         ),
     }
 

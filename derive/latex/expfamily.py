@@ -9,16 +9,10 @@ from ..expfamily import deviance, verdict
 from .printer import tex
 
 
-def _label(text: str) -> str:
-    from .documents import _label as label
-
-    return label(text)
-
-
-def expfamily_context(d, T=tex, density: str = "p", L=None) -> dict:
+def expfamily_context(d, T=tex, density: str = "p", L=None, label: str = "") -> dict:
     """Math fragments for ``expfamily.tex.j2``: the exponential-family form (or the reason there
     is none) and the unit deviance (or why there is none), from derive.expfamily.  ``L`` breaks a
-    long expression into lines (default: one line)."""
+    long expression into lines (default: one line); ``label`` is the entry's equation label."""
     L = L or (lambda expr: [T(expr)])
     v = verdict(d)
     f = v.family
@@ -28,7 +22,7 @@ def expfamily_context(d, T=tex, density: str = "p", L=None) -> dict:
         return L(exprs[0]) if len(exprs) == 1 else L(sp.Tuple(*exprs))
 
     out = {
-        "label": _label(d.dist.name),
+        "label": label or d.dist.name,
         "density": density,
         "family": None,
         "reason": v.reason,
