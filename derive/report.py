@@ -11,13 +11,26 @@ from .derivation import Derivation
 from .display import display, inline, pretty
 from .display import equation as _equation
 from .infotheory import H_P, KL_PQ, PROOFS, SOURCES, Pair, groups
-from .latex import RELATIONS, latex_of, steps_of, tex
+from .latex import RELATIONS, Notation, latex_of, steps_of, tex
 from .relative import RelativeDerivation
 
 
 @singledispatch
-def as_dict(d: Derivation) -> dict:
-    """The `--json` object of `show` and `new` (every key DESIGN.md requires, and a few more)."""
+def as_dict(d: Derivation, family: bool = True, deviance: bool = False, prior=None) -> dict:
+    """The `--json` object of `show` and `new` (every key DESIGN.md requires, and a few more):
+    with ``family`` the exponential-family form (null when there is none), with ``deviance`` the
+    unit deviance (null when there is none), with ``prior`` (a prior's name) the MAP objective."""
+    out = _as_dict(d)
+    if family:
+        out.update(expfamily_dict(d))
+    if deviance:
+        out.update(deviance_dict(d))
+    if prior is not None:
+        out["prior"] = prior_dict(prior, d)
+    return out
+
+
+def _as_dict(d: Derivation) -> dict:
     dist = d.dist
     return {
         "name": dist.name,
@@ -40,6 +53,137 @@ def as_dict(d: Derivation) -> dict:
     }
 
 
+def _strings(exprs) -> str:
+    """One SymPy string for one expression, a tuple's string for several."""
+    exprs = list(exprs)
+    return str(exprs[0]) if len(exprs) == 1 else str(sp.Tuple(*exprs))
+
+
+def _texs(exprs, settings) -> str:
+    exprs = list(exprs)
+    if len(exprs) == 1:
+        return tex(exprs[0], **settings)
+    return r"\left(" + ", ".join(tex(e, **settings) for e in exprs) + r"\right)"
+
+
+def expfamily_dict(d: Derivation) -> dict:
+    """``exponential_family``: the form's pieces as SymPy strings and LaTeX, or null (and
+    ``exponential_family_reason``, one line)."""
+    from .expfamily import verdict
+
+    v = verdict(d)
+    f = v.family
+    if f is None:
+        return {"exponential_family": None, "exponential_family_reason": v.reason}
+    settings = Notation().settings(d)
+    pieces = {
+        "natural_param": [s.natural for s in f.statistics],
+        "sufficient_stat": [s.stat for s in f.statistics],
+        "log_partition": [f.log_partition],
+        "log_partition_eta": [f.log_partition_eta],
+        "base": [f.base],
+        "log_base": [f.log_base],
+        "dispersion": [f.dispersion],
+        "canonical_link": [f.canonical_link],
+        "inverse_link": [f.inverse_link],
+        "mean": [f.mean],
+        "variance": [f.variance_function],
+        "variance_in_param": [f.variance],
+        "fisher_information": [f.fisher],
+    }
+    out = {}
+    latex = {}
+    for key, exprs in pieces.items():
+        known = all(e is not None for e in exprs)
+        out[key] = _strings(exprs) if known else None
+        latex[key] = _texs(exprs, settings) if known else None
+    out.update(
+        {
+            "params": [str(p) for p in f.params],
+            "mean_symbol": str(f.mean_symbol) if f.mean_symbol is not None else None,
+            "eta_symbol": str(f.eta_symbol) if f.eta_symbol is not None else None,
+            "vector": [s.vector for s in f.statistics],
+            "curved": f.curved,
+            "convex_in_natural_param": f.convex,
+            "link_is_canonical": f.link_is_canonical,
+            "proven": True,
+            "notes": list(f.notes),
+            "latex": latex,
+        }
+    )
+    return {"exponential_family": out, "exponential_family_reason": None}
+
+
+def deviance_dict(d: Derivation) -> dict:
+    """``deviance``: the unit deviance, its saturated model and constant, or null (and
+    ``deviance_reason``)."""
+    from .expfamily import deviance
+
+    dev = deviance(d)
+    if dev.unit is None:
+        return {"deviance": None, "deviance_reason": dev.reason}
+    settings = Notation().settings(d)
+    exprs = {
+        "unit": dev.unit,
+        "declared": dev.declared,
+        "saturated_nll": dev.saturated_nll,
+        "loss_constant": dev.loss_constant,
+        "factor": dev.factor,
+    }
+    return {
+        "deviance": {
+            **{key: str(e) for key, e in exprs.items()},
+            "saturated": {str(k): str(v) for k, v in dev.saturated.items()},
+            "proof": dev.proof,
+            "latex": {key: tex(e, **settings) for key, e in exprs.items()},
+        },
+        "deviance_reason": None,
+    }
+
+
+def prior_record(name: str) -> dict:
+    """`derive prior NAME --json`: −log p(w) = penalty + dropped, the penalty recognised."""
+    from .prior import derive_prior
+
+    p = derive_prior(name)
+    match = p.match
+    return {
+        "name": p.name,
+        "title": p.title,
+        "weight": str(p.weight),
+        "scales": [str(s) for s in p.scales],
+        "density": str(p.density),
+        "neglog": str(p.neglog),
+        "penalty": str(p.penalty),
+        "dropped": str(p.dropped),
+        "standard": match.penalty.id if match else None,
+        "standard_title": match.penalty.title if match else None,
+        "strengths": {k: str(v) for k, v in match.strengths.items()} if match else {},
+        "notes": p.notes,
+        "latex": {
+            "density": tex(p.density),
+            "penalty": tex(p.penalty),
+            "dropped": tex(p.dropped),
+            "strengths": {k: tex(v) for k, v in match.strengths.items()} if match else {},
+        },
+    }
+
+
+def prior_dict(name: str, d: Derivation) -> dict:
+    """The prior's record and the MAP objective of the linear predictor θ = w·x under it."""
+    from .prior import derive_prior, map_objective
+
+    m = map_objective(d, derive_prior(name))
+    out = prior_record(name)
+    out["strengths_loss"] = {k: str(v) for k, v in m.strengths_loss.items()}
+    out["latex"]["strengths_loss"] = {k: tex(v) for k, v in m.strengths_loss.items()}
+    (theta,) = d.learned
+    out["map_objective"] = (
+        f"sum_i {sp.sstr(d.scale)}*loss(y_i, {theta} = x_i.w) + sum_j penalty(w_j)"
+    )
+    return out
+
+
 @singledispatch
 def render(d: Derivation, width: int = 100) -> str:
     """The derivation as a terminal reads it: Unicode maths, a note per step, the summary."""
@@ -58,7 +202,102 @@ def render(d: Derivation, width: int = 100) -> str:
         out.append(_equation(sp.Symbol(label), expr))
     if dist.notes:
         out += ["", f"note: {dist.notes}"]
+    out += ["", *expfamily_lines(d)]
     return "\n".join(out)
+
+
+def expfamily_lines(d: Derivation) -> list[str]:
+    """The exponential-family section of `derive show`: the form, or the reason."""
+    from .expfamily import verdict
+
+    v = verdict(d)
+    f = v.family
+    if f is None:
+        return [f"exponential family: no — {v.reason.removeprefix('not an exponential family: ')}"]
+    kind = "curved exponential family" if f.curved else "exponential family"
+    out = [f"{kind} (proven equal to the density): p = h(y)·exp((η·T(y) − A)/φ), with"]
+    rows = [
+        ("η", [s.natural for s in f.statistics]),
+        ("T(y)", [s.stat for s in f.statistics]),
+        ("A", [f.log_partition]),
+        ("h(y)", [f.base]),
+        ("φ", [f.dispersion]),
+    ]
+    if f.mean is not None:
+        mu, eta = f.mean_symbol, f.eta_symbol
+        rows += [
+            ("E[T]", [f.mean]),
+            (f"V({inline(mu)})", [f.variance_function]),
+            (f"g({inline(mu)})", [f.canonical_link]),
+            (f"g⁻¹({inline(eta)})", [f.inverse_link]),
+            ("I", [f.fisher]),
+        ]
+    for label, exprs in rows:
+        if all(e is not None for e in exprs):
+            shown = exprs[0] if len(exprs) == 1 else sp.Tuple(*exprs)
+            out.append(_equation(sp.Symbol(label), shown))
+    if f.convex:
+        out.append("the NLL is convex in η (A″(η) = V > 0, proven)")
+    if f.link_is_canonical is not None:
+        out.append(
+            f"the declared parametrisation is {'' if f.link_is_canonical else 'not '}"
+            "the canonical one"
+        )
+    out += [f"note: {n}" for n in f.notes]
+    return out
+
+
+def deviance_lines(d: Derivation) -> list[str]:
+    """`derive show NAME --deviance`: the unit deviance and the constant that gives it."""
+    from .expfamily import deviance
+
+    dev = deviance(d)
+    if dev.unit is None:
+        return [f"deviance: {dev.reason}"]
+    ((theta, hat),) = dev.saturated.items()
+    return [
+        "unit deviance d = 2φ(ℓ(y; θ̂) − ℓ(y; θ)), θ̂ the saturated model:",
+        _equation(theta, hat),
+        _equation(sp.Symbol("d"), dev.declared),
+        "in the loss's terms, d = 2φa·(loss − C₀), with the constant C₀ = loss(θ̂):",
+        _equation(sp.Symbol("2φa"), dev.factor),
+        _equation(sp.Symbol("C₀"), dev.loss_constant),
+        _equation(sp.Symbol("d"), dev.unit),
+        f"d ≥ 0, = 0 at θ = θ̂: {dev.proof}",
+    ]
+
+
+def prior_lines(name: str, d: Derivation | None = None) -> list[str]:
+    """`derive prior NAME` (and, with a derivation, `show NAME --prior PRIOR`)."""
+    from .prior import derive_prior, map_objective
+
+    p = derive_prior(name)
+    w = p.weight
+    out = [f"prior {p.name} — {p.title}"]
+    out.append(_equation(sp.Symbol(f"p({w})"), p.density))
+    out.append(f"−log p({w}) = penalty + dropped, with")
+    out.append(_equation(sp.Symbol("penalty"), p.penalty))
+    out.append(_equation(sp.Symbol("dropped"), p.dropped))
+    if p.match is None:
+        out.append("penalty: no registered penalty matches")
+    else:
+        out.append(f"penalty: {p.match.penalty.id} — {p.match.penalty.title}, strengths λ:")
+        for atom, lam in p.match.strengths.items():
+            out.append(_equation(sp.Symbol(f"λ({atom})"), lam))
+    if d is not None:
+        m = map_objective(d, p)
+        (theta,) = d.learned
+        out += [
+            "",
+            f"MAP for the linear predictor {inline(theta)} = w·x: minimise "
+            f"Σᵢ a·loss(yᵢ, {inline(theta)}ᵢ) + Σⱼ penalty(wⱼ), a = {inline(d.scale)};",
+        ]
+        out.append("in the loss's own units, Σᵢ loss + Σ (λ/a)·P(w), with")
+        for atom, lam in m.strengths_loss.items():
+            out.append(_equation(sp.Symbol(f"λ({atom})/a"), lam))
+    if p.notes:
+        out += [f"note: {p.notes}"]
+    return out
 
 
 def _vars(dist):
@@ -69,7 +308,7 @@ def _vars(dist):
 
 
 @as_dict.register
-def _(d: RelativeDerivation) -> dict:
+def _(d: RelativeDerivation, **_options) -> dict:
     """The `--json` object for a loss that is not a likelihood (the DESIGN keys that apply, with
     density, nll, dropped and scale null, and what is particular to it)."""
     rel = d.relative

@@ -19,7 +19,7 @@ from ..errors import UserError, shown
 from .io import Progress, write_output
 
 #: Modules that add sub-commands, in the order `derive --help` lists them.
-COMMANDS = ("show", "code", "new", "latex", "plot", "info")
+COMMANDS = ("show", "code", "new", "latex", "plot", "info", "prior")
 
 
 class _Parser(argparse.ArgumentParser):

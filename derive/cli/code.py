@@ -15,7 +15,7 @@ BACKEND_NAMES = ("numpy", "torch", "jax")
 def _code(args) -> str | None:
     from ..codegen.emit import module_source, test_source
 
-    source = module_source(args.name, args.backend, args.grad)
+    source = module_source(args.name, args.backend, args.grad, args.prior)
     if args.tests is None:
         return source
     if args.output is None:
@@ -49,6 +49,12 @@ def add_commands(sub) -> None:
         "--tests",
         metavar="FILE",
         help="also write a pytest file pinning the module to mpmath reference values (needs -o)",
+    )
+    p.add_argument(
+        "--prior",
+        metavar="PRIOR",
+        help="also penalty(), penalty_gradient(), map_objective() and map_gradient() for a "
+        "linear predictor X @ w under this prior on the weights",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write the module here (default stdout)")
     p.set_defaults(handler=_code)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
+from ..errors import UserError
+
 
 def _list(args) -> str:
     from ..catalog import CATALOG
@@ -28,13 +30,29 @@ def _list(args) -> str:
 
 
 def _show(args) -> str:
+    from ..derivation import Derivation
     from ..relative import derivation_of
-    from ..report import as_dict, render
+    from ..report import as_dict, deviance_lines, prior_lines, render
 
     derivation = derivation_of(args.name)
+    extras = args.deviance or args.prior is not None
+    if extras and not isinstance(derivation, Derivation):
+        flag = "--deviance" if args.deviance else "--prior"
+        raise UserError(f"{flag} needs a likelihood; {args.name} is a loss that is not one")
     if args.json:
-        return json.dumps(as_dict(derivation), indent=2, ensure_ascii=False)
-    return render(derivation, width=shutil.get_terminal_size((100, 24)).columns)
+        data = as_dict(derivation, deviance=args.deviance, prior=args.prior)
+        return json.dumps(data, indent=2, ensure_ascii=False)
+    out = [render(derivation, width=shutil.get_terminal_size((100, 24)).columns)]
+    if args.deviance:
+        from ..expfamily import deviance
+
+        reason = deviance(derivation).reason
+        if reason:
+            raise UserError(reason)
+        out += ["", *deviance_lines(derivation)]
+    if args.prior is not None:
+        out += ["", *prior_lines(args.prior, derivation)]
+    return "\n".join(out)
 
 
 def add_commands(sub) -> None:
@@ -45,5 +63,17 @@ def add_commands(sub) -> None:
     p.add_argument("name", help="a catalog name (see `derive list`)")
     p.add_argument(
         "--json", action="store_true", help="one JSON object (every key of the derivation)"
+    )
+    p.add_argument(
+        "--deviance",
+        action="store_true",
+        help="also the unit deviance d(y, θ) = 2φ(ℓ(y; θ̂) − ℓ(y; θ)) and the constant that turns "
+        "the loss into it",
+    )
+    p.add_argument(
+        "--prior",
+        metavar="PRIOR",
+        help="also the MAP objective of a linear predictor w·x under this prior on the weights "
+        "(see `derive prior --help`)",
     )
     p.set_defaults(handler=_show)
