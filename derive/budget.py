@@ -31,14 +31,13 @@ class TimeBudget:
 
     ``limit(s)`` opens a nested deadline and yields its token: an :class:`Expired` carrying that
     token means the inner part ran out, one carrying another token means the whole budget did.
-    ``critical()`` defers the alarm until the block ends (the LaTeX parser updates shared caches).
+    Everything under it may be interrupted anywhere, the LaTeX parser included (it resets the
+    caches an interrupted parse may have left half updated).
     """
 
     def __init__(self, seconds: float | None):
         self.seconds = seconds
         self._deadlines: list[tuple[float, object]] = []
-        self._critical = 0
-        self._deferred = False
         self.enabled = (
             seconds is not None
             and hasattr(signal, "setitimer")
@@ -59,9 +58,6 @@ class TimeBudget:
         signal.setitimer(signal.ITIMER_REAL, max(self.remaining(), 1e-3))
 
     def _alarm(self, signum, frame):
-        if self._critical:
-            self._deferred = True
-            return
         self._fire()
 
     def _fire(self):
@@ -85,17 +81,6 @@ class TimeBudget:
         finally:
             self._deadlines.pop()
             self._arm()
-
-    @contextmanager
-    def critical(self):
-        self._critical += 1
-        try:
-            yield
-        finally:
-            self._critical -= 1
-            if not self._critical and self._deferred:
-                self._deferred = False
-                self._fire()
 
     @contextmanager
     def running(self):

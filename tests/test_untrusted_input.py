@@ -1,0 +1,77 @@
+"""Bad input from the command line (issue 11): every time budget holds, every refusal is one line
+with exit status 2, and what it echoes of the input is cut short."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import time
+
+import pytest
+
+from derive.cli import main
+from derive.errors import ECHO, shown
+
+GAUSSIAN = r"\frac{1}{\sqrt{2\pi}}e^{-(y-\mu)^2/2}"
+
+
+def run(*argv) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(argv))
+    return status, out.getvalue(), err.getvalue()
+
+
+def one_line_refusal(status, out, err):
+    assert status == 2 and out == "", err
+    assert err.startswith("derive: error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_the_parser_honours_the_time_budget():
+    """The reproduction: y_{a…a}\\mu with 990 a's and --timeout 5 took 30 s (the LaTeX parser ran
+    with the alarm deferred)."""
+    density = "y_{" + "a" * 990 + r"}\mu"
+    started = time.monotonic()
+    status, out, err = run("new", f"--density={density}", "--observed", "y", "--param", "mu",
+                           "--timeout", "1.5")  # fmt: skip
+    assert time.monotonic() - started < 1.5 + 1.0
+    assert "gave up after 1.5 s" in one_line_refusal(status, out, err)
+    # the interrupted parse left ANTLR's shared caches usable: the next density reads
+    assert run("new", f"--density={GAUSSIAN}", "--observed", "y", "--param", "mu", "--json")[0] == 0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (("--support", "1" * 5000 + ",oo"), "has 5000 digits; the limit is"),
+        (("--support", "0," + "9" * 5000), "has 5000 digits; the limit is"),
+        (("--timeout=--",), "--timeout '--': give a number of seconds"),
+        (("--timeout", "1" * 5000), "give a number of seconds above 0"),
+        (("--name", "x" * 10**6), "--name 'xxxx"),
+        (("--fixed", "b" * 10**6), "a name has at most 64 characters"),
+        (("--fixed", "b;" * 10**6), "is not a symbol name"),
+        (("--name=--",), "--name '--': use letters"),
+        (("--support=--",), "--support '--': give two bounds"),
+        (("--support", "q" * 10**6 + ",oo"), "--support bound 'qqq"),
+    ],
+)
+def test_bad_flags_are_one_line_and_echo_at_most_80_characters(argv, message):
+    status, out, err = run("new", f"--density={GAUSSIAN}", "--observed", "y", "--param", "mu",
+                           *argv)  # fmt: skip
+    err = one_line_refusal(status, out, err)
+    assert message in err
+    assert len(err) < 300, len(err)
+
+
+def test_a_huge_density_is_echoed_cut():
+    for density in ("x" * 10**6, '"' * 10**6, "\\" + "y" * 3000):
+        status, out, err = run("new", f"--density={density}", "--observed", "y", "--param", "mu")
+        assert len(one_line_refusal(status, out, err)) < 300
+
+
+def test_shown_cuts_to_80_characters():
+    assert shown("abc") == "'abc'"
+    long = shown("x" * 10**6)
+    assert len(long) == ECHO and long.startswith("'xxx") and long.endswith("…'")
+    assert shown("a\nb", quote=False) == "a b" and len(shown("y " * 500, quote=False)) == ECHO
