@@ -75,3 +75,63 @@ def test_shown_cuts_to_80_characters():
     long = shown("x" * 10**6)
     assert len(long) == ECHO and long.startswith("'xxx") and long.endswith("…'")
     assert shown("a\nb", quote=False) == "a b" and len(shown("y " * 500, quote=False)) == ECHO
+
+
+def test_an_unknown_symbol_name_is_refused():
+    status, out, err = run("latex", "gaussian", "--symbol", r"nu=\hat{y}")
+    assert "--symbol 'nu': no such variable in gaussian" in one_line_refusal(status, out, err)
+    assert run("latex", "gaussian", "--symbol", r"mu=\hat{y}")[0] == 0
+    assert run("latex", "gaussian", "hinge", "--symbol", r"f=\hat{f}")[0] == 0  # hinge's score
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (("show", "gaussian"), ["gaussian - Gaussian", "standard loss: mse", "mu", "sigma"]),
+        (("show", "categorical-logit"), ["softmax_cross_entropy", "Delta^K (Sigma_k = 1)"]),
+        (("show", "hinge"), ["not a likelihood"]),
+        (("list",), ["gaussian", "mse"]),
+        (("entropy", "gaussian"), ["H(gaussian)"]),
+        (("kl", "gaussian", "laplace"), ["KL(gaussian || laplace)"]),
+        (("show", "gaussian", "--json"), ['"standard": "mse"']),
+        (("new", f"--density={GAUSSIAN}", "--observed", "y", "--param", "mu"), ["mse"]),
+    ],
+)
+def test_text_output_falls_back_to_ascii(argv, expected):
+    """The reproduction: PYTHONIOENCODING=ascii derive show gaussian exited 1 (SymPy's pretty
+    printer: KeyError 'UpTack')."""
+    buffer = io.BytesIO()
+    stdout = io.TextIOWrapper(buffer, encoding="ascii", errors="strict")
+    err = io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(err):
+        status = main(list(argv))
+    stdout.flush()
+    text = buffer.getvalue().decode("ascii")  # strict: every byte is ASCII
+    assert status == 0, err.getvalue()
+    for part in expected:
+        assert part in text, (part, text[:400])
+
+
+def test_json_read_back_is_the_same_on_an_ascii_terminal():
+    import json
+
+    buffer = io.BytesIO()
+    stdout = io.TextIOWrapper(buffer, encoding="ascii")
+    with contextlib.redirect_stdout(stdout):
+        assert main(["show", "gaussian", "--json"]) == 0
+    stdout.flush()
+    ascii_data = json.loads(buffer.getvalue().decode("ascii"))
+    status, out, _ = run("show", "gaussian", "--json")
+    assert status == 0 and ascii_data == json.loads(out)
+
+
+def test_the_ascii_reproduction_from_a_shell(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "DERIVE_CACHE": "0"}
+    done = subprocess.run([sys.executable, "-m", "derive", "show", "gaussian"], env=env,
+                          capture_output=True, cwd=tmp_path, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.isascii() and b"standard loss: mse" in done.stdout
