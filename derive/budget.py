@@ -32,11 +32,14 @@ class TimeBudget:
     ``limit(s)`` opens a nested deadline and yields its token: an :class:`Expired` carrying that
     token means the inner part ran out, one carrying another token means the whole budget did.
     Everything under it may be interrupted anywhere, the LaTeX parser included (it resets the
-    caches an interrupted parse may have left half updated).
+    caches an interrupted parse may have left half updated).  ``started`` (a
+    ``time.monotonic()`` reading) counts the budget from then: the CLI passes the moment its
+    ``main`` began, so that importing SymPy is spent from the user's --timeout too.
     """
 
-    def __init__(self, seconds: float | None):
+    def __init__(self, seconds: float | None, started: float | None = None):
         self.seconds = seconds
+        self.started = started
         self._deadlines: list[tuple[float, object]] = []
         self.enabled = (
             seconds is not None
@@ -88,9 +91,10 @@ class TimeBudget:
         if self.seconds is None:
             yield
             return
+        spent = 0.0 if self.started is None else max(time.monotonic() - self.started, 0.0)
         with self.installed():
             try:
-                with self.limit(self.seconds) as token:
+                with self.limit(self.seconds - spent) as token:
                     yield
             except Expired as exc:
                 if exc.token is not token:

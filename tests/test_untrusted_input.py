@@ -135,3 +135,16 @@ def test_the_ascii_reproduction_from_a_shell(tmp_path):
                           capture_output=True, cwd=tmp_path, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.isascii() and b"standard loss: mse" in done.stdout
+
+
+def test_the_budget_counts_from_when_the_command_began():
+    """The CLI's budget starts with ``main`` (SymPy's import is spent from --timeout too)."""
+    from derive.budget import TimeBudget
+    from derive.errors import UserError
+
+    budget = TimeBudget(1.0, started=time.monotonic() - 0.8)
+    started = time.monotonic()
+    with pytest.raises(UserError, match="gave up after 1 s"), budget.running():
+        while time.monotonic() - started < 5:
+            pass
+    assert time.monotonic() - started < 0.8

@@ -13,6 +13,7 @@ import argparse
 import importlib
 import os
 import sys
+import time
 import warnings
 
 from ..errors import UserError, shown
@@ -61,12 +62,14 @@ def _one_line(previous):
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
     progress = Progress()
     previous = warnings.showwarning
     warnings.showwarning = _one_line(previous)
     try:
         args = parser().parse_args(argv)
         args.progress = progress
+        args.started = started  # the time budgets count from here
         result = args.handler(args)
         progress.close()
         if result is not None:

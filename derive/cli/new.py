@@ -57,7 +57,7 @@ def _command(args) -> str:
     from ..user import declare
 
     _check_output(args.output)
-    budget = TimeBudget(args.timeout)
+    budget = TimeBudget(args.timeout, started=getattr(args, "started", None))
     with budget.running():
         declared = declare(
             args.density,
