@@ -196,3 +196,16 @@ def test_hostile_text_in_the_other_backends(gaussian, backend, tmp_path):
                 assert module.__doc__ and not canary.exists(), (field, text)
             else:
                 ast.parse(source)
+
+
+def test_the_issues_exploit_through_the_python_api(gaussian, tmp_path):
+    """derive.load(derive.new(...)) ran the payload at once: now the name is refused, and a
+    hostile note loads as text."""
+    import derive
+
+    canary = tmp_path / "pwned"
+    (payload, *_) = _payloads(canary)
+    with pytest.raises(derive.errors.UserError, match="left of '='"):
+        derive.new(f"{payload} = \\frac{{1}}{{\\sqrt{{2\\pi}}}}e^{{-(y-\\mu)^2/2}}", "y", ["mu"])
+    module = derive.load(_with(gaussian, "notes", payload))
+    assert _words(payload) in _words(module.__doc__) and not canary.exists()
