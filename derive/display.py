@@ -3,7 +3,11 @@ outputs share (ψ for polygamma).  Text only; nothing here prints."""
 
 from __future__ import annotations
 
+import unicodedata
+from contextlib import contextmanager
+
 import sympy as sp
+from sympy.printing.pretty import pretty_symbology
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm
 
@@ -61,16 +65,30 @@ class Pretty(PrettyPrinter):
         return prettyForm(shown + "[" + ", ".join(self.doprint(i) for i in e.indices) + "]")
 
 
+@contextmanager
+def _symbology(unicode: bool):
+    """SymPy draws brackets, sums and bars from one table chosen by a module-wide flag (set at
+    import from stdout's encoding), whatever the printer was asked: set it to match."""
+    previous = pretty_symbology._use_unicode
+    pretty_symbology._use_unicode = unicode
+    try:
+        yield
+    finally:
+        pretty_symbology._use_unicode = previous
+
+
 def pretty(expr, unicode: bool = True) -> str:
     """The 2-D form of ``expr``."""
-    return Pretty(unicode).doprint(display(expr))
+    with _symbology(unicode):
+        return Pretty(unicode).doprint(display(expr))
 
 
 def inline(expr, unicode: bool = True) -> str:
     """One line: the 2-D form when it fits on one line, else str() with symbols and π shown by
     their Unicode names."""
     expr = display(expr)
-    text = Pretty(unicode).doprint(expr)
+    with _symbology(unicode):
+        text = Pretty(unicode).doprint(expr)
     if "\n" not in text:
         return text
     if not unicode:
@@ -83,8 +101,48 @@ def inline(expr, unicode: bool = True) -> str:
 def equation(lhs, *rhs, indent: str = "   ", relation: str = "=", unicode: bool = True) -> str:
     """``lhs = rhs = …`` (or another relation) laid out on a common baseline, indented."""
     printer = Pretty(unicode)
-    forms = [printer._print(display(lhs))]
-    for r in rhs:
-        forms += [prettyForm(f" {relation} "), printer._print(display(r))]
-    form = prettyForm(*forms[0].right(*forms[1:]))
-    return "\n".join(indent + line.rstrip() for line in form.render(wrap_line=False).splitlines())
+    with _symbology(unicode):
+        forms = [printer._print(display(lhs))]
+        for r in rhs:
+            forms += [prettyForm(f" {relation} "), printer._print(display(r))]
+        form = prettyForm(*forms[0].right(*forms[1:]))
+        lines = form.render(wrap_line=False).splitlines()
+    return "\n".join(indent + line.rstrip() for line in lines)
+
+
+#: ASCII for the characters the text outputs use outside the maths (which SymPy prints in ASCII
+#: itself when asked): the rest goes through :func:`ascii_text`'s general rules.
+_ASCII = {
+    "—": "-", "–": "-", "−": "-", "·": "*", "×": "x", "‖": "||", "ℓ": "l", "≥": ">=", "≤": "<=",
+    "≠": "!=", "≈": "~", "∈": "in", "∉": "not in", "ℝ": "R", "ℕ": "N", "ℤ": "Z", "∞": "oo",
+    "✓": "ok", "✗": "x", "′": "'", "″": "''", "→": "->", "←": "<-", "↦": "|->", "⟨": "<",
+    "⟩": ">", "«": "<<", "»": ">>", "…": "...", "∑": "sum", "∏": "prod", "√": "sqrt", "∂": "d",
+    "∫": "int", "±": "+-", "½": "1/2", "ϕ": "phi", "ϑ": "theta", "ϵ": "epsilon",
+}  # fmt: skip
+_SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻", "0123456789+-", strict=True))
+
+
+def _ascii_char(ch: str) -> str:
+    if ch.isascii():
+        return ch
+    if ch in _ASCII:
+        return _ASCII[ch]
+    if ch in _SUPERSCRIPTS:
+        return "^" + _SUPERSCRIPTS[ch]
+    if unicodedata.category(ch) == "Mn":  # a combining accent: P̂ as P
+        return ""
+    name = unicodedata.name(ch, "")
+    if "SUBSCRIPT" in name:  # Σₖ as Sigma_k
+        return "_" + unicodedata.normalize("NFKD", ch)
+    if "SUPERSCRIPT" in name or "MODIFIER LETTER" in name:  # Δᴷ as Delta^K
+        return "^" + unicodedata.normalize("NFKD", ch)
+    if name.startswith("GREEK ") and " LETTER " in name:  # μ -> mu, Σ -> Sigma
+        letter = name.rsplit(" LETTER ", 1)[1].split()[0].lower()
+        return letter.capitalize() if "CAPITAL" in name else letter
+    plain = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+    return plain or "?"
+
+
+def ascii_text(text: str) -> str:
+    """``text`` in ASCII, for a terminal that cannot show Unicode: μ as mu, — as -, ℝ as R."""
+    return "".join(map(_ascii_char, text))

@@ -3,16 +3,18 @@ record kind (a derivation, a loss that is not a likelihood, an entropy / KL pair
 
 from __future__ import annotations
 
-from functools import singledispatch
+from functools import partial, singledispatch
 
 import sympy as sp
 
 from .derivation import Derivation
-from .display import display, inline, pretty
-from .display import equation as _equation
+from .display import ascii_text, display, inline, pretty
+from .display import equation as _equation_of
 from .infotheory import H_P, KL_PQ, PROOFS, SOURCES, Pair, groups
 from .latex import RELATIONS, Notation, latex_of, steps_of, tex
 from .relative import RelativeDerivation
+
+_equation = _equation_of  # the terminal's equations (render binds unicode=)
 
 
 @singledispatch
@@ -184,12 +186,19 @@ def prior_dict(name: str, d: Derivation) -> dict:
     return out
 
 
+def _text(lines, unicode: bool) -> str:
+    text = "\n".join(lines)
+    return text if unicode else ascii_text(text)
+
+
 @singledispatch
-def render(d: Derivation, width: int = 100) -> str:
-    """The derivation as a terminal reads it: Unicode maths, a note per step, the summary."""
+def render(d: Derivation, width: int = 100, unicode: bool = True) -> str:
+    """The derivation as a terminal reads it: Unicode maths (ASCII where ``unicode`` is false),
+    a note per step, the summary."""
+    _equation = partial(_equation_of, unicode=unicode)
     dist = d.dist
     out = [f"{dist.name} — {dist.title}"]
-    out.append(" · ".join(f"{role} {name} {text}" for role, name, text in _vars(dist)))
+    out.append(" · ".join(f"{role} {name} {text}" for role, name, text in _vars(dist, unicode)))
     for number, step in enumerate(d.steps, start=1):
         out += ["", f"{number}. {step.note}", _equation(step.lhs, step.rhs)]
     out.append("")
@@ -203,7 +212,7 @@ def render(d: Derivation, width: int = 100) -> str:
     if dist.notes:
         out += ["", f"note: {dist.notes}"]
     out += ["", *expfamily_lines(d)]
-    return "\n".join(out)
+    return _text(out, unicode)
 
 
 def expfamily_lines(d: Derivation) -> list[str]:
@@ -300,8 +309,11 @@ def prior_lines(name: str, d: Derivation | None = None) -> list[str]:
     return out
 
 
-def _vars(dist):
-    return [(role, inline(dist.symbols[name]), text) for role, name, text in dist.describe_vars()]
+def _vars(dist, unicode: bool = True):
+    return [
+        (role, inline(dist.symbols[name], unicode), text)
+        for role, name, text in dist.describe_vars()
+    ]
 
 
 # ---------------------------------------------------------------------------- relative losses
@@ -348,13 +360,16 @@ def _(d: RelativeDerivation, **_options) -> dict:
 
 
 @render.register
-def _(d: RelativeDerivation, width: int = 100) -> str:
+def _(d: RelativeDerivation, width: int = 100, unicode: bool = True) -> str:
+    _equation = partial(_equation_of, unicode=unicode)
     rel = d.relative
     verdict = {True: "a likelihood", False: "not a likelihood", None: "not settled"}
     out = [f"{rel.name} — {rel.title} ({verdict[d.normalisable]}; relative to {rel.relative_to})"]
     roles = [("observed", rel.observed), *(("learned", v) for v in rel.params)]
     roles += [("fixed", v) for v in rel.fixed]
-    out.append(" · ".join(f"{role} {inline(v.symbol())} {v.domain.text}" for role, v in roles))
+    out.append(
+        " · ".join(f"{role} {inline(v.symbol(), unicode)} {v.domain.text}" for role, v in roles)
+    )
     for number, step in enumerate(d.steps, start=1):
         relation = step.data["relation"]
         out += ["", f"{number}. {step.note}", _equation(step.lhs, step.rhs, relation=relation)]
@@ -367,7 +382,7 @@ def _(d: RelativeDerivation, width: int = 100) -> str:
     out.append(_equation(sp.Symbol("ℓ"), d.loss))
     if rel.notes:
         out += ["", f"note: {rel.notes}"]
-    return "\n".join(out)
+    return _text(out, unicode)
 
 
 # ---------------------------------------------------------------------------- entropy and KL
@@ -377,11 +392,12 @@ def _ptex(expr) -> str:
     return tex(display(expr))
 
 
-def _who(side_dist, params) -> str:
-    return f"{side_dist.name}({', '.join(pretty(s) for s in params)})"
+def _who(side_dist, params, unicode: bool = True) -> str:
+    return f"{side_dist.name}({', '.join(pretty(s, unicode) for s in params)})"
 
 
-def _render_steps(steps) -> list[str]:
+def _render_steps(steps, unicode: bool = True) -> list[str]:
+    _equation = partial(_equation_of, unicode=unicode)
     out, number = [], 0
     for kind, members in groups(steps):
         if kind == "expectation":
@@ -404,17 +420,18 @@ def _render_steps(steps) -> list[str]:
 
 
 @render.register
-def _(pair: Pair, width: int = 100) -> str:
+def _(pair: Pair, width: int = 100, unicode: bool = True) -> str:
     """The terminal view of `derive kl` / `derive entropy`."""
+    _equation = partial(_equation_of, unicode=unicode)
     p, q = pair.p, pair.q
     if q is None:
-        out = [f"H({p.name}): entropy of the {p.title}", f"P = {_who(p, pair.params_p)}"]
+        out = [f"H({p.name}): entropy of the {p.title}", f"P = {_who(p, pair.params_p, unicode)}"]
     else:
         out = [
             f"KL({p.name} ‖ {q.name}): {p.title} ‖ {q.title}",
-            f"P = {_who(p, pair.params_p)} · Q = {_who(q, pair.params_q)}",
+            f"P = {_who(p, pair.params_p, unicode)} · Q = {_who(q, pair.params_q, unicode)}",
         ]
-    out += _render_steps(pair.steps)
+    out += _render_steps(pair.steps, unicode)
     if pair.proofs:
         marks = {True: "✓", False: "✗ (not proven)"}
         out += [
@@ -428,7 +445,7 @@ def _(pair: Pair, width: int = 100) -> str:
         else _equation(KL_PQ, pair.kl, indent="")
     )
     out += [f"note: {note}" for note in pair.notes()]
-    return "\n".join(out)
+    return _text(out, unicode)
 
 
 @as_dict.register

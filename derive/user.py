@@ -34,7 +34,7 @@ import sympy as sp
 from .budget import NO_BUDGET, Expired, TimeBudget
 from .errors import UserError, shown
 from .functions import sigmoid, softplus, xlogy
-from .parse import IDENTIFIER, Parsed, parse_latex
+from .parse import IDENTIFIER, MAX_DIGITS, Parsed, parse_latex
 from .spec import CLASS_INDEX, N_CLASSES, Distribution, Var
 
 DEFAULT_TIMEOUT = 30.0
@@ -88,10 +88,14 @@ def _names(values, flag) -> list[str]:
                 raise UserError(
                     f"{flag} {shown(name)} is not a symbol name (a letter, then letters, digits, _)"
                 )
+            if len(name) > MAX_NAME:
+                raise UserError(f"{flag} {shown(name)}: a name has at most {MAX_NAME} characters")
             out.append(name)
     return out
 
 
+#: The longest name of a symbol or a distribution.
+MAX_NAME = 64
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)\Z")
 _INFINITE = {"oo": sp.oo, "+oo": sp.oo, "inf": sp.oo, "+inf": sp.oo, "-oo": -sp.oo, "-inf": -sp.oo}
 _CONSTANTS = {"pi": sp.pi, "-pi": -sp.pi, "2pi": 2 * sp.pi}
@@ -105,6 +109,11 @@ def _bound(text: str, fixed: Sequence[str]):
     if text in _CONSTANTS:
         return _CONSTANTS[text]
     if _NUMBER.match(text):
+        digits = sum(c.isdigit() for c in text)
+        if digits > MAX_DIGITS:
+            raise UserError(
+                f"--support bound {shown(text)} has {digits} digits; the limit is {MAX_DIGITS}"
+            )
         return sp.Rational(text)  # a validated digit string: no parsing of expressions
     if IDENTIFIER.match(text):
         if text not in fixed:
@@ -221,12 +230,15 @@ def declare(
     both = set(positive_names) & set(probability_names)
     if both:
         raise UserError(f"{sorted(both)[0]} is declared both --positive and --probability")
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name or ""):
-        raise UserError(f"--name {shown(name)}: use letters, digits, '-', '_' and '.'")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,%d}" % (MAX_NAME - 1), name or ""):
+        raise UserError(
+            f"--name {shown(name)}: use letters, digits, '-', '_' and '.', "
+            f"at most {MAX_NAME} characters"
+        )
     bounds = _support(support, fixed_names)
 
     declared_names = [y_name, *param_names, *fixed_names]
-    parsed = _read(density, declared_names, budget)
+    parsed = _read(density, declared_names)
     expr = parsed.expr
     used, vectors = parsed.names, parsed.vectors
     _check_names(expr, parsed, y_name, param_names, fixed_names, used, vectors, bounds)
@@ -285,9 +297,9 @@ def _distinct(y, params, fixed):
             seen[n] = role
 
 
-def _read(density, declared_names, budget) -> Parsed:
+def _read(density, declared_names) -> Parsed:
     if isinstance(density, str):
-        return parse_latex(density, declared_names, critical=budget.critical)
+        return parse_latex(density, declared_names)
     if isinstance(density, sp.Basic) and not isinstance(density, sp.logic.boolalg.Boolean):
         expr = sp.sympify(density, strict=True)  # a SymPy object already: nothing is parsed
         plain = {}

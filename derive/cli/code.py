@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import UserError, shown
 from .io import write_output
 
 #: The backends' names (derive.codegen.backends.BACKENDS; a test keeps the two equal), listed here
@@ -22,7 +22,10 @@ def _code(args) -> str | None:
         raise UserError("--tests needs -o FILE: the tests import the module by its file name")
     module = Path(args.output).stem
     if not module.isidentifier():
-        raise UserError(f"cannot import {args.output} from tests: {module!r} is not a module name")
+        raise UserError(
+            f"cannot import {shown(args.output, quote=False)} from tests: {shown(module)} is not a "
+            "module name"
+        )
     tests = test_source(args.name, module, args.backend, args.grad)
     write_output(source, args.output)
     write_output(tests, args.tests)

@@ -11,8 +11,11 @@ from ..errors import UserError
 def _list(args) -> str:
     from ..catalog import CATALOG
     from ..derivation import standard_of
+    from ..display import ascii_text
     from ..progress import tracked
+    from .io import unicode_stdout
 
+    unicode = unicode_stdout(args)
     rows = [
         (name, standard_of(CATALOG[name]) or "—", CATALOG[name].title)
         for name in tracked(CATALOG, "deriving", args.progress)
@@ -20,29 +23,35 @@ def _list(args) -> str:
     if args.json:
         keys = ("name", "standard", "title")
         return json.dumps(
-            [dict(zip(keys, row, strict=True)) for row in rows], indent=2, ensure_ascii=False
+            [dict(zip(keys, row, strict=True)) for row in rows],
+            indent=2,
+            ensure_ascii=not unicode,
         )
     width = max(len(r[0]) for r in rows)
     std_width = max(len(r[1]) for r in rows)
     lines = [f"{'name':<{width}}  {'loss':<{std_width}}  distribution"]
     lines += [f"{n:<{width}}  {s:<{std_width}}  {t}" for n, s, t in rows]
-    return "\n".join(lines)
+    return "\n".join(lines) if unicode else ascii_text("\n".join(lines))
 
 
 def _show(args) -> str:
     from ..derivation import Derivation
+    from ..display import ascii_text
     from ..relative import derivation_of
     from ..report import as_dict, deviance_lines, prior_lines, render
+    from .io import unicode_stdout
 
     derivation = derivation_of(args.name)
+    unicode = unicode_stdout(args)
     extras = args.deviance or args.prior is not None
     if extras and not isinstance(derivation, Derivation):
         flag = "--deviance" if args.deviance else "--prior"
         raise UserError(f"{flag} needs a likelihood; {args.name} is a loss that is not one")
     if args.json:
         data = as_dict(derivation, deviance=args.deviance, prior=args.prior)
-        return json.dumps(data, indent=2, ensure_ascii=False)
-    out = [render(derivation, width=shutil.get_terminal_size((100, 24)).columns)]
+        return json.dumps(data, indent=2, ensure_ascii=not unicode)
+    width = shutil.get_terminal_size((100, 24)).columns
+    out = [render(derivation, width=width, unicode=unicode)]
     if args.deviance:
         from ..expfamily import deviance
 
@@ -52,7 +61,8 @@ def _show(args) -> str:
         out += ["", *deviance_lines(derivation)]
     if args.prior is not None:
         out += ["", *prior_lines(args.prior, derivation)]
-    return "\n".join(out)
+    text = "\n".join(out)
+    return text if unicode else ascii_text(text)
 
 
 def add_commands(sub) -> None:
