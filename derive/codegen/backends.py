@@ -224,7 +224,13 @@ NUMPY = Backend(
         sp.polygamma: _polygamma("special.polygamma({0}, {1})", "special.psi({0})"),
         sp.erf: "special.erf({0})",
         sp.erfc: "special.erfc({0})",
-        **_primitives({"log_ndtr": "special.log_ndtr({0})", "erfcx": "special.erfcx({0})"}),
+        **_primitives(
+            {
+                "ndtr": "special.ndtr({0})",
+                "log_ndtr": "special.log_ndtr({0})",
+                "erfcx": "special.erfcx({0})",
+            }
+        ),
         sp.beta: "special.beta({0}, {1})",
         sp.binomial: "special.binom({0}, {1})",
         sp.factorial: "special.factorial({0}, exact=False)",
@@ -263,7 +269,11 @@ TORCH = Backend(
         sp.erf: "torch.erf({0})",
         sp.erfc: "torch.erfc({0})",
         **_primitives(
-            {"log_ndtr": "torch.special.log_ndtr({0})", "erfcx": "torch.special.erfcx({0})"}
+            {
+                "ndtr": "torch.special.ndtr({0})",
+                "log_ndtr": "torch.special.log_ndtr({0})",
+                "erfcx": "torch.special.erfcx({0})",
+            }
         ),
         ive: _ive({0: "torch.special.i0e({0})", 1: "torch.special.i1e({0})"}),
         **HELPER_CALLS,
@@ -297,7 +307,9 @@ JAX = Backend(
         sp.erf: "jsp.erf({0})",
         sp.erfc: "jsp.erfc({0})",
         # jax.scipy.special has no erfcx: the module's own _erfcx (an asymptotic series beyond 25)
-        **_primitives({"log_ndtr": "jsp.log_ndtr({0})", "erfcx": "_erfcx({0})"}),
+        **_primitives(
+            {"ndtr": "jsp.ndtr({0})", "log_ndtr": "jsp.log_ndtr({0})", "erfcx": "_erfcx({0})"}
+        ),
         sp.beta: "jnp.exp(jsp.betaln({0}, {1}))",
         ive: _ive({0: "jsp.i0e({0})", 1: "jsp.i1e({0})"}),
         **HELPER_CALLS,
