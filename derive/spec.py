@@ -134,6 +134,30 @@ CONSTRAINTS = {
             "∈ (1, 2)",
             (1, 2),
         ),
+        # the bounds of a censored observation: a bound may be infinite (y_upper = ∞)
+        Constraint(
+            "bound",
+            {"extended_real": True},
+            sp.S.Zero,
+            _uniform(-4, 4),
+            "∈ [−∞, ∞]",
+        ),
+        Constraint(
+            "nonnegative_bound",
+            {"extended_nonnegative": True},
+            sp.S.One,
+            _uniform(0.2, 5),
+            "∈ [0, ∞]",
+            (0, sp.oo),
+        ),
+        Constraint(
+            "unit_bound",
+            {"extended_nonnegative": True},
+            sp.S.Half,
+            _uniform(0.02, 0.98),
+            "∈ [0, 1]",
+            (0, 1),
+        ),
         Constraint(
             "simplex",
             {"nonnegative": True},
@@ -273,6 +297,21 @@ class Distribution:
     #: is constrained (a rate, a mean, a probability): the GBM objectives work on the margin
     #: (a key of :data:`NATURAL_LINKS`); None where the learned output is already unconstrained
     natural_link: str | None = None
+    #: the CDF F(y) = P(Y ≤ y), called like ``density`` (checked against it in the tests: dF/dy
+    #: is the density, F is 0 at the lower end of the support); what censoring, truncation and
+    #: discretisation are made from
+    cdf: Callable | None = field(default=None, compare=False)
+    #: further observed variables, after ``observed`` (a censored observation's upper bound)
+    also_observed: tuple[Var, ...] = ()
+    #: rewrite rules the derivation's stable step applies after the standard ones, each
+    #: (note, Rule): composites state the forms of their own cases here (log-diff-exp, …)
+    rules: tuple = field(default=(), compare=False)
+    #: for code: a value inside the support for each observed variable (by name), substituted in
+    #: the rows where a case does not apply, so no unused case overflows (the "double where")
+    guards: Mapping[str, sp.Expr] = field(default_factory=dict, compare=False)
+    #: the declaration this one was made from, and the modifiers applied (composite.py)
+    base: Distribution | None = field(default=None, compare=False, repr=False)
+    modifiers: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.natural_link is not None and self.natural_link not in NATURAL_LINKS:
@@ -282,9 +321,14 @@ class Distribution:
                 raise ValueError(f"{self.name}: unknown check {key!r}; known: {', '.join(CHECKS)}")
 
     @property
+    def observations(self) -> tuple[Var, ...]:
+        """Every observed variable: ``observed``, then ``also_observed``."""
+        return (self.observed, *self.also_observed)
+
+    @property
     def variables(self) -> tuple[Var, ...]:
         return (
-            self.observed,
+            *self.observations,
             *self.params,
             *self.fixed,
             *(link.raw for link in self.links),
@@ -340,8 +384,50 @@ class Distribution:
         return values
 
     def density_expr(self) -> sp.Expr:
-        args = [self.sym(v) for v in (self.observed, *self.params, *self.fixed)]
+        args = [self.sym(v) for v in (*self.observations, *self.params, *self.fixed)]
         return self.density(*args)
+
+    def cdf_expr(self) -> sp.Expr | None:
+        """F(y) in the declared parameters, or None where the entry declares no CDF."""
+        if self.cdf is None:
+            return None
+        return self.cdf(*(self.sym(v) for v in (self.observed, *self.params, *self.fixed)))
+
+    # -- modifiers: each returns a new declaration made from this one (derive/composite.py)
+    def censored(self) -> Distribution:
+        from . import composite
+
+        return composite.censored(self)
+
+    def truncated(self, lo=None, hi=None) -> Distribution:
+        from . import composite
+
+        return composite.truncated(self, lo, hi)
+
+    def discretised(self, width=1) -> Distribution:
+        from . import composite
+
+        return composite.discretised(self, width)
+
+    def zero_inflated(self) -> Distribution:
+        from . import composite
+
+        return composite.zero_inflated(self)
+
+    def hurdle(self) -> Distribution:
+        from . import composite
+
+        return composite.hurdle(self)
+
+    def mixture(self, components) -> Distribution:
+        from . import composite
+
+        return composite.mixture(self, components)
+
+    def link(self, **kinds: str) -> Distribution:
+        from . import composite
+
+        return composite.link(self, **kinds)
 
     def fingerprint(self) -> str:
         """A stable key for this declaration (used to cache derivations on disk)."""
@@ -351,6 +437,9 @@ class Distribution:
         for link in self.links:
             parts.append(f"{link.param}<-{link.name}:{sp.srepr(self.link_expr(link))}")
         parts.append(repr(self.support))
+        parts.append(repr(self.modifiers))
+        for v in self.also_observed:
+            parts.append(f"also {v.name}:{v.constraint}")
         return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
     def link_expr(self, link: Link) -> sp.Expr:
@@ -361,7 +450,7 @@ class Distribution:
 
     def describe_vars(self) -> list[tuple[str, str, str]]:
         """(role, name, domain text) for observed, learned and fixed variables."""
-        rows = [("observed", self.observed)]
+        rows = [("observed", v) for v in self.observations]
         rows += [("learned", v) for v in self.learned]
         rows += [("fixed", v) for v in self.fixed]
         return [(role, v.name, v.domain.text) for role, v in rows]
