@@ -416,11 +416,18 @@ class logdiffexp(Function):
 
     nargs = 2
 
+    @classmethod
+    def eval(cls, a, b):
+        if b is -oo:  # log(eᵃ − 0)
+            return a
+
     def fdiff(self, argindex=1):
+        # eᵃ/(eᵃ − eᵇ) = exp(a − L) and −eᵇ/(eᵃ − eᵇ) = −exp(b − L) with L = logdiffexp(a, b):
+        # finite, and so are their derivatives, where eᵃ and eᵇ overflow or round to each other
         a, b = self.args
         if argindex == 1:
-            return 1 / (1 - exp(b - a))
-        return 1 / (1 - exp(a - b))
+            return exp(a - self)
+        return -exp(b - self)
 
     def _eval_rewrite_as_exp(self, a, b, **kwargs):
         return log(exp(a) - exp(b))
