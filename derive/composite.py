@@ -70,9 +70,18 @@ def _is_log_difference(e) -> bool:
     )
 
 
+#: CDFs symmetric about 0 (F(−x) = 1 − F(x)): an interval in the upper tail is reflected
+SYMMETRIC = (ndtr, sigmoid)
+
+
 def _log_difference(e):
     first, second = e.args[0].args
     p, q = (second, -first) if first.could_extract_minus_sign() else (first, -second)
+    if type(p) is type(q) and isinstance(p, SYMMETRIC):
+        # F(b) − F(a) = F(−a) − F(−b): taking min(b, −a) and min(a, −b) keeps the interval in
+        # the lower tail, where log F is accurate (in the upper tail both logs round to 0)
+        f, b, a = type(p), p.args[0], q.args[0]
+        p, q = f(sp.Min(b, -a)), f(sp.Min(a, -b))
     return logdiffexp(_stable_log(p), _stable_log(q))
 
 
