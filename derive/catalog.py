@@ -29,6 +29,7 @@ from sympy import (
     sqrt,
 )
 
+from . import composite  # noqa: F401 (registers the modifiers: get(name).censored(), …)
 from .errors import shown
 from .functions import huber, ndtr, sigmoid
 from .spec import CLASS_INDEX as k

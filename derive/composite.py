@@ -29,7 +29,7 @@ import sympy as sp
 
 from .errors import UserError
 from .functions import Rule, logdiffexp, ndtr, sigmoid, softplus, stabilise
-from .spec import CLASS_INDEX, N_CLASSES, Distribution, Link, Var
+from .spec import CLASS_INDEX, MODIFIERS, N_CLASSES, Distribution, Link, Var
 
 
 class NotApplicable(UserError):
@@ -547,3 +547,14 @@ def _link_one(dist, param, kind):
         order = {v.name: i for i, v in enumerate(dist.params)}
         links = tuple(sorted((*links, new), key=lambda lk: order[lk.param]))
     return replace(dist, **_name(dist, flag), links=links, symbols_=None)
+
+
+MODIFIERS.update(
+    censored=censored,
+    truncated=truncated,
+    discretised=discretised,
+    zero_inflated=zero_inflated,
+    hurdle=hurdle,
+    mixture=mixture,
+    link=link,
+)

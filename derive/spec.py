@@ -269,6 +269,16 @@ CLASS_INDEX = sp.Symbol("k", integer=True, positive=True)
 N_CLASSES = sp.Symbol("K", integer=True, positive=True)
 
 
+#: Modifier name -> function(distribution, ...) -> distribution; filled by derive/composite.py.
+MODIFIERS: dict[str, Callable] = {}
+
+
+def _modifier(name: str) -> Callable:
+    if name not in MODIFIERS:
+        raise RuntimeError(f"the {name} modifier is registered by derive.composite: import it")
+    return MODIFIERS[name]
+
+
 @dataclass(frozen=True)
 class Distribution:
     """A declared density and everything the outputs need to present it.
@@ -393,41 +403,29 @@ class Distribution:
             return None
         return self.cdf(*(self.sym(v) for v in (self.observed, *self.params, *self.fixed)))
 
-    # -- modifiers: each returns a new declaration made from this one (derive/composite.py)
+    # -- modifiers: each returns a new declaration made from this one.  derive/composite.py
+    # registers them in MODIFIERS (it sits above this module, so it is not imported from here;
+    # derive.catalog imports it)
     def censored(self) -> Distribution:
-        from . import composite
-
-        return composite.censored(self)
+        return _modifier("censored")(self)
 
     def truncated(self, lo=None, hi=None) -> Distribution:
-        from . import composite
-
-        return composite.truncated(self, lo, hi)
+        return _modifier("truncated")(self, lo, hi)
 
     def discretised(self, width=1) -> Distribution:
-        from . import composite
-
-        return composite.discretised(self, width)
+        return _modifier("discretised")(self, width)
 
     def zero_inflated(self) -> Distribution:
-        from . import composite
-
-        return composite.zero_inflated(self)
+        return _modifier("zero_inflated")(self)
 
     def hurdle(self) -> Distribution:
-        from . import composite
-
-        return composite.hurdle(self)
+        return _modifier("hurdle")(self)
 
     def mixture(self, components) -> Distribution:
-        from . import composite
-
-        return composite.mixture(self, components)
+        return _modifier("mixture")(self, components)
 
     def link(self, **kinds: str) -> Distribution:
-        from . import composite
-
-        return composite.link(self, **kinds)
+        return _modifier("link")(self, **kinds)
 
     def fingerprint(self) -> str:
         """A stable key for this declaration (used to cache derivations on disk)."""
