@@ -383,14 +383,25 @@ class Distribution:
         y = self.observed
         value = y.draw(rng, classes)
         bounds = self.support_bounds
-        if any(sp.sympify(b).free_symbols for b in bounds):
+        if self.support is not None and tuple(bounds) != tuple(y.domain.support):
             by_symbol = {self.symbols[name]: val for name, val in values.items()}
             lo, hi = (float(sp.sympify(b).subs(by_symbol)) for b in bounds)
             if y.domain.discrete:
-                value = rng.integers(int(lo), int(hi) + 1, np.shape(value)).astype(float)
-            else:
+                top = hi if np.isfinite(hi) else lo + 24
+                value = rng.integers(int(lo), int(top) + 1, np.shape(value)).astype(float)
+            elif np.isfinite(lo) and np.isfinite(hi):
                 value = rng.uniform(lo, hi, np.shape(value))
+            elif np.isfinite(lo):  # [lo, ∞): the domain's draws, folded above lo
+                value = lo + np.abs(value)
+            else:
+                value = hi - np.abs(value)
         values[y.name] = value if y.vector else float(value)
+        for v in self.also_observed:  # further observed variables: bounds, in increasing order
+            values[v.name] = float(v.domain.sample(rng, ()))
+        observed = [v.name for v in self.observations]
+        for name, value in zip(observed, sorted(values[n] for n in observed), strict=True):
+            if len(observed) > 1:
+                values[name] = value
         return values
 
     def density_expr(self) -> sp.Expr:

@@ -15,9 +15,16 @@ from derive.codegen.emit import load
 from derive.composite import NotApplicable
 from derive.errors import UserError
 
+_MODULES = {}
+
 
 def module(dist, grad=False, backend="numpy"):
-    return load(dist, backend=backend, grad=grad)
+    """The emitted module of a composite, built once per session (composites are named by their
+    command line, so the name is the key)."""
+    key = (dist.name, grad, backend)
+    if key not in _MODULES:
+        _MODULES[key] = load(dist, backend=backend, grad=grad)
+    return _MODULES[key]
 
 
 def _censored_sample(rng, n=40, scale=2.0, shape=1.5):
