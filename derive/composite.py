@@ -361,6 +361,11 @@ def _zero_probability(dist, flag):
         raise NotApplicable(
             f"{flag} applies to discrete families whose support starts at 0, not {dist.name}"
         )
+    if _bounds(dist)[1] == 1:
+        raise NotApplicable(
+            f"{flag} does not apply to {dist.name}: a binary outcome has no "
+            "excess zeros to model (it is a model of zero vs one already)"
+        )
     name = _fresh(dist, "pi")
     param = Var(name, "unit_interval", doc="probability of a structural zero")
     raw = Var(f"logit_{name}", "real", doc=f"logit of {name}")
