@@ -149,9 +149,8 @@ def main(argv=None):
     print(f"N = {args.n:,}; seconds (best of {args.repeat}); ratio = derive / other")
     print(f"{'composite':<{width}}  {'other':<{other_width}}  derive    other     ratio")
     for label, other, mine, theirs in rows:
-        print(
-            f"{label:<{width}}  {other:<{other_width}}  {mine:8.4f}  {theirs:8.4f}  {mine / theirs:5.2f}"
-        )
+        ratio = mine / theirs
+        print(f"{label:<{width}}  {other:<{other_width}}  {mine:8.4f}  {theirs:8.4f}  {ratio:5.2f}")
     return rows
 
 
