@@ -118,3 +118,22 @@ def test_a_modifier_that_does_not_apply_is_one_line_and_exit_2(capsys, argv, wor
     status, out, err = run(capsys, *argv)
     assert status == 2 and out == ""
     assert words in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_code_tests_of_a_censored_composite_pass(capsys, tmp_path):
+    """`derive code --tests` pins a composite's module to mpmath values of its derivation."""
+    import subprocess
+    import sys
+
+    module, tests = tmp_path / "aft.py", tmp_path / "test_aft.py"
+    argv = ["code", "weibull", "--censored", "--grad", "-o", str(module), "--tests", str(tests)]
+    status, _, err = run(capsys, *argv)
+    assert status == 0, err
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
