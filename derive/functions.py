@@ -29,6 +29,7 @@ from sympy import (
     factorial,
     gamma,
     log,
+    oo,
     pi,
     sqrt,
     tanh,
@@ -301,6 +302,36 @@ class log_i0(Function):
         return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
 
 
+class ndtr(Function):
+    r"""The standard normal CDF :math:`\Phi(x) = \tfrac12 \operatorname{erfc}(-x/\sqrt2)` (a CDF
+    declared on a catalog entry; its log is :class:`log_ndtr`)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x is S.Zero:
+            return S.Half
+        if x is oo:
+            return S.One
+        if x is -oo:
+            return S.Zero
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return exp(-(x**2) / 2) / sqrt(2 * pi)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return erfc(-x / sqrt(2)) / 2
+
+    def _eval_is_positive(self):
+        return self.args[0].is_extended_real and self.args[0].is_finite
+
+    def _latex(self, printer, exp=None):
+        tex = r"\Phi\left(%s\right)" % printer._print(self.args[0])
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+
 class log_ndtr(Function):
     r""":math:`\log\Phi(x)`, the log of the standard normal CDF, accurate in both tails
     (scipy.special.log_ndtr, torch.special.log_ndtr, jax.scipy.special.log_ndtr): Φ(x) underflows
@@ -385,11 +416,18 @@ class logdiffexp(Function):
 
     nargs = 2
 
+    @classmethod
+    def eval(cls, a, b):
+        if b is -oo:  # log(eᵃ − 0)
+            return a
+
     def fdiff(self, argindex=1):
+        # eᵃ/(eᵃ − eᵇ) = exp(a − L) and −eᵇ/(eᵃ − eᵇ) = −exp(b − L) with L = logdiffexp(a, b):
+        # finite, and so are their derivatives, where eᵃ and eᵇ overflow or round to each other
         a, b = self.args
         if argindex == 1:
-            return 1 / (1 - exp(b - a))
-        return 1 / (1 - exp(a - b))
+            return exp(a - self)
+        return -exp(b - self)
 
     def _eval_rewrite_as_exp(self, a, b, **kwargs):
         return log(exp(a) - exp(b))
@@ -413,6 +451,7 @@ PRIMITIVES = (
     logcosh,
     huber,
     log_i0,
+    ndtr,
     log_ndtr,
     erfcx,
     log1mexp,
@@ -440,6 +479,19 @@ def _one_minus_sigmoid(e):
     if coeff == -1 and isinstance(rest, sigmoid):
         return rest.args[0]
     return None
+
+
+def _one_minus(e, cls):
+    """Match 1 − cls(x) and return x, else None."""
+    if not isinstance(e, Add) or len(e.args) != 2 or S.One not in e.args:
+        return None
+    other = e.args[0] if e.args[1] is S.One else e.args[1]
+    coeff, rest = other.as_coeff_Mul()
+    return rest.args[0] if coeff == -1 and isinstance(rest, cls) else None
+
+
+def _log_of_ndtr(e):
+    return isinstance(e, log) and isinstance(e.args[0], ndtr)
 
 
 def _is_log_sum_exp(e):
@@ -491,6 +543,14 @@ STABLE_RULES = (
     (
         "log(1 + eˣ) = softplus(x)",
         Rule(_is_log_one_plus_exp, _log_one_plus_exp),
+    ),
+    ("log Φ(x) = log_ndtr(x)", Rule(_log_of_ndtr, lambda e: log_ndtr(e.args[0].args[0]))),
+    (
+        "log(1 − Φ(x)) = log_ndtr(−x)",
+        Rule(
+            lambda e: isinstance(e, log) and _one_minus(e.args[0], ndtr) is not None,
+            lambda e: log_ndtr(-_one_minus(e.args[0], ndtr)),
+        ),
     ),
 )
 

@@ -37,7 +37,7 @@ def _as_dict(d: Derivation) -> dict:
     return {
         "name": dist.name,
         "title": dist.title,
-        "observed": [dist.observed.name],
+        "observed": [v.name for v in dist.observations],
         "params": [v.name for v in dist.learned],
         "fixed": [v.name for v in dist.fixed],
         "density": str(d.density),

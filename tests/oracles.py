@@ -76,6 +76,7 @@ SCIPY = {
         v["y"], v["mu"] / v["lambda"], scale=v["lambda"]
     ),
     "weibull": lambda v: stats.weibull_min.logpdf(v["y"], v["k"], scale=v["lambda"]),
+    "log-logistic": lambda v: stats.fisk.logpdf(v["y"], v["beta"], scale=v["alpha"]),
     "beta": lambda v: stats.beta.logpdf(v["y"], v["a"], v["b"]),
     "dirichlet": lambda v: stats.dirichlet.logpdf(v["y"], v["alpha"]),
     "von-mises": lambda v: stats.vonmises.logpdf(v["y"], v["kappa"], loc=v["mu"]),
@@ -108,6 +109,7 @@ EXPECTED_STANDARD = {
     "inverse-gaussian": "inverse_gaussian",
     "tweedie": "tweedie",
     "weibull": "weibull",
+    "log-logistic": "log_logistic",
     "beta": "beta_nll",
     "dirichlet": "dirichlet_nll",
     "von-mises": "cosine",

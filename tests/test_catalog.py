@@ -247,7 +247,9 @@ def test_notes_state_the_parametrisation(name):
     may go without saying)."""
     dist = derivation(name).dist
     assert len(dist.notes) > 40
-    greek = "mu μ sigma σ lambda λ alpha α gamma γ tau τ nu ν kappa κ phi φ pi π eta η power p"
+    greek = (
+        "mu μ sigma σ lambda λ alpha α beta β gamma γ tau τ nu ν kappa κ phi φ pi π eta η power p"
+    )
     symbols = dict(zip(greek.split()[::2], greek.split()[1::2], strict=True))
     for v in (*dist.params, *dist.fixed, *(link.raw for link in dist.links)):
         if v.name == "mu" and not v.vector:

@@ -6,6 +6,7 @@ import json
 import shutil
 
 from ..errors import UserError
+from .modifiers import add_arguments as add_modifiers
 
 
 def _list(args) -> str:
@@ -41,7 +42,13 @@ def _show(args) -> str:
     from ..report import as_dict, deviance_lines, prior_lines, render
     from .io import unicode_stdout
 
-    derivation = derivation_of(args.name)
+    if args.modifiers:
+        from ..derivation import derive_cached
+        from .modifiers import modified
+
+        derivation = derive_cached(modified(args.name, args))
+    else:
+        derivation = derivation_of(args.name)
     unicode = unicode_stdout(args)
     extras = args.deviance or args.prior is not None
     if extras and not isinstance(derivation, Derivation):
@@ -86,4 +93,5 @@ def add_commands(sub) -> None:
         help="also the MAP objective of a linear predictor w·x under this prior on the weights "
         "(see `derive prior --help`)",
     )
+    add_modifiers(p)
     p.set_defaults(handler=_show)

@@ -28,7 +28,7 @@ from .. import functions
 from ..errors import UserError
 from ..functions import sigmoid, softplus, xlogy
 from ..spec import N_CLASSES
-from .rewrite import ive, lgamma, xlog1py
+from .rewrite import Where, ive, lgamma, xlog1py
 
 Template = str | Callable[["Printer", sp.Basic], str]
 
@@ -224,7 +224,13 @@ NUMPY = Backend(
         sp.polygamma: _polygamma("special.polygamma({0}, {1})", "special.psi({0})"),
         sp.erf: "special.erf({0})",
         sp.erfc: "special.erfc({0})",
-        **_primitives({"log_ndtr": "special.log_ndtr({0})", "erfcx": "special.erfcx({0})"}),
+        **_primitives(
+            {
+                "ndtr": "special.ndtr({0})",
+                "log_ndtr": "special.log_ndtr({0})",
+                "erfcx": "special.erfcx({0})",
+            }
+        ),
         sp.beta: "special.beta({0}, {1})",
         sp.binomial: "special.binom({0}, {1})",
         sp.factorial: "special.factorial({0}, exact=False)",
@@ -263,7 +269,11 @@ TORCH = Backend(
         sp.erf: "torch.erf({0})",
         sp.erfc: "torch.erfc({0})",
         **_primitives(
-            {"log_ndtr": "torch.special.log_ndtr({0})", "erfcx": "torch.special.erfcx({0})"}
+            {
+                "ndtr": "torch.special.ndtr({0})",
+                "log_ndtr": "torch.special.log_ndtr({0})",
+                "erfcx": "torch.special.erfcx({0})",
+            }
         ),
         ive: _ive({0: "torch.special.i0e({0})", 1: "torch.special.i1e({0})"}),
         **HELPER_CALLS,
@@ -297,7 +307,9 @@ JAX = Backend(
         sp.erf: "jsp.erf({0})",
         sp.erfc: "jsp.erfc({0})",
         # jax.scipy.special has no erfcx: the module's own _erfcx (an asymptotic series beyond 25)
-        **_primitives({"log_ndtr": "jsp.log_ndtr({0})", "erfcx": "_erfcx({0})"}),
+        **_primitives(
+            {"ndtr": "jsp.ndtr({0})", "log_ndtr": "jsp.log_ndtr({0})", "erfcx": "_erfcx({0})"}
+        ),
         sp.beta: "jnp.exp(jsp.betaln({0}, {1}))",
         ive: _ive({0: "jsp.i0e({0})", 1: "jsp.i1e({0})"}),
         **HELPER_CALLS,
@@ -357,8 +369,11 @@ class Printer(StrPrinter):
 
     printmethod = "_derive_code"  # never the objects' own _sympystr: the table decides
 
-    def __init__(self, backend: Backend, names, per_class=(), class_indices=()):
+    def __init__(self, backend: Backend, names, per_class=(), class_indices=(), observed=()):
         super().__init__({"order": "none"})
+        #: the observed symbols: a Piecewise case free of them (they are guarded, or absent)
+        #: evaluates only learned and fixed values, which are finite wherever the case is not used
+        self.observed = frozenset(observed)
         self.backend = backend
         self.names = dict(names)
         self.per_class = set(per_class)
@@ -517,10 +532,20 @@ class Printer(StrPrinter):
             raise Unsupported(f"{e}: logsumexp must run over the class axis")
         return self._class_reduction(self.backend.logsumexp, f, k)
 
+    def _unguarded(self, value) -> bool:
+        """Whether an observed symbol occurs in ``value`` outside a Where guard."""
+        stripped = value.replace(lambda n: isinstance(n, Where), lambda n: sp.S.Zero)
+        return bool(stripped.free_symbols & self.observed)
+
+    def _code_Where(self, e):
+        cond, a, b = e.args
+        return self.backend.where.format(self._print(cond), self._print(a), self._print(b))
+
     def _code_Piecewise(self, e):
         pieces = list(e.args)
         for value, _ in pieces:
-            if not _safe_branch(value):
+            bare = self.observed and not self._unguarded(value)
+            if not (bare or _safe_branch(value)):
                 raise Unsupported(
                     f"Piecewise branch {value} could overflow or divide by zero where it is not "
                     "selected; `where` evaluates every branch: rewrite it in closed form"

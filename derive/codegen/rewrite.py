@@ -65,6 +65,48 @@ class ive(sp.Function):
         return sp.exp(-sp.Abs(x)) * sp.besseli(nu, x)
 
 
+class Where(sp.Function):
+    r"""``where(condition, a, b)``: a where the condition holds, else b (element-wise).
+
+    Code wraps an observed variable in it inside each case of a Piecewise, with b a value at
+    which that case is finite (the declaration's ``guards``): the unused case is then evaluated
+    at harmless values, so it neither overflows nor poisons a gradient (the "double where")."""
+
+    nargs = 3
+
+
+def _guard_of(cond, guards):
+    """The safe values of a case: its own, or, for cases merged into an Or (equal values), those
+    of the first merged case that has them (any point where one of them holds will do)."""
+    if cond in guards:
+        return guards[cond]
+    for part in sp.Or.make_args(cond):
+        if part in guards:
+            return guards[part]
+    return {}
+
+
+def guard_cases(expr, guards, observed):
+    """Each case of each Piecewise in ``expr`` with the observed symbols in it replaced by
+    ``Where(condition, symbol, safe value)``, the safe values from ``guards`` (condition →
+    {symbol: value}); a case without guards is left as it is."""
+
+    def guard(pw):
+        cases, earlier = [], []
+        for value, cond in pw.args:
+            safe = _guard_of(cond, guards)
+            # where this case is the one selected: its condition and none before it
+            selected = sp.And(cond, *(sp.Not(c) for c in earlier)) if earlier else cond
+            mapping = {
+                s: Where(selected, s, safe[s]) for s in observed if s in safe and value.has(s)
+            }
+            cases.append((value.xreplace(mapping) if mapping else value, cond))
+            earlier.append(cond)
+        return sp.Piecewise(*cases, evaluate=False)
+
+    return expr.replace(lambda e: isinstance(e, sp.Piecewise), guard)
+
+
 #: Functions this module adds to the derivation's vocabulary.
 CODE_FUNCTIONS = (log1p, expm1, logaddexp, xlog1py, lgamma, ive, log1mexp)
 

@@ -115,7 +115,10 @@ def latex_section(p_name: str, q_name: str | None = None) -> str:
 def document_context(derivations) -> dict:
     """The information-theory section of the standalone document: for each distribution, its
     pair with a second member of its family; the classics whose families are in the document."""
-    names = [d.dist.name for d in derivations]
+    from ..catalog import CATALOG
+
+    # catalog entries only: composites and `derive new` declarations have no KL registry entry
+    names = [d.dist.name for d in derivations if CATALOG.get(d.dist.name) is d.dist]
     pairs = []
     for name in names:
         try:
@@ -128,6 +131,8 @@ def document_context(derivations) -> dict:
     if {"categorical", "categorical-logit"} & set(names):
         chosen.append(label_smoothing())
     for d in derivations:
+        if d.dist.name not in names:
+            continue
         if "nll" not in d.dist.unavailable and (classic := _try_expected_loss(d.dist.name)):
             chosen.append(classic)
             break
