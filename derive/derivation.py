@@ -13,20 +13,18 @@ the NLL, rewrite rules, ``cancel`` in zero tests); never a global ``simplify``.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
 import pickle
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.printing.pretty.stringpict import prettyForm
 
 from . import cache
+from .cache import code_version as _code_version
+from .cache import default_directory as _cache_dir
 from .display import inline
 from .functions import elementary, log1p, loggamma, rename_index, split_sums, stabilise
 from .spec import CLASS_INDEX, N_CLASSES, Distribution
@@ -557,24 +555,6 @@ _FIELDS = (
     "dropped",
     "steps",
 )
-
-
-def _cache_dir() -> Path | None:
-    if os.environ.get("DERIVE_CACHE", "1") == "0":
-        return None
-    root = os.environ.get("DERIVE_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "derive"
-    )
-    return Path(root)
-
-
-@lru_cache(maxsize=1)
-def _code_version() -> str:
-    """derive's own source and SymPy's version: a change to either invalidates the cache."""
-    digest = hashlib.sha256(sp.__version__.encode())
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def _unevaluated(cls, args):

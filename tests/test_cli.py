@@ -121,3 +121,30 @@ def test_unwritable_output_is_one_line_and_nothing_written(tmp_path, capsys):
     status, out, err = run(capsys, "latex", "gaussian", "-o", str(tmp_path / "missing" / "x.tex"))
     assert status == 2 and out == "" and "missing" in err and err.count("\n") == 1
     assert not (tmp_path / "missing").exists()
+
+
+def test_help_and_a_repeated_list_import_no_sympy(tmp_path):
+    """`derive --help` never needs SymPy; `derive list` needs it once, then reads its table from
+    the (checked) derivation cache."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import atexit, sys; atexit.register(lambda: print('sympy' in sys.modules, "
+        "'numpy' in sys.modules, file=sys.stderr)); from derive.cli import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    env = {**os.environ, "DERIVE_CACHE": "1", "DERIVE_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run(*argv):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *argv], capture_output=True, text=True, env=env
+        )
+        return done.returncode, done.stdout, done.stderr.strip().splitlines()[-1]
+
+    status, out, imported = run("--help")
+    assert status == 0 and "list" in out and imported == "False False"
+    first = run("list")
+    assert first[0] == 0 and first[2] == "True True"  # derived once
+    second = run("list")
+    assert second[:2] == first[:2] and second[2] == "False False"

@@ -10,17 +10,10 @@ from .modifiers import add_arguments as add_modifiers
 
 
 def _list(args) -> str:
-    from ..catalog import CATALOG
-    from ..derivation import standard_of
-    from ..display import ascii_text
-    from ..progress import tracked
     from .io import unicode_stdout
 
     unicode = unicode_stdout(args)
-    rows = [
-        (name, standard_of(CATALOG[name]) or "—", CATALOG[name].title)
-        for name in tracked(CATALOG, "deriving", args.progress)
-    ]
+    rows = _catalog_rows(args.progress)
     if args.json:
         keys = ("name", "standard", "title")
         return json.dumps(
@@ -32,7 +25,40 @@ def _list(args) -> str:
     std_width = max(len(r[1]) for r in rows)
     lines = [f"{'name':<{width}}  {'loss':<{std_width}}  distribution"]
     lines += [f"{n:<{width}}  {s:<{std_width}}  {t}" for n, s, t in rows]
-    return "\n".join(lines) if unicode else ascii_text("\n".join(lines))
+    if unicode:
+        return "\n".join(lines)
+    from ..display import ascii_text
+
+    return ascii_text("\n".join(lines))
+
+
+def _catalog_rows(progress) -> list[tuple[str, str, str]]:
+    """(name, standard id, title) of every catalog entry.  Kept in the derivation cache under
+    derive's code version, so a repeated `derive list` imports neither SymPy nor the catalog;
+    otherwise every entry is derived (and cached)."""
+    from .. import cache
+
+    store = cache.default_store()
+    entry = f"list-{cache.code_version()}.json"
+    content = store.load(entry) if store is not None else None
+    if content is not None:
+        try:
+            version, rows = json.loads(content)
+            if version == cache.code_version():
+                return [tuple(row) for row in rows]
+        except ValueError:
+            pass
+    from ..catalog import CATALOG
+    from ..derivation import standard_of
+    from ..progress import tracked
+
+    rows = [
+        (name, standard_of(CATALOG[name]) or "—", CATALOG[name].title)
+        for name in tracked(CATALOG, "deriving", progress)
+    ]
+    if store is not None:
+        store.store(entry, json.dumps([cache.code_version(), rows]).encode())
+    return rows
 
 
 def _show(args) -> str:
