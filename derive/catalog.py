@@ -182,6 +182,7 @@ register(
     Distribution(
         name="gaussian",
         title="Gaussian, fixed variance",
+        standard="mse",
         observed=Y,
         params=(Var("mu", "real", doc="mean (the prediction)"),),
         fixed=(_fixed("sigma", doc="noise standard deviation"),),
@@ -200,6 +201,7 @@ register(
     Distribution(
         name="gaussian-hetero",
         title="Gaussian, learned mean and standard deviation",
+        standard="gaussian_nll",
         observed=Y,
         params=(
             Var("mu", "real", doc="mean (the prediction)"),
@@ -218,6 +220,7 @@ register(
     Distribution(
         name="laplace",
         title="Laplace, fixed scale",
+        standard="mae",
         observed=Y,
         params=(Var("mu", "real", doc="median (the prediction)"),),
         fixed=(_fixed("b", doc="scale"),),
@@ -235,6 +238,7 @@ register(
     Distribution(
         name="asymmetric-laplace",
         title="Asymmetric Laplace, fixed quantile level and scale",
+        standard="pinball",
         observed=Y,
         params=(Var("mu", "real", doc="τ-quantile (the prediction)"),),
         fixed=(
@@ -254,6 +258,7 @@ register(
     Distribution(
         name="cauchy",
         title="Cauchy, fixed scale",
+        standard="cauchy",
         observed=Y,
         params=(Var("mu", "real", doc="location (median)"),),
         fixed=(_fixed("gamma", doc="scale (half width at half maximum)"),),
@@ -268,6 +273,7 @@ register(
     Distribution(
         name="student-t",
         title="Student's t, fixed degrees of freedom and scale",
+        standard="student_t",
         observed=Y,
         params=(Var("mu", "real", doc="location"),),
         fixed=(_fixed("nu", doc="degrees of freedom"), _fixed("s", doc="scale")),
@@ -283,6 +289,7 @@ register(
     Distribution(
         name="logistic",
         title="Logistic, fixed scale",
+        standard="logcosh",
         observed=Y,
         params=(Var("mu", "real", doc="location (mean)"),),
         fixed=(_fixed("s", doc="scale"),),
@@ -299,6 +306,7 @@ register(
     Distribution(
         name="huber",
         title="Huber's least-favourable density, fixed threshold",
+        standard="huber",
         observed=Y,
         params=(Var("mu", "real", doc="location"),),
         fixed=(_fixed("k", doc="threshold between the quadratic and linear parts"),),
@@ -315,6 +323,7 @@ register(
     Distribution(
         name="lognormal",
         title="Log-normal, fixed log-scale",
+        standard="mse_log",
         observed=Y_POSITIVE,
         params=(Var("mu", "real", doc="mean of log y (log of the median)"),),
         fixed=(_fixed("sigma", doc="standard deviation of log y"),),
@@ -333,6 +342,7 @@ register(
     Distribution(
         name="bernoulli",
         title="Bernoulli, probability output",
+        standard="bce",
         observed=BERNOULLI_Y,
         params=(P,),
         density=_bernoulli,
@@ -349,6 +359,7 @@ register(
     Distribution(
         name="bernoulli-logit",
         title="Bernoulli, logit output",
+        standard="bce_logits",
         observed=BERNOULLI_Y,
         params=(P,),
         links=(Link("p", Var("z", "real", doc="logit"), sigmoid, "sigmoid"),),
@@ -364,6 +375,7 @@ register(
     Distribution(
         name="binomial",
         title="Binomial, probability output, fixed number of trials",
+        standard="binomial",
         observed=Var("y", "count", doc="successes, 0 ≤ y ≤ n"),
         params=(Var("p", "unit_interval", doc="success probability"),),
         fixed=(_N,),
@@ -380,6 +392,7 @@ register(
     Distribution(
         name="categorical",
         title="Categorical, probability output",
+        standard="cross_entropy",
         observed=SIMPLEX_Y,
         params=(Var("p", "simplex", vector=True, doc="class probabilities"),),
         density=_categorical,
@@ -394,6 +407,7 @@ register(
     Distribution(
         name="categorical-logit",
         title="Categorical, logit (softmax) output",
+        standard="softmax_cross_entropy",
         observed=SIMPLEX_Y,
         params=(Var("p", "simplex", vector=True, doc="class probabilities"),),
         links=(
@@ -415,6 +429,7 @@ register(
     Distribution(
         name="poisson",
         title="Poisson, rate output",
+        standard="poisson",
         observed=COUNT,
         params=(LAMBDA,),
         density=_poisson,
@@ -428,6 +443,7 @@ register(
     Distribution(
         name="poisson-log",
         title="Poisson, log-rate output",
+        standard="poisson_log",
         observed=COUNT,
         params=(LAMBDA,),
         links=(Link("lambda", Var("eta", "real", doc="log-rate"), exp, "exp"),),
@@ -444,6 +460,7 @@ register(
     Distribution(
         name="negative-binomial",
         title="Negative binomial (NB2), mean output, fixed dispersion",
+        standard="negative_binomial",
         observed=COUNT,
         params=(MEAN,),
         fixed=(_fixed("alpha", doc="dispersion"),),
@@ -463,6 +480,7 @@ register(
     Distribution(
         name="gamma",
         title="Gamma, mean output, fixed shape",
+        standard="gamma_deviance",
         observed=Y_POSITIVE,
         params=(MEAN,),
         fixed=(_fixed("shape", doc="shape (1/dispersion)"),),
@@ -480,6 +498,7 @@ register(
     Distribution(
         name="exponential",
         title="Exponential, rate output",
+        standard="exponential",
         observed=Y_POSITIVE,
         params=(Var("lambda", "positive", doc="rate (1/mean)"),),
         density=lambda y, lam: lam * exp(-lam * y),
@@ -495,6 +514,7 @@ register(
     Distribution(
         name="inverse-gaussian",
         title="Inverse Gaussian, mean output, fixed shape",
+        standard="inverse_gaussian",
         observed=Y_POSITIVE,
         params=(MEAN,),
         fixed=(_fixed("lambda", doc="shape"),),
@@ -510,6 +530,7 @@ register(
     Distribution(
         name="tweedie",
         title="Tweedie compound Poisson–gamma, mean output, 1 < power < 2",
+        standard="tweedie",
         observed=Var("y", "nonnegative", doc="nonnegative target (exact zeros allowed)"),
         params=(MEAN,),
         fixed=(
@@ -540,6 +561,7 @@ register(
     Distribution(
         name="weibull",
         title="Weibull, scale output, fixed shape",
+        standard="weibull",
         observed=Y_POSITIVE,
         params=(Var("lambda", "positive", doc="scale"),),
         fixed=(_fixed("k", doc="shape"),),
@@ -557,6 +579,7 @@ register(
     Distribution(
         name="log-logistic",
         title="Log-logistic (Fisk), scale output, fixed shape",
+        standard="log_logistic",
         observed=Y_POSITIVE,
         params=(Var("alpha", "positive", doc="scale (the median)"),),
         fixed=(_fixed("beta", doc="shape"),),
@@ -576,6 +599,7 @@ register(
     Distribution(
         name="beta",
         title="Beta, learned concentrations",
+        standard="beta_nll",
         observed=Var("y", "unit_interval", doc="proportion in (0, 1)"),
         params=(
             Var("a", "positive", doc="concentration α"),
@@ -593,6 +617,7 @@ register(
     Distribution(
         name="dirichlet",
         title="Dirichlet, learned concentrations",
+        standard="dirichlet_nll",
         observed=Var("y", "open_simplex", vector=True, doc="probability vector"),
         params=(Var("alpha", "positive", vector=True, doc="concentrations"),),
         density=_dirichlet,
@@ -607,6 +632,7 @@ register(
     Distribution(
         name="von-mises",
         title="von Mises (circular), fixed concentration",
+        standard="cosine",
         observed=Var("y", "angle", doc="angle in radians"),
         params=(Var("mu", "real", doc="mean direction"),),
         fixed=(_fixed("kappa", doc="concentration"),),
@@ -623,6 +649,7 @@ register(
     Distribution(
         name="gaussian-mixture",
         title="Gaussian mixture (mixture density network)",
+        standard="mdn",
         observed=Y,
         params=(
             Var("pi", "simplex", vector=True, doc="mixture weights"),

@@ -115,6 +115,7 @@ def _name(dist: Distribution, modifier: str) -> dict:
         "name": " ".join((base.name, *modifiers)),
         "base": base,
         "modifiers": modifiers,
+        "standard": None,  # a composite's loss is what recognition finds, not the base's
     }
 
 

@@ -298,6 +298,9 @@ class Distribution:
     support: tuple | None = None  # overrides the observed constraint's support
     notes: str = ""  # parametrisation conventions, shown by `show` and in LaTeX
     references: tuple[str, ...] = ()
+    #: the standard loss the derivation must arrive at (DESIGN.md's catalog arrow), or None;
+    #: declared, never trusted: tests check the derivation reports it
+    standard: str | None = None
     symbols_: Mapping[str, sp.Basic] = field(default=None, compare=False, repr=False)
     #: checks that cannot be made for this entry, each with the reason (see :data:`CHECKS`)
     unavailable: Mapping[str, str] = field(default_factory=dict, compare=False)

@@ -85,37 +85,6 @@ SCIPY = {
     ),
 }
 
-#: catalog name -> the standard id DESIGN.md fixes for it
-EXPECTED_STANDARD = {
-    "gaussian": "mse",
-    "gaussian-hetero": "gaussian_nll",
-    "laplace": "mae",
-    "asymmetric-laplace": "pinball",
-    "cauchy": "cauchy",
-    "student-t": "student_t",
-    "logistic": "logcosh",
-    "huber": "huber",
-    "lognormal": "mse_log",
-    "bernoulli": "bce",
-    "bernoulli-logit": "bce_logits",
-    "binomial": "binomial",
-    "categorical": "cross_entropy",
-    "categorical-logit": "softmax_cross_entropy",
-    "poisson": "poisson",
-    "poisson-log": "poisson_log",
-    "negative-binomial": "negative_binomial",
-    "gamma": "gamma_deviance",
-    "exponential": "exponential",
-    "inverse-gaussian": "inverse_gaussian",
-    "tweedie": "tweedie",
-    "weibull": "weibull",
-    "log-logistic": "log_logistic",
-    "beta": "beta_nll",
-    "dirichlet": "dirichlet_nll",
-    "von-mises": "cosine",
-    "gaussian-mixture": "mdn",
-}
-
 
 @dataclass(frozen=True)
 class Reference:
