@@ -183,8 +183,8 @@ def test_dropped_terms_do_not_move_the_minimiser(name, rng):
 
 def test_recognised_standard(name):
     d = derivation(name)
-    assert d.dist.standard is not None, f"{name} declares no standard loss"
-    assert d.standard is not None and d.standard.id == d.dist.standard
+    # the declared standard (None: no registered standard loss is expected to match)
+    assert (d.standard.id if d.standard else None) == d.dist.standard
 
 
 REFERENCES = references()
