@@ -28,7 +28,7 @@ from .. import functions
 from ..errors import UserError
 from ..functions import sigmoid, softplus, xlogy
 from ..spec import N_CLASSES
-from .rewrite import Where, ive, lgamma, xlog1py
+from .rewrite import Where, ive, lgamma, lgamma_ratio, log1p_square, xlog1py
 
 Template = str | Callable[["Printer", sp.Basic], str]
 
@@ -193,6 +193,8 @@ def _elementwise(module: str) -> dict[type, Template]:
 #: stable forms no array library offers under one name.
 HELPER_CALLS = {
     softplus: "_softplus({0})",
+    lgamma_ratio: "_lgamma_ratio({0}, {1})",
+    log1p_square: "_log1p_square({0})",
     **_primitives(
         {
             "logcosh": "_logcosh({0})",
@@ -244,8 +246,18 @@ NUMPY = Backend(
     logsumexp="_logsumexp({body}{keep})",
     where="np.where({0}, {1}, {2})",
     imports={"np.": "import numpy as np", "special.": "from scipy import special"},
-    helpers=("_softplus", "_logsumexp", "_classsum", "_logcosh", "_huber", "_log_i0", "_log1mexp"),
-    helper_uses={"_log_i0": "special."},
+    helpers=(
+        "_softplus",
+        "_logsumexp",
+        "_classsum",
+        "_logcosh",
+        "_huber",
+        "_log_i0",
+        "_log1mexp",
+        "_lgamma_ratio",
+        "_log1p_square",
+    ),
+    helper_uses={"_log_i0": "special.", "_lgamma_ratio": "special."},
 )
 
 TORCH = Backend(
@@ -284,7 +296,15 @@ TORCH = Backend(
     logsumexp="torch.logsumexp({body}, dim=-1{keep})",
     where="torch.where({0}, {1}, {2})",
     imports={"torch.": "import torch"},
-    helpers=("_softplus", "_logcosh", "_huber", "_log_i0", "_log1mexp"),
+    helpers=(
+        "_softplus",
+        "_logcosh",
+        "_huber",
+        "_log_i0",
+        "_log1mexp",
+        "_lgamma_ratio",
+        "_log1p_square",
+    ),
 )
 
 JAX = Backend(
@@ -324,8 +344,17 @@ JAX = Backend(
         "jax.": "import jax",
         "jsp.": "import jax.scipy.special as jsp",
     },
-    helpers=("_softplus", "_logcosh", "_huber", "_log_i0", "_log1mexp", "_erfcx"),
-    helper_uses={"_log_i0": "jsp.", "_erfcx": "jsp."},
+    helpers=(
+        "_softplus",
+        "_logcosh",
+        "_huber",
+        "_log_i0",
+        "_log1mexp",
+        "_erfcx",
+        "_lgamma_ratio",
+        "_log1p_square",
+    ),
+    helper_uses={"_log_i0": "jsp.", "_erfcx": "jsp.", "_lgamma_ratio": "jsp."},
 )
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, TORCH, JAX)}
