@@ -668,7 +668,8 @@ def _log_normal_cdf(e):
 SPECIAL_RULES = (
     *LOG_GAMMA_RULES,
     (
-        "log Φ(x) = log_ndtr(x), log(1 − Φ(x)) = log_ndtr(−x), log erfc(u) = log 2 + log_ndtr(−√2u)",
+        "log Φ(x) = log_ndtr(x), log(1 − Φ(x)) = log_ndtr(−x), log erfc(u) = log 2 + "
+        "log_ndtr(−√2u)",
         Rule(
             lambda e: isinstance(e, log) and _normal_cdf_argument(e.args[0]) is not None,
             _log_normal_cdf,

@@ -252,8 +252,8 @@ def test_logit_loss_keeps_its_relative_accuracy_when_confident_and_right(lib):
     softplus(z) − z), and the cross-entropy of a confident wrong prediction stays exact."""
     m = _module("bernoulli-logit", lib)
     z, y = [40.0, 38.0, 42.0, -30.0, 30.0], [1.0, 1.0, 1.0, 0.0, 0.0]
-    exact = [mpmath.log1p(mpmath.exp(-40)), mpmath.log1p(mpmath.exp(-38)),
-             mpmath.log1p(mpmath.exp(-42)), mpmath.log1p(mpmath.exp(-30)), 30 + mpmath.log1p(mpmath.exp(-30))]  # fmt: skip
+    exact = [mpmath.log1p(mpmath.exp(-t)) for t in (40, 38, 42, 30)]
+    exact.append(30 + mpmath.log1p(mpmath.exp(-30)))
     got = m.loss(_as(lib, "float64", y), _as(lib, "float64", z), reduction="mean")
     assert float(got) == pytest.approx(float(sum(exact) / 5), rel=1e-12)
     got = m.loss(_as(lib, "float64", y[:3]), _as(lib, "float64", z[:3]), reduction="mean")
@@ -273,10 +273,10 @@ def _new(density, observed, params, fixed=(), **kw):
 def test_a_density_with_phi_is_stable_in_its_lower_tail():
     """The skew normal 2/s φ(r/s) Φ(α r/s): log Φ becomes log_ndtr, finite and exact where Φ
     underflows (α r/s = −40: log Φ = −804.6), against scipy and mpmath."""
+    density = r"\frac{2}{s}\frac{1}{\sqrt{2\pi}} e^{-\frac{(y-\mu)^2}{2 s^2}}"
     m = _new(
-        r"\frac{2}{s}\frac{1}{\sqrt{2\pi}} e^{-\frac{(y-\mu)^2}{2 s^2}} \Phi(\alpha \frac{y-\mu}{s})",
-        "y", ["mu"], ["s", "alpha"], positive=["s"],
-    )  # fmt: skip
+        density + r" \Phi(\alpha \frac{y-\mu}{s})", "y", ["mu"], ["s", "alpha"], positive=["s"]
+    )
     assert "log_ndtr" in m.__source__
     for y, mu, s, alpha in ((-4.0, 0.0, 1.0, 10.0), (-40.0, 0.0, 1.0, 1.0), (0.3, 0.1, 2.0, 3.0)):
         got = float(m.nll(y, mu, s, alpha, reduction="none"))
@@ -319,10 +319,9 @@ def test_gamma_and_beta_of_numbers_fold_to_numbers():
         assert float(m.nll(y, 0.5, reduction="none")) == pytest.approx(
             -stats.gennorm.logpdf(y, 3, loc=0.5), rel=1e-12
         )
-    t = _new(
-        r"\frac{1}{\sqrt{\nu} B(\frac{1}{2}, \frac{\nu}{2})} (1 + \frac{(y-\mu)^2}{\nu})^{-\frac{\nu+1}{2}}",
-        "y", ["mu"], ["nu"], positive=["nu"],
-    )  # fmt: skip
+    density = r"\frac{1}{\sqrt{\nu} B(\frac{1}{2}, \frac{\nu}{2})}"
+    density += r" (1 + \frac{(y-\mu)^2}{\nu})^{-\frac{\nu+1}{2}}"
+    t = _new(density, "y", ["mu"], ["nu"], positive=["nu"])
     for y, nu in ((0.5, 3.0), (1e200, 2.0), (2.0, 1e12)):
         exact = -stats.t.logpdf(y, nu) if y < 1e100 else None
         got = float(t.nll(y, 0.0, nu, reduction="none"))
