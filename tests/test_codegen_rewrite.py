@@ -134,7 +134,7 @@ CASES = {
         [{x: 1e-8}, {x: 2.0}, {x: -3.1}],
         lambda: 1 - np.cos(1e-8),
     ),
-    "softplus(z) − yz = y·softplus(−z) + (1 − y)·softplus(z)": (
+    "softplus(z) − yz = (max(z, 0) − yz) + log1p(e^−|z|)": (
         softplus(x) - n * x,  # the logit loss, confident and right: log1p(e^−40) = 4.2e-18
         [{x: 40.0, n: 1}, {x: -30.0, n: 0}, {x: 0.5, n: 1}, {x: -700.0, n: 1}],
         lambda: np.logaddexp(0, 40.0) - 40.0,
@@ -168,6 +168,9 @@ NAMESPACE = {
         mpmath.loggamma(mpmath.mpf(a) + mpmath.mpf(d)) - mpmath.loggamma(mpmath.mpf(a))
     ),
     "_log1p_square": lambda t: float(mpmath.log1p(mpmath.mpf(t) ** 2)),
+    "_softplus_minus": lambda z, y: float(
+        mpmath.log1p(mpmath.exp(mpmath.mpf(z))) - mpmath.mpf(y) * mpmath.mpf(z)
+    ),
 }
 
 
