@@ -23,6 +23,7 @@ from sympy import (
     besseli,
     binomial,
     cosh,
+    erf,
     erfc,
     exp,
     expand_log,
@@ -622,10 +623,58 @@ LOG_GAMMA_RULES = (
     ),
 )
 
+
+def _normal_cdf_argument(e):
+    """x where e = c·Φ(x) for a positive factor c, Φ written with erf or erfc (as the parser and
+    SymPy write it: c(1 + erf(u)), c(1 − erf(u)) or c·erfc(u), with x = ±√2·u), else None."""
+    if isinstance(e, erfc):
+        return -sqrt(2) * e.args[0]
+    if isinstance(e, Mul):
+        factor, rest = e.as_independent(erf, erfc, as_Add=False)
+        if factor.is_positive and rest != e:
+            return _normal_cdf_argument(rest)
+        return None
+    if not isinstance(e, Add):
+        return None
+    if e.has(erfc):  # SymPy writes erfc(−u) as 2 − erfc(u): back to erf
+        e = e.rewrite(erf).expand()
+        if not isinstance(e, Add):
+            return None
+    with_erf = [t for t in e.args if t.has(erf)]
+    if len(with_erf) != 1:
+        return None
+    (term,) = with_erf
+    coeff, f = term.as_independent(erf, as_Add=False)
+    rest = e - term
+    if not isinstance(f, erf) or rest.has(erf, erfc) or not rest.is_positive:
+        return None
+    if (coeff - rest).expand() == 0:
+        return sqrt(2) * f.args[0]
+    if (coeff + rest).expand() == 0:
+        return -sqrt(2) * f.args[0]
+    return None
+
+
+def _log_normal_cdf(e):
+    """log(c·Φ(x)) = log c' + log_ndtr(x), c' the positive factor that remains."""
+    inner = e.args[0]
+    x = _normal_cdf_argument(inner)
+    phi = (1 + erf(x / sqrt(2))) / 2
+    return log((inner.rewrite(erf) / phi).expand().simplify()) + log_ndtr(x)
+
+
 #: Special-function rules, applied after :data:`STABLE_RULES`: log-gamma, log-Bessel, weighted
 #: log-sum-exp and log1p forms.
 SPECIAL_RULES = (
     *LOG_GAMMA_RULES,
+    (
+        "log Φ(x) = log_ndtr(x), log(1 − Φ(x)) = log_ndtr(−x), log erfc(u) = log 2 + "
+        "log_ndtr(−√2u)",
+        Rule(
+            lambda e: isinstance(e, log) and _normal_cdf_argument(e.args[0]) is not None,
+            _log_normal_cdf,
+        ),
+    ),
     (
         "log I₀(x) = log_i0(x)",
         Rule(

@@ -28,7 +28,7 @@ from .. import functions
 from ..errors import UserError
 from ..functions import sigmoid, softplus, xlogy
 from ..spec import N_CLASSES
-from .rewrite import Where, ive, lgamma, xlog1py
+from .rewrite import Where, ive, lgamma, lgamma_ratio, log1p_square, softplus_minus, xlog1py
 
 Template = str | Callable[["Printer", sp.Basic], str]
 
@@ -130,15 +130,16 @@ def _polygamma(template, digamma):
     return fmt
 
 
-def _ive(templates):
-    """ive(ν, x): a table of orders where the backend only has fixed-order functions."""
+def _ive(templates, general=None):
+    """ive(ν, x): a table of fixed-order functions (i0e, i1e: several times faster than the
+    general ive), and the general function (order, x) for other orders where there is one."""
 
     def fmt(p, e):
         nu, x = e.args
-        if isinstance(templates, str):
-            return templates.format(p._print(nu), p._print(x))
         if nu.is_Integer and int(nu) in templates:
             return templates[int(nu)].format(p._print(x))
+        if general is not None:
+            return general.format(p._print(nu), p._print(x))
         raise Unsupported(f"ive of order {nu} has no {p.backend.name} mapping")
 
     return fmt
@@ -193,6 +194,9 @@ def _elementwise(module: str) -> dict[type, Template]:
 #: stable forms no array library offers under one name.
 HELPER_CALLS = {
     softplus: "_softplus({0})",
+    lgamma_ratio: "_lgamma_ratio({0}, {1})",
+    log1p_square: "_log1p_square({0})",
+    softplus_minus: "_softplus_minus({0}, {1})",
     **_primitives(
         {
             "logcosh": "_logcosh({0})",
@@ -234,7 +238,7 @@ NUMPY = Backend(
         sp.beta: "special.beta({0}, {1})",
         sp.binomial: "special.binom({0}, {1})",
         sp.factorial: "special.factorial({0}, exact=False)",
-        ive: _ive("special.ive({0}, {1})"),
+        ive: _ive({0: "special.i0e({0})", 1: "special.i1e({0})"}, "special.ive({0}, {1})"),
         sp.besseli: "special.iv({0}, {1})",
         **HELPER_CALLS,
     },
@@ -244,8 +248,19 @@ NUMPY = Backend(
     logsumexp="_logsumexp({body}{keep})",
     where="np.where({0}, {1}, {2})",
     imports={"np.": "import numpy as np", "special.": "from scipy import special"},
-    helpers=("_softplus", "_logsumexp", "_classsum", "_logcosh", "_huber", "_log_i0", "_log1mexp"),
-    helper_uses={"_log_i0": "special."},
+    helpers=(
+        "_softplus",
+        "_logsumexp",
+        "_classsum",
+        "_logcosh",
+        "_huber",
+        "_log_i0",
+        "_log1mexp",
+        "_lgamma_ratio",
+        "_log1p_square",
+        "_softplus_minus",
+    ),
+    helper_uses={"_log_i0": "special.", "_lgamma_ratio": "special."},
 )
 
 TORCH = Backend(
@@ -284,7 +299,16 @@ TORCH = Backend(
     logsumexp="torch.logsumexp({body}, dim=-1{keep})",
     where="torch.where({0}, {1}, {2})",
     imports={"torch.": "import torch"},
-    helpers=("_softplus", "_logcosh", "_huber", "_log_i0", "_log1mexp"),
+    helpers=(
+        "_softplus",
+        "_logcosh",
+        "_huber",
+        "_log_i0",
+        "_log1mexp",
+        "_lgamma_ratio",
+        "_log1p_square",
+        "_softplus_minus",
+    ),
 )
 
 JAX = Backend(
@@ -324,8 +348,18 @@ JAX = Backend(
         "jax.": "import jax",
         "jsp.": "import jax.scipy.special as jsp",
     },
-    helpers=("_softplus", "_logcosh", "_huber", "_log_i0", "_log1mexp", "_erfcx"),
-    helper_uses={"_log_i0": "jsp.", "_erfcx": "jsp."},
+    helpers=(
+        "_softplus",
+        "_logcosh",
+        "_huber",
+        "_log_i0",
+        "_log1mexp",
+        "_erfcx",
+        "_lgamma_ratio",
+        "_log1p_square",
+        "_softplus_minus",
+    ),
+    helper_uses={"_log_i0": "jsp.", "_erfcx": "jsp.", "_lgamma_ratio": "jsp."},
 )
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, TORCH, JAX)}
