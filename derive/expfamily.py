@@ -24,7 +24,6 @@ loss(θ̂), free of θ, is the constant that turns the loss into the deviance.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -119,14 +118,26 @@ def _declared(d):
 
 
 def _tidy(expr) -> sp.Expr:
-    """The shortest of a few equal forms (small expressions only: η, A, E[T], V)."""
+    """The shortest of a few equal forms (small expressions only: η, A, E[T], V): SymPy's exact
+    rewrites (powsimp, cancel, factor), and logcombine, which forces log rules and so is kept only
+    where the zero prover shows it equal."""
     expr = sp.sympify(expr)
-    forms = [expr, sp.powsimp(expr), sp.factor(sp.cancel(sp.together(expr)))]
-    with contextlib.suppress(Exception):  # simplify may fail on undefined functions
-        forms.append(sp.simplify(expr))
-    forms.append(sp.logcombine(forms[-1], force=True))
-    good = [f for f in forms if f == expr or identically_zero(f - expr)]
-    return min(good, key=_size)
+    exact = [expr, sp.powsimp(expr), sp.factor(sp.cancel(sp.together(expr)))]
+    best = _absorb_sign(min(exact, key=_size))
+    combined = sp.logcombine(best, force=True)
+    if _size(combined) < _size(best) and identically_zero(combined - expr):
+        return combined
+    return best
+
+
+def _absorb_sign(expr):
+    """−a·(b − c) → a·(c − b): the minus sign taken into a sum factor (μ(1 − μ), not −μ(μ − 1))."""
+    coeff, rest = expr.as_coeff_Mul()
+    sums = [f for f in sp.Mul.make_args(rest) if isinstance(f, sp.Add)]
+    if coeff.is_negative and sums:
+        others = [f for f in sp.Mul.make_args(rest) if f is not sums[0]]
+        return sp.Mul(-coeff, -sums[0], *others)
+    return expr
 
 
 def _size(expr):
@@ -492,6 +503,8 @@ def deviance(d) -> Deviance:
     loss_constant = xlogy_form(
         _terms((saturated_stable - d.dropped) / d.scale, y, params), y, params
     )
+    if _zero_on_finite_support(loss_constant, d):
+        loss_constant = sp.S.Zero
     unit = factor * (d.loss - loss_constant)
     return Deviance(
         unit=unit,
@@ -502,6 +515,15 @@ def deviance(d) -> Deviance:
         factor=factor,
         proof=proof,
     )
+
+
+def _zero_on_finite_support(expr, d) -> bool:
+    """Whether ``expr`` (in y and fixed parameters) is exactly 0 at every point of a finite
+    numeric support, such as the labels {0, 1}: then it is 0 wherever y can be."""
+    lo, hi = d.dist.support_bounds
+    if not d.dist.discrete or not (sp.sympify(lo).is_Integer and sp.sympify(hi).is_Integer):
+        return False
+    return all(expr.subs(d.observed, v) == 0 for v in range(int(lo), int(hi) + 1))
 
 
 def _terms(expr, y, params):
