@@ -30,7 +30,7 @@ import sympy as sp
 
 from .derivation import distribute
 from .functions import elementary, stabilise, xlogy
-from .spec import CLASS_INDEX
+from .spec import CLASS_INDEX, N_CLASSES
 from .symbolic import identically_zero
 
 
@@ -231,10 +231,6 @@ def _separate(term, y, params):
     return coeff * numeric, stat, False
 
 
-def _has_y(expr, y):
-    return expr.has(y)
-
-
 def _dispersion(natural, params):
     """φ: the product of the proven-positive factors of η that involve only fixed parameters."""
     if not isinstance(natural, sp.Mul):
@@ -336,7 +332,7 @@ def _proven_form(statistics, log_partition, log_base, phi, logp) -> bool:
     for s in statistics:
         product = s.natural * s.stat
         if s.vector:
-            product = sp.Sum(product, (CLASS_INDEX, 1, sp.Symbol("K", integer=True, positive=True)))
+            product = sp.Sum(product, (CLASS_INDEX, 1, N_CLASSES))
         coupled.append(product)
     rebuilt = (sp.Add(*coupled) - log_partition) / phi + log_base
     difference = rebuilt - logp
@@ -459,7 +455,8 @@ def deviance(d) -> Deviance:
         else:
             why = (
                 f"{len(params)} learned parameters: one observation's likelihood has no "
-                "maximiser over them (it is unbounded), so there is no saturated model"
+                "maximiser over them in closed form (with a scale or a concentration learned "
+                "it is unbounded)"
             )
         return Deviance(None, None, reason=f"no saturated model for {dist.name}: {why}")
     v = verdict(d)
