@@ -122,7 +122,8 @@ def _tidy(expr) -> sp.Expr:
     rewrites (powsimp, cancel, factor), and logcombine, which forces log rules and so is kept only
     where the zero prover shows it equal."""
     expr = sp.sympify(expr)
-    exact = [expr, sp.powsimp(expr), sp.factor(sp.cancel(sp.together(expr)))]
+    inside_logs = expr.replace(sp.log, lambda a: sp.log(sp.factor(sp.cancel(sp.together(a)))))
+    exact = [expr, sp.powsimp(expr), sp.factor(sp.cancel(sp.together(expr))), inside_logs]
     best = _absorb_sign(min(exact, key=_size))
     combined = sp.logcombine(best, force=True)
     if _size(combined) < _size(best) and identically_zero(combined - expr):
@@ -131,12 +132,17 @@ def _tidy(expr) -> sp.Expr:
 
 
 def _absorb_sign(expr):
-    """−a·(b − c) → a·(c − b): the minus sign taken into a sum factor (μ(1 − μ), not −μ(μ − 1))."""
+    """−a·(b − c) → a·(c − b): the minus sign taken into a sum factor, or into a sum raised to an
+    odd power (μ(1 − μ), not −μ(μ − 1); 1/(p(1 − p)), not −1/(p(p − 1)))."""
     coeff, rest = expr.as_coeff_Mul()
-    sums = [f for f in sp.Mul.make_args(rest) if isinstance(f, sp.Add)]
-    if coeff.is_negative and sums:
-        others = [f for f in sp.Mul.make_args(rest) if f is not sums[0]]
-        return sp.Mul(-coeff, -sums[0], *others)
+    if not coeff.is_negative:
+        return expr
+    factors = list(sp.Mul.make_args(rest))
+    for i, f in enumerate(factors):
+        base, power = f.as_base_exp()
+        if isinstance(base, sp.Add) and power.is_integer and power.is_odd:
+            factors[i] = (-base) ** power
+            return sp.Mul(-coeff, *factors)
     return expr
 
 
