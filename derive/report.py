@@ -266,7 +266,7 @@ def deviance_lines(d: Derivation) -> list[str]:
     ((theta, hat),) = dev.saturated.items()
     return [
         "unit deviance d = 2φ(ℓ(y; θ̂) − ℓ(y; θ)), θ̂ the saturated model:",
-        _equation(theta, hat),
+        _equation(sp.Symbol(f"{inline(theta)}\u0302"), hat),  # θ̂: the saturated model
         _equation(sp.Symbol("d"), dev.declared),
         "in the loss's terms, d = 2φa·(loss − C₀), with the constant C₀ = loss(θ̂):",
         _equation(sp.Symbol("2φa"), dev.factor),
