@@ -149,3 +149,17 @@ def test_the_budget_counts_from_when_the_command_began():
         while time.monotonic() - started < 5:
             pass
     assert time.process_time() - cpu < 0.7  # 0.2 s were left, not 1 s
+
+
+def test_source_for_an_ascii_terminal_is_written_as_utf8():
+    """A module is UTF-8 whatever the terminal (PEP 3120): `derive code NAME > m.py` under an
+    ASCII locale writes the same bytes as -o would, instead of failing."""
+    import ast
+
+    buffer = io.BytesIO()
+    stdout = io.TextIOWrapper(buffer, encoding="ascii", errors="strict")
+    with contextlib.redirect_stdout(stdout):
+        assert main(["code", "gaussian"]) == 0
+    stdout.flush()
+    source = buffer.getvalue().decode("utf-8")
+    assert not source.isascii() and "def loss(" in ast.unparse(ast.parse(source))
