@@ -91,6 +91,8 @@ def test_an_unknown_symbol_name_is_refused():
         (("show", "gaussian"), ["gaussian - Gaussian", "standard loss: mse", "mu", "sigma"]),
         (("show", "categorical-logit"), ["softmax_cross_entropy", "Delta^K (Sigma_k = 1)"]),
         (("show", "hinge"), ["not a likelihood"]),
+        (("show", "poisson", "--deviance", "--prior", "laplace"), ["unit deviance", "prior"]),
+        (("prior", "gaussian"), ["penalty"]),
         (("list",), ["gaussian", "mse"]),
         (("entropy", "gaussian"), ["H(gaussian)"]),
         (("kl", "gaussian", "laplace"), ["KL(gaussian || laplace)"]),
