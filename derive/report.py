@@ -211,14 +211,15 @@ def render(d: Derivation, width: int = 100, unicode: bool = True) -> str:
         out.append(_equation(sp.Symbol(label), expr))
     if dist.notes:
         out += ["", f"note: {dist.notes}"]
-    out += ["", *expfamily_lines(d)]
+    out += ["", *expfamily_lines(d, unicode)]
     return _text(out, unicode)
 
 
-def expfamily_lines(d: Derivation) -> list[str]:
+def expfamily_lines(d: Derivation, unicode: bool = True) -> list[str]:
     """The exponential-family section of `derive show`: the form, or the reason."""
     from .expfamily import verdict
 
+    _equation = partial(_equation_of, unicode=unicode)
     v = verdict(d)
     f = v.family
     if f is None:
@@ -236,9 +237,9 @@ def expfamily_lines(d: Derivation) -> list[str]:
         mu, eta = f.mean_symbol, f.eta_symbol
         rows += [
             ("E[T]", [f.mean]),
-            (f"V({inline(mu)})", [f.variance_function]),
-            (f"g({inline(mu)})", [f.canonical_link]),
-            (f"g⁻¹({inline(eta)})", [f.inverse_link]),
+            (f"V({inline(mu, unicode)})", [f.variance_function]),
+            (f"g({inline(mu, unicode)})", [f.canonical_link]),
+            (f"g⁻¹({inline(eta, unicode)})", [f.inverse_link]),
             ("I", [f.fisher]),
         ]
     for label, exprs in rows:
@@ -256,10 +257,11 @@ def expfamily_lines(d: Derivation) -> list[str]:
     return out
 
 
-def deviance_lines(d: Derivation) -> list[str]:
+def deviance_lines(d: Derivation, unicode: bool = True) -> list[str]:
     """`derive show NAME --deviance`: the unit deviance and the constant that gives it."""
     from .expfamily import deviance
 
+    _equation = partial(_equation_of, unicode=unicode)
     dev = deviance(d)
     if dev.unit is None:
         return [f"deviance: {dev.reason}"]
@@ -276,10 +278,11 @@ def deviance_lines(d: Derivation) -> list[str]:
     ]
 
 
-def prior_lines(name: str, d: Derivation | None = None) -> list[str]:
+def prior_lines(name: str, d: Derivation | None = None, unicode: bool = True) -> list[str]:
     """`derive prior NAME` (and, with a derivation, `show NAME --prior PRIOR`)."""
     from .prior import derive_prior, map_objective
 
+    _equation = partial(_equation_of, unicode=unicode)
     p = derive_prior(name)
     w = p.weight
     out = [f"prior {p.name} — {p.title}"]
@@ -298,8 +301,9 @@ def prior_lines(name: str, d: Derivation | None = None) -> list[str]:
         (theta,) = d.learned
         out += [
             "",
-            f"MAP for the linear predictor {inline(theta)} = w·x: minimise "
-            f"Σᵢ a·loss(yᵢ, {inline(theta)}ᵢ) + Σⱼ penalty(wⱼ), a = {inline(d.scale)};",
+            f"MAP for the linear predictor {inline(theta, unicode)} = w·x: minimise "
+            f"Σᵢ a·loss(yᵢ, {inline(theta, unicode)}ᵢ) + Σⱼ penalty(wⱼ), "
+            f"a = {inline(d.scale, unicode)};",
         ]
         out.append("in the loss's own units, Σᵢ loss + Σ (λ/a)·P(w), with")
         for atom, lam in m.strengths_loss.items():

@@ -91,9 +91,9 @@ def _show(args) -> str:
         reason = deviance(derivation).reason
         if reason:
             raise UserError(reason)
-        out += ["", *deviance_lines(derivation)]
+        out += ["", *deviance_lines(derivation, unicode)]
     if args.prior is not None:
-        out += ["", *prior_lines(args.prior, derivation)]
+        out += ["", *prior_lines(args.prior, derivation, unicode)]
     text = "\n".join(out)
     return text if unicode else ascii_text(text)
 
