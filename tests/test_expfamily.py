@@ -75,7 +75,8 @@ def test_verdict(name):
         assert v.family.curved == (expected == "curved")
 
 
-FORMS = [n for n in NAMES if VERDICT[n] != "not"]
+#: an entry without a verdict fails test_every_entry_has_a_verdict, not the collection
+FORMS = [n for n in NAMES if VERDICT.get(n, "not") != "not"]
 
 
 @pytest.mark.parametrize("name", FORMS)
