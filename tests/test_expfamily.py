@@ -244,6 +244,7 @@ NO_DEVIANCE = {
     "categorical": "vector",
     "categorical-logit": "vector",
     "asymmetric-laplace": "not proven",
+    "log-logistic": "not proven",  # α̂ = y maximises (t = (y/α)^β = 1), not proven by the engine
 }
 
 
