@@ -237,6 +237,11 @@ def _separate(term, y, params):
     return coeff * numeric, stat, False
 
 
+def _cut(text: str, limit: int = 160) -> str:
+    """A long term shown by its start (a censored likelihood's Piecewise is pages long)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _dispersion(natural, params):
     """φ: the product of the proven-positive factors of η that involve only fixed parameters."""
     if not isinstance(natural, sp.Mul):
@@ -291,7 +296,7 @@ def form(d) -> Verdict:
                         None,
                         "not an exponential family: y and "
                         + ", ".join(map(str, params))
-                        + f" are coupled non-linearly in {sp.sstr(shown)}",
+                        + f" are coupled non-linearly in {_cut(sp.sstr(shown))}",
                         coupling=shown,
                         params=params,
                     )
