@@ -351,7 +351,9 @@ def main(argv=None):
     parser.add_argument("--avx2", action="store_true", help="numpy and torch without AVX-512")
     parser.add_argument("--markdown", action="store_true", help="print Markdown (the README's)")
     args = parser.parse_args(argv)
-    lines = [("**Measured on** " if args.markdown else "") + line for line in machine()]
+    lines = machine()
+    if args.markdown:
+        lines[0] = "**Measured on** " + lines[0]
     lines.append(
         "derive's emitted numpy loss, reduction='mean', one thread; ratios are "
         "time(derive) / time(other), below 1 is faster"

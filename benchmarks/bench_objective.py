@@ -3,7 +3,7 @@ emitted objective against xgboost's built-in one, side by side in one run.
 
     python benchmarks/bench_objective.py [--n 1000000] [--rows 100000] [--rounds 50] [--repeat 5]
 
-One thread, float64.  "objective" is what xgboost_objective / lightgbm_objective compute: the
+One thread, float64.  "objective" is what xgboost_objective / sklearn_objective compute: the
 gradient and the hessian in one pass whose shared subexpressions (exp(η), σ(z)) are computed once;
 "gradient + hessian" is the two public functions called one after the other.  Both are divided by
 one ``loss(..., reduction="mean")`` over the same N values.  The xgb.train rows time 50 boosting
@@ -49,7 +49,7 @@ def objective_rows(n, repeat):
         ms = best(
             {
                 "loss": lambda m=m, y=y, p=margin: m.loss(y, p),
-                "objective": lambda m=m, y=y, p=margin: m.lightgbm_objective(y, p),
+                "objective": lambda m=m, y=y, p=margin: m.sklearn_objective(y, p),
                 "gradient + hessian": lambda m=m, y=y, p=margin: (
                     m.gradient(y, p),
                     m.hessian(y, p),

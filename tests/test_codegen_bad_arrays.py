@@ -209,3 +209,26 @@ def test_the_module_docstring_states_the_conversions():
     assert "integer and boolean inputs are converted to the floating dtype" in doc
     assert "+inf where the observed value lies outside the support" in doc
     assert "raises ValueError for y outside [0, 1]" in doc
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_label_check_edges(dtype):
+    """The bit-pattern shortcut agrees with the plain comparison at every edge of [0, 1]."""
+    m = module("bernoulli-logit")
+    z = np.zeros(3, dtype)
+    for fine in (
+        [0.0, 1.0, 0.5],
+        [-0.0, 1.0, 0.0],
+        [np.nan, 0.0, 1.0],
+        [np.finfo(dtype).tiny, 1, 0],
+    ):
+        m.loss(np.array(fine, dtype), z)
+    above = np.nextafter(dtype(1), dtype(2))
+    for bad in (
+        [0.0, above, 1.0],
+        [-np.finfo(dtype).tiny, 0.0, 1.0],
+        [np.inf, 0, 0],
+        [-np.inf, 0, 0],
+    ):
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            m.loss(np.array(bad, dtype), z)

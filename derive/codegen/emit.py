@@ -344,26 +344,32 @@ def reduction_plan(loss):
 PERIODIC = frozenset({"angle"})
 
 
-def _interval(name, lo, hi, strict, discrete, printer, vector) -> str:
+def _interval(name, lo, hi, strict, discrete, printer, vector) -> tuple[str, str]:
     """Code for the mask where the array ``name`` lies outside [lo, hi] ((lo, hi) where
-    ``strict``), or is not an integer where ``discrete``; "" where nothing can be outside."""
+    ``strict``), or is not an integer where ``discrete``, and for the flag "anywhere" (one min
+    or max reduction against a numeric bound, no mask); ("", "") where nothing can be outside."""
     below, above = ("<=", ">=") if strict else ("<", ">")
-    conds = []
-    if lo.is_finite:
-        conds.append(f"({name} {below} {printer.doprint(lo)})")
-    if hi.is_finite:
-        conds.append(f"({name} {above} {printer.doprint(hi)})")
+    masks, flags = [], []
+    for bound, op, reduce in ((lo, below, "np.min"), (hi, above, "np.max")):
+        if bound.is_finite:
+            masks.append(f"({name} {op} {printer.doprint(bound)})")
+            if bound.free_symbols:  # a bound that varies by example: compared element-wise
+                flags.append(f"bool(np.any({masks[-1]}))")
+            else:
+                flags.append(f"bool({reduce}({name}) {op} {printer.doprint(bound)})")
     if discrete:
-        conds.append(f"({name} != np.floor({name}))")
-    if not conds:
-        return ""
-    mask = " | ".join(conds)
-    return f"np.any({mask}, axis=-1)" if vector else mask
+        masks.append(f"({name} != np.floor({name}))")
+        flags.append(f"bool(np.any({masks[-1]}))")
+    if not masks:
+        return "", ""
+    mask = " | ".join(masks)
+    return (f"np.any({mask}, axis=-1)" if vector else mask), " or ".join(flags)
 
 
-def domain_code(d: Derivation, backend: Backend, args) -> FunctionCode | None:
-    """``_domain``: (parameters outside their domain, observed value outside the support), the
-    masks where ``nll`` is NaN and +inf (as scipy's −logpdf is); None where neither can happen.
+def domain_code(d: Derivation, backend: Backend, args) -> tuple[FunctionCode, FunctionCode] | None:
+    """``_domain`` and ``_domain_any``: (parameters outside their domain, observed value outside
+    the support), as the masks where ``nll`` is NaN and +inf (as scipy's −logpdf is) and as two
+    flags for the reductions; None where neither can happen.
 
     The observed support is closed ([lo, hi]: the density's value at an edge is the formula's);
     a parameter's domain is open where its constraint is a strict inequality (positive, not
@@ -388,13 +394,16 @@ def domain_code(d: Derivation, backend: Backend, args) -> FunctionCode | None:
             continue
         lo, hi = (sp.sympify(b) for b in constraint.support)
         strict = bool(constraint.assumptions.get("positive")) and not constraint.discrete
-        mask = _interval(a.name, lo, hi, strict, constraint.discrete, printer, a.vector)
-        if mask:
-            bad.append(f"({mask})")
-    if not outside and not bad:
+        found = _interval(a.name, lo, hi, strict, constraint.discrete, printer, a.vector)
+        if found[0]:
+            bad.append(found)
+    if not outside[0] and not bad:
         return None
-    return FunctionCode(
-        "_domain", [], [" | ".join(bad) or "False", outside or "False"], [False, False]
+    masks = [" | ".join(f"({m})" for m, _ in bad) or "False", outside[0] or "False"]
+    flags = [" or ".join(f for _, f in bad) or "False", outside[1] or "False"]
+    return (
+        FunctionCode("_domain", [], masks, [False, False]),
+        FunctionCode("_domain_any", [], flags, [False, False]),
     )
 
 
@@ -545,7 +554,7 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
     gbm = None
     domain = domain_code(d, b, args) if backend == "numpy" else None
     if domain is not None:
-        functions["_domain"] = domain
+        functions["_domain"], functions["_domain_any"] = domain
     labels = labels_range(d, args) if backend == "numpy" else None
     if grad:
         grads, hessians, per_class = derivatives(d, args)
