@@ -29,6 +29,7 @@ from sympy.printing.pretty.stringpict import prettyForm
 from . import cache
 from .display import inline
 from .functions import elementary, log1p, loggamma, rename_index, split_sums, stabilise
+from .shown import Shown
 from .spec import CLASS_INDEX, N_CLASSES, Distribution
 from .standard import STANDARDS, Match, Standard, content, recognise
 from .symbolic import identically_zero
@@ -106,8 +107,8 @@ STEP_KINDS = (
 )
 
 
-@dataclass
-class Derivation:
+@dataclass(repr=False)
+class Derivation(Shown):
     """The record every output reads (LaTeX, code, CLI); outputs never re-derive."""
 
     dist: Distribution

@@ -4,8 +4,10 @@ outputs share (ψ for polygamma).  Text only; nothing here prints."""
 from __future__ import annotations
 
 import sympy as sp
+from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm
+from sympy.printing.str import StrPrinter
 
 
 class Polygamma(sp.Expr):
@@ -54,6 +56,10 @@ class Pretty(PrettyPrinter):
         shown = self._suffixed(e.name)
         return prettyForm(shown) if shown else super()._print_Symbol(e, bold_name)
 
+    def _print_loggamma(self, e):
+        """log Γ(x), as papers write it (SymPy prints the function's name, loggamma)."""
+        return prettyForm(*prettyForm(*self._print(e.args[0]).parens()).left("log Γ"))
+
     def _print_Indexed(self, e):
         shown = self._suffixed(e.base.name) or sp.pretty(
             e.base.label, use_unicode=self._use_unicode
@@ -66,18 +72,98 @@ def pretty(expr, unicode: bool = True) -> str:
     return Pretty(unicode).doprint(display(expr))
 
 
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+#: How the one-line form names functions: as papers write them, not as Python does.
+_NAMES = {"loggamma": "log Γ", "gamma": "Γ", "lgamma": "log Γ", "polygamma": "ψ"}
+
+
+class Linear(StrPrinter):
+    """Mathematical notation on one line: σ², 1/(2·σ²), √x, log Γ(1 + y), |x|, Σ_(k=1..K) …
+    (SymPy's str() writes Python: σ**2, 1/(2*σ**2), sqrt(x), loggamma(1 + y), Abs(x))."""
+
+    def __init__(self):
+        super().__init__({"order": "none"})
+
+    def _print_Symbol(self, e):
+        return sp.pretty(e, use_unicode=True)
+
+    def _print_Indexed(self, e):
+        return self._print(e.base.label) + "[" + ", ".join(self._print(i) for i in e.indices) + "]"
+
+    def _print_Pi(self, e):
+        return "π"
+
+    def _print_Exp1(self, e):
+        return "e"
+
+    def _print_Infinity(self, e):
+        return "∞"
+
+    def _print_NegativeInfinity(self, e):
+        return "-∞"
+
+    def _print_Abs(self, e):
+        return "|" + self._print(e.args[0]) + "|"
+
+    def _print_Pow(self, e, rational=False):
+        base, power = e.args
+        if power is sp.S.Half:
+            return "√" + self.parenthesize(base, PRECEDENCE["Atom"], strict=True)
+        if power.is_Integer and power > 0:
+            shown = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
+            return shown + str(power).translate(_SUPERSCRIPTS)
+        if power.is_Number and power.is_negative:
+            return "1/" + self.parenthesize(sp.Pow(base, -power, evaluate=False), PRECEDENCE["Mul"])
+        shown = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
+        exponent = self._print(power)
+        atomic = precedence(power) >= PRECEDENCE["Atom"] and not exponent.startswith("-")
+        return f"{shown}^{exponent}" if atomic else f"{shown}^({exponent})"
+
+    def _print_Function(self, e):
+        name = _NAMES.get(type(e).__name__, type(e).__name__)
+        return name + "(" + ", ".join(self._print(a) for a in e.args) + ")"
+
+    def _print_Polygamma(self, e):
+        order, x = e.args
+        name = {0: "ψ", 1: "ψ′"}.get(int(order), f"ψ^({order})")
+        return f"{name}({self._print(x)})"
+
+    def _print_Sum(self, e):
+        limits = ", ".join(
+            f"{self._print(i)}={self._print(a)}..{self._print(b)}" for i, a, b in e.limits
+        )
+        return f"Σ_({limits}) " + self.parenthesize(e.function, PRECEDENCE["Mul"])
+
+    def _print_Product(self, e):
+        limits = ", ".join(
+            f"{self._print(i)}={self._print(a)}..{self._print(b)}" for i, a, b in e.limits
+        )
+        return f"Π_({limits}) " + self.parenthesize(e.function, PRECEDENCE["Mul"])
+
+    def _print(self, expr, **kwargs):
+        if type(expr).__name__ == "logsumexp":  # log Σ exp, as papers write it (its str() is code)
+            expr = expr.as_sum()
+        return super()._print(expr, **kwargs)
+
+    def _print_Mul(self, e):
+        return super()._print_Mul(e).replace("*", "·")
+
+
+def linear(expr) -> str:
+    """``expr`` on one line, in mathematical notation (see :class:`Linear`)."""
+    return Linear().doprint(display(expr))
+
+
 def inline(expr, unicode: bool = True) -> str:
-    """One line: the 2-D form when it fits on one line, else str() with symbols and π shown by
-    their Unicode names."""
+    """One line: the 2-D form when it fits on one line, else the one-line mathematical form."""
     expr = display(expr)
     text = Pretty(unicode).doprint(expr)
     if "\n" not in text:
         return text
     if not unicode:
         return sp.sstr(expr)
-    names = {s: sp.Symbol(sp.pretty(s, use_unicode=True)) for s in expr.free_symbols}
-    names[sp.pi] = sp.Symbol("π")
-    return sp.sstr(expr.xreplace(names))
+    return linear(expr)
 
 
 def equation(lhs, *rhs, indent: str = "   ", relation: str = "=", unicode: bool = True) -> str:
@@ -88,3 +174,63 @@ def equation(lhs, *rhs, indent: str = "   ", relation: str = "=", unicode: bool 
         forms += [prettyForm(f" {relation} "), printer._print(display(r))]
     form = prettyForm(*forms[0].right(*forms[1:]))
     return "\n".join(indent + line.rstrip() for line in form.render(wrap_line=False).splitlines())
+
+
+def _breaks(text: str) -> list[tuple[int, float, int]]:
+    """(position, priority, characters dropped) of each place a long line may break: before a
+    + or − (dropping the space), after a · (a product too long for a line), shallowest first."""
+    out, depth = [], 0
+    for position, char in enumerate(text):
+        depth += (char in "([{") - (char in ")]}")
+        if char == " " and text[position + 1 : position + 3] in ("+ ", "- "):
+            out.append((position, depth, 1))
+        elif char == "·":
+            out.append((position + 1, depth + 0.5, 0))
+    return out
+
+
+def _chunks(text: str, room: int) -> list[str]:
+    """``text`` cut where :func:`_breaks` allows, shallowest first, into pieces of at most
+    ``room`` characters where it can be."""
+    breaks = [b for b in _breaks(text) if 0 < b[0] < len(text)]
+    if len(text) <= room or not breaks:
+        return [text]
+    priority = min(p for _, p, _ in breaks)
+    cuts = [(c, drop) for c, p, drop in breaks if p == priority]
+    starts = [0] + [c + drop for c, drop in cuts]
+    ends = [c for c, _ in cuts] + [len(text)]
+    pieces = [text[a:b] for a, b in zip(starts, ends, strict=True)]
+    return [chunk for piece in pieces for chunk in _chunks(piece, room)]
+
+
+def _filled(first: str, text: str, pad: str, width: int) -> list[str]:
+    """``first`` + ``text`` filled to ``width`` columns; continuation lines start with ``pad``."""
+    lines, line = [], first
+    for number, chunk in enumerate(_chunks(text, width - len(pad))):
+        gap = "" if number == 0 or line.endswith("·") else " "
+        if number and len(line) + len(gap) + len(chunk) > width:
+            lines.append(line.rstrip())
+            line, gap = pad, ""
+        line += gap + chunk
+    return [*lines, line.rstrip()]
+
+
+def fitted(lhs, *rhs, width: int = 80, indent: str = "   ", relation: str = "=") -> str:
+    """:func:`equation` when its 2-D form fits in ``width`` columns; otherwise the one-line
+    form, broken before a + or − where a line would pass ``width`` (a long left-hand side gets
+    lines of its own, the relation starting the next)."""
+    shown = equation(lhs, *rhs, indent=indent, relation=relation)
+    if max(map(len, shown.splitlines())) <= width:
+        return shown
+    left = linear(lhs)
+    if len(indent) + len(left) <= width // 2:
+        lines, pad = [], " " * (len(indent) + len(left) + len(relation) + 2)
+        first = f"{indent}{left} {relation} "
+    else:
+        lines = _filled(indent, left, indent + "  ", width)
+        pad = indent + " " * (len(relation) + 3)
+        first = f"{indent}  {relation} "
+    for r in rhs:
+        lines += _filled(first, linear(r), pad, width)
+        first = pad[: -len(relation) - 2] + f"{relation} "
+    return "\n".join(lines)

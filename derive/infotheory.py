@@ -40,6 +40,7 @@ from .derivation import Step, derive_cached, expand_logs
 from .display import inline, pretty
 from .errors import UserError
 from .functions import PRIMITIVES, elementary, huber, loggamma, split_sums
+from .shown import Shown
 from .spec import CLASS_INDEX, N_CLASSES, Distribution, Var
 from .symbolic import canonical_sums, identically_zero
 
@@ -817,8 +818,8 @@ def is_zero(expr, simplex=(), total=()) -> bool:
 # ---------------------------------------------------------------------------- the record
 
 
-@dataclass
-class Pair:
+@dataclass(repr=False)
+class Pair(Shown):
     """Entropy, cross-entropy and KL of one pair (or the entropy alone, with ``q`` None)."""
 
     p: Distribution

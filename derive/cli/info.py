@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 
 def _pair(args):
@@ -21,7 +22,7 @@ def _command(args) -> str:
     pair = _pair(args)
     if args.json:
         return json.dumps(as_dict(pair), indent=2, ensure_ascii=False)
-    return render(pair)
+    return render(pair, width=shutil.get_terminal_size((80, 24)).columns)
 
 
 def add_commands(sub) -> None:

@@ -94,7 +94,7 @@ def _output(args, declared, derivation) -> str:
         return _latex(derivation)
     if args.code:
         return _code(derivation)
-    width = shutil.get_terminal_size((100, 24)).columns
+    width = shutil.get_terminal_size((80, 24)).columns
     return _echo(declared, derivation) + "\n\n" + render(derivation, width=width)
 
 
@@ -173,7 +173,9 @@ def add_commands(sub) -> None:
     )
     p.add_argument("--name", default="new", help="a name for the distribution (default: new)")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--json", action="store_true", help="one JSON object (DESIGN.md keys)")
+    group.add_argument(
+        "--json", action="store_true", help="one JSON object: every field of the derivation"
+    )
     group.add_argument("--latex", action="store_true", help="the derivation as a LaTeX fragment")
     group.add_argument("--code", action="store_true", help="the numpy module, as `derive code`")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically)")

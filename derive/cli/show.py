@@ -1,4 +1,4 @@
-"""`derive list` and `derive show NAME`."""
+"""`derive list` and `derive show NAME [--json | --markdown]`."""
 
 from __future__ import annotations
 
@@ -10,40 +10,60 @@ def _list(args) -> str:
     from ..catalog import CATALOG
     from ..derivation import standard_of
     from ..progress import tracked
+    from ..relative import RELATIVE
 
     rows = [
         (name, standard_of(CATALOG[name]) or "—", CATALOG[name].title)
         for name in tracked(CATALOG, "deriving", args.progress)
     ]
-    if args.json:
+    if args.json:  # the catalog of distributions (the names other tools rely on)
         keys = ("name", "standard", "title")
         return json.dumps(
             [dict(zip(keys, row, strict=True)) for row in rows], indent=2, ensure_ascii=False
         )
-    width = max(len(r[0]) for r in rows)
-    std_width = max(len(r[1]) for r in rows)
+    others = [(rel.name, rel.relative_to, rel.title) for rel in RELATIVE.values()]
+    width = max(len(r[0]) for r in rows + others)
+    std_width = max(len(r[1]) for r in rows + others)
     lines = [f"{'name':<{width}}  {'loss':<{std_width}}  distribution"]
     lines += [f"{n:<{width}}  {s:<{std_width}}  {t}" for n, s, t in rows]
+    lines += ["", "losses that are not likelihoods (`derive show` accepts them too):"]
+    lines.append(f"{'name':<{width}}  {'relative to':<{std_width}}  loss")
+    lines += [f"{n:<{width}}  {s:<{std_width}}  {t}" for n, s, t in others]
     return "\n".join(lines)
 
 
 def _show(args) -> str:
     from ..relative import derivation_of
-    from ..report import as_dict, render
+    from ..report import as_dict, markdown, render
 
     derivation = derivation_of(args.name)
     if args.json:
         return json.dumps(as_dict(derivation), indent=2, ensure_ascii=False)
-    return render(derivation, width=shutil.get_terminal_size((100, 24)).columns)
+    if args.markdown:
+        return markdown(derivation)
+    return render(derivation, width=shutil.get_terminal_size((80, 24)).columns)
 
 
 def add_commands(sub) -> None:
-    p = sub.add_parser("list", help="list the catalog of distributions and their losses")
-    p.add_argument("--json", action="store_true", help="one JSON array")
+    p = sub.add_parser(
+        "list",
+        help="list the distributions and their losses, and the losses that are not likelihoods",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON array (the distributions)")
     p.set_defaults(handler=_list)
-    p = sub.add_parser("show", help="show the derivation of a catalog entry")
-    p.add_argument("name", help="a catalog name (see `derive list`)")
-    p.add_argument(
-        "--json", action="store_true", help="one JSON object (every key of the derivation)"
+    p = sub.add_parser(
+        "show",
+        help="show a derivation: the loss, its scale and dropped terms first, then the steps",
+        description="Show how the loss of NAME follows from its negative log-likelihood: the "
+        "summary (standard loss, scale a, dropped terms) first, then each step. Formulas are "
+        "fitted to the terminal's width (COLUMNS, default 80).",
+    )
+    p.add_argument("name", help="a name `derive list` shows")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--json", action="store_true", help="one JSON object: every field of the derivation"
+    )
+    shown.add_argument(
+        "--markdown", action="store_true", help="Markdown with $…$ math (for notebooks, READMEs)"
     )
     p.set_defaults(handler=_show)

@@ -108,7 +108,11 @@ def classic_context(classic: Classic) -> dict:
 
 def latex_section(p_name: str, q_name: str | None = None) -> str:
     """The LaTeX section for a pair (or for the entropy of one entry): a fragment for a paper."""
-    pair = entropy(p_name) if q_name is None else divergence(p_name, q_name)
+    return pair_section(entropy(p_name) if q_name is None else divergence(p_name, q_name))
+
+
+def pair_section(pair: Pair) -> str:
+    """The LaTeX section of a computed pair (what `derive kl P Q --latex` writes)."""
     return render_template("infotheory_pair.tex.j2", pair=pair_context(pair, r"\section"))
 
 
