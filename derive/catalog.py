@@ -70,6 +70,18 @@ def register(dist: Distribution) -> Distribution:
 
 
 def get(name: str) -> Distribution:
+    """The catalog's declaration called ``name``.
+
+    Parameters:
+        name: a catalog name, as `derive list` shows them ("gaussian", "poisson-log", ...).
+
+    Raises :class:`UnknownDistribution` (a KeyError) naming the closest known names.
+
+    >>> import derive
+    >>> dist = derive.get("poisson-log")
+    >>> dist.title, [v.name for v in dist.learned]
+    ('Poisson, log-rate output', ['eta'])
+    """
     try:
         return CATALOG[name]
     except KeyError:

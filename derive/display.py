@@ -39,6 +39,14 @@ def display(expr):
     )
 
 
+def _suffixed(name, unicode=True):
+    """μ_p for mu_p (SymPy writes μₚ beside μ_q: there is no subscript q)."""
+    base, _, suffix = name.rpartition("_")
+    if base and suffix in ("p", "q"):
+        return sp.pretty(sp.Symbol(base), use_unicode=unicode) + "_" + suffix
+    return None
+
+
 class Pretty(PrettyPrinter):
     """Unicode maths, terms in the order given, parameters suffixed _p / _q shown alike
     (μ_p beside μ_q, not μₚ beside μ_q)."""
@@ -47,10 +55,7 @@ class Pretty(PrettyPrinter):
         super().__init__({"use_unicode": unicode, "wrap_line": False, "order": "none"})
 
     def _suffixed(self, name):
-        base, _, suffix = name.rpartition("_")
-        if base and suffix in ("p", "q"):
-            return sp.pretty(sp.Symbol(base), use_unicode=self._use_unicode) + "_" + suffix
-        return None
+        return _suffixed(name, self._use_unicode)
 
     def _print_Symbol(self, e, bold_name=False):
         shown = self._suffixed(e.name)
@@ -86,7 +91,7 @@ class Linear(StrPrinter):
         super().__init__({"order": "none"})
 
     def _print_Symbol(self, e):
-        return sp.pretty(e, use_unicode=True)
+        return _suffixed(e.name) or sp.pretty(e, use_unicode=True)
 
     def _print_Indexed(self, e):
         return self._print(e.base.label) + "[" + ", ".join(self._print(i) for i in e.indices) + "]"

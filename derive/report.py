@@ -187,7 +187,7 @@ def _render_steps(steps, width: int) -> list[str]:
     out, number = [], 0
     for kind, members in groups(steps):
         if kind == "expectation":
-            out.append(f"   under P ({members[0].note}):")
+            out += _wrap(f"under P ({members[0].note}):", width, "      ", "   ")
             out += [fitted(s.lhs, s.rhs, indent="      ", width=width) for s in members]
             continue
         step = members[0]

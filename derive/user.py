@@ -197,6 +197,17 @@ def declare(
     Symbols are matched by name (``\\mu`` is ``mu``, ``x_m`` is ``x_m``); a SymPy expression's
     symbols may carry any assumptions, the declaration sets them afresh.  Raises
     :class:`UserError` naming the problem.
+
+    Parameters (as `derive new`'s options): density (LaTeX or SymPy), observed (the observed
+    variable's name), params (learned), fixed; discrete (a count), support ((lo, hi) of the
+    observed variable), positive and probability (names of symbols > 0 / in (0, 1)), name and
+    title (how outputs call it), normalize (divide by the normaliser when it is not 1).
+
+    >>> import derive
+    >>> declared = derive.declare(r"\\lambda e^{-\\lambda y}", "y", ["lambda"],
+    ...                           support=(0, "oo"), positive=["lambda"])
+    >>> declared.dist.name, declared.checks[-1]
+    ('new', 'normalises: the integral over (0, ∞) is 1 at 3 random parameter values (quadrature)')
     """
     observed_name = _names(observed, "--observed")
     if len(observed_name) != 1:
@@ -758,7 +769,26 @@ def _interval_text(dist):
 
 
 def new(density, observed, params, fixed=(), *, timeout: float | None = DEFAULT_TIMEOUT, **kw):
-    """Declare, check and derive: the :class:`~derive.derivation.Derivation` of a new density."""
+    """Declare, check and derive: the :class:`~derive.derivation.Derivation` of a new density.
+
+    Parameters:
+        density: the density p(observed | params, fixed), as LaTeX text (``\\frac{1}{2b}
+            e^{-|y-\\mu|/b}``) or a SymPy expression.
+        observed: the observed variable's name ("y").
+        params: the learned parameters' names (["mu"]).
+        fixed: the fixed parameters' names (["b"]).
+        timeout: seconds before giving up (None: no limit).
+        **kw: as :func:`declare`: ``positive=[...]``, ``probability=[...]``, ``support=(lo, hi)``,
+            ``discrete=True``, ``name=``, ``title=``, ``normalize=True``.
+
+    Raises :class:`~derive.errors.UserError` naming what is wrong (an unknown symbol, a density
+    that does not normalise, ...).
+
+    >>> import derive
+    >>> d = derive.new(r"\\frac{1}{2b} e^{-|y-\\mu|/b}", "y", ["mu"], ["b"], positive=["b"])
+    >>> d.standard.id, d.scale
+    ('mae', 1/b)
+    """
     from .derivation import derive
 
     budget = TimeBudget(timeout)
