@@ -35,6 +35,7 @@ from .budget import NO_BUDGET, Expired, TimeBudget
 from .errors import UserError, shown
 from .functions import sigmoid, softplus, xlogy
 from .parse import IDENTIFIER, Parsed, parse_latex
+from .progress import Report
 from .spec import CLASS_INDEX, N_CLASSES, Distribution, Var
 
 DEFAULT_TIMEOUT = 30.0
@@ -191,6 +192,7 @@ def declare(
     normalize: bool = False,
     budget: TimeBudget = NO_BUDGET,
     seed: int = 0,
+    report: Report | None = None,
 ) -> Declared:
     """A checked :class:`Distribution` from a density (LaTeX text or a SymPy expression).
 
@@ -201,7 +203,8 @@ def declare(
     Parameters (as `derive new`'s options): density (LaTeX or SymPy), observed (the observed
     variable's name), params (learned), fixed; discrete (a count), support ((lo, hi) of the
     observed variable), positive and probability (names of symbols > 0 / in (0, 1)), name and
-    title (how outputs call it), normalize (divide by the normaliser when it is not 1).
+    title (how outputs call it), normalize (divide by the normaliser when it is not 1), report
+    (a derive.progress callback that hears of each stage).
 
     >>> import derive
     >>> declared = derive.declare(r"\\lambda e^{-\\lambda y}", "y", ["lambda"],
@@ -237,6 +240,8 @@ def declare(
     bounds = _support(support, fixed_names)
 
     declared_names = [y_name, *param_names, *fixed_names]
+    if report is not None:  # the stages that can take seconds (see derive.progress)
+        report("derive new", 1, 3, "reading the density")
     parsed = _read(density, declared_names, budget)
     expr = parsed.expr
     used, vectors = parsed.names, parsed.vectors
@@ -282,6 +287,8 @@ def declare(
         notes=f"density as given: {source}",
     )
     out = Declared(dist, source, parsed.readings)
+    if report is not None:
+        report("derive new", 2, 3, "checking that it is a density (sign, normalisation)")
     _check_density(out, normalize, budget, seed)
     return out
 

@@ -71,9 +71,11 @@ def _command(args) -> str:
             name=args.name,
             normalize=args.normalize,
             budget=budget,
+            report=args.progress,
         )
         from ..derivation import derive_cached
 
+        args.progress("derive new", 3, 3, "deriving the loss")
         derivation = derive_cached(declared.dist)
         text = _output(args, declared, derivation)
     if args.latex or args.code:  # outputs that do not show the reading: say it on stderr

@@ -405,17 +405,19 @@ class Section:
 
     template: str
     context: Callable[[list], dict]
+    #: the context also takes ``report=`` (see derive.progress) and says how far it is
+    reports: bool = False
 
 
-def _infotheory(derivations) -> dict:
+def _infotheory(derivations, report: Report | None = None) -> dict:
     from .infotheory import document_context
 
-    return document_context(derivations)
+    return document_context(derivations, report)
 
 
 #: The sections every standalone document has, in order: the Python API and `derive latex`
 #: build the same document from this one table.
-SECTIONS: tuple[Section, ...] = (Section("infotheory.tex.j2", _infotheory),)
+SECTIONS: tuple[Section, ...] = (Section("infotheory.tex.j2", _infotheory, reports=True),)
 
 
 def _is_relative(d) -> bool:
@@ -450,7 +452,12 @@ def document(
     notation = notation or Notation()
     contexts = [fragment_context(d, notation) for d in derivations]
     built = [
-        {"template": section.template, "data": section.context(derivations)}
+        {
+            "template": section.template,
+            "data": section.context(derivations, report=report)
+            if section.reports
+            else section.context(derivations),
+        }
         for section in tracked(
             SECTIONS if sections is None else list(sections),
             "building section",

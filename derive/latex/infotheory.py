@@ -19,6 +19,7 @@ from ..infotheory import (
     label_smoothing,
     vae_kl,
 )
+from ..progress import Report, tracked
 from .printer import WIDTH, _width, lines, tex
 from .templates import render_template
 
@@ -116,12 +117,13 @@ def pair_section(pair: Pair) -> str:
     return render_template("infotheory_pair.tex.j2", pair=pair_context(pair, r"\section"))
 
 
-def document_context(derivations) -> dict:
+def document_context(derivations, report: Report | None = None) -> dict:
     """The information-theory section of the standalone document: for each distribution, its
-    pair with a second member of its family; the classics whose families are in the document."""
+    pair with a second member of its family; the classics whose families are in the document.
+    ``report`` (see derive.progress) hears of each pair (a pair can take seconds)."""
     names = [d.dist.name for d in derivations]
     pairs = []
-    for name in names:
+    for name in tracked(names, "information theory: KL within", report):
         try:
             pairs.append(pair_context(divergence(name, name)))
         except UserError:  # no full density (tweedie): nothing to say
