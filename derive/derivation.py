@@ -29,10 +29,10 @@ from sympy.printing.pretty.stringpict import prettyForm
 from . import cache
 from .display import inline
 from .functions import elementary, log1p, loggamma, rename_index, split_sums, stabilise
-from .shown import Shown
 from .spec import CLASS_INDEX, N_CLASSES, Distribution
 from .standard import STANDARDS, Match, Standard, content, recognise
 from .symbolic import identically_zero
+from .views import Viewable
 
 
 class _Applied(sp.Expr):
@@ -108,7 +108,7 @@ STEP_KINDS = (
 
 
 @dataclass(repr=False)
-class Derivation(Shown):
+class Derivation(Viewable):
     """The record every output reads (LaTeX, code, CLI); outputs never re-derive."""
 
     dist: Distribution

@@ -40,9 +40,9 @@ from .derivation import Step, derive_cached, expand_logs
 from .display import inline, pretty
 from .errors import UserError
 from .functions import PRIMITIVES, elementary, huber, loggamma, split_sums
-from .shown import Shown
 from .spec import CLASS_INDEX, N_CLASSES, Distribution, Var
 from .symbolic import canonical_sums, identically_zero
+from .views import Viewable
 
 #: Seconds one fallback (a series or an integral) may run before it is kept explicit.
 TIME_LIMIT = 3.0
@@ -819,7 +819,7 @@ def is_zero(expr, simplex=(), total=()) -> bool:
 
 
 @dataclass(repr=False)
-class Pair(Shown):
+class Pair(Viewable):
     """Entropy, cross-entropy and KL of one pair (or the entropy alone, with ``q`` None)."""
 
     p: Distribution

@@ -22,11 +22,11 @@ import sympy as sp
 from .catalog import CATALOG, UnknownDistribution, get
 from .derivation import Step, _Applied, derive_cached, inline
 from .functions import rename_index, split_sums, xlogy
-from .shown import Shown
 from .spec import CLASS_INDEX as k
 from .spec import N_CLASSES as K
 from .spec import Var
 from .symbolic import canon, identically_zero
+from .views import Viewable
 
 _j = sp.Symbol("j", integer=True, positive=True)
 
@@ -69,7 +69,7 @@ class Relative:
 
 
 @dataclass(repr=False)
-class RelativeDerivation(Shown):
+class RelativeDerivation(Viewable):
     """What `derive show` prints for a relative loss; the fields mirror :class:`Derivation`'s."""
 
     relative: Relative

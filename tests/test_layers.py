@@ -17,7 +17,7 @@ LAYERS = (
     # primitives: errors, progress callbacks, the one time limit, the one on-disk cache,
     # declarations, stable functions, display forms, the one numeric evaluator, the one prover
     ("errors", "progress", "budget", "cache", "spec", "functions", "display", "numeric",
-     "symbolic", "shown"),
+     "symbolic", "views"),
     # the catalog of declarations; standard losses and recognition
     ("catalog", "standard"),
     # the pipeline, its record and cache
@@ -32,10 +32,10 @@ LAYERS = (
 
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 
-#: The one module allowed to call upwards: derive.shown, the records' thin delegations
+#: The one module allowed to call upwards: derive.views, the records' thin delegations
 #: (to_text, to_markdown, to_latex, the Jupyter repr), each importing its output when called.
 #: test_the_delegations_stay_thin checks that it holds nothing else.
-DELEGATES = {"derive.shown": {"derive.report", "derive.latex"}}
+DELEGATES = {"derive.views": {"derive.report", "derive.latex"}}
 
 
 def _module(path: Path) -> str:
@@ -86,7 +86,7 @@ GRAPH = {
 
 
 def test_the_delegations_stay_thin():
-    """derive.shown imports nothing of derive at module level, and each of its functions is an
+    """derive.views imports nothing of derive at module level, and each of its functions is an
     import and a return (or a return alone): presentation code lives in the outputs."""
     for module, allowed in DELEGATES.items():
         path = PACKAGE.parent.joinpath(*module.split(".")).with_suffix(".py")

@@ -10,7 +10,7 @@ names this module's upward calls and checks that it holds nothing else).
 from __future__ import annotations
 
 
-class Shown:
+class Viewable:
     """Mixed into the record classes (which are dataclasses with ``repr=False``)."""
 
     __slots__ = ()
