@@ -61,6 +61,13 @@ class Pretty(PrettyPrinter):
         shown = self._suffixed(e.name)
         return prettyForm(shown) if shown else super()._print_Symbol(e, bold_name)
 
+    def _print_Max(self, e):
+        """max(a, b) (SymPy's pretty printer falls back to str(): Max(0, -f*y + 1))."""
+        return self._print_Function(e, func_name="max")
+
+    def _print_Min(self, e):
+        return self._print_Function(e, func_name="min")
+
     def _print_loggamma(self, e):
         """log Γ(x), as papers write it (SymPy prints the function's name, loggamma)."""
         return prettyForm(*prettyForm(*self._print(e.args[0]).parens()).left("log Γ"))
@@ -110,6 +117,12 @@ class Linear(StrPrinter):
 
     def _print_Abs(self, e):
         return "|" + self._print(e.args[0]) + "|"
+
+    def _print_Max(self, e):
+        return "max(" + ", ".join(self._print(a) for a in e.args) + ")"
+
+    def _print_Min(self, e):
+        return "min(" + ", ".join(self._print(a) for a in e.args) + ")"
 
     def _print_Pow(self, e, rational=False):
         base, power = e.args
