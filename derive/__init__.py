@@ -19,7 +19,7 @@ to_markdown() and to_latex().  Public names are imported lazily, so `import deri
 CLI's start-up) does not pay for SymPy until a name that needs it is used.
 """
 
-from importlib import import_module
+from importlib import import_module as _import_module
 
 __version__ = "0.1.0"
 
@@ -46,7 +46,7 @@ __all__ = sorted(_PUBLIC)
 
 def __getattr__(name):
     if name in _PUBLIC:
-        value = getattr(import_module(_PUBLIC[name], __name__), name)
+        value = getattr(_import_module(_PUBLIC[name], __name__), name)
         # Kept as the package's attribute, so that it stays the public object however the
         # package is imported or inspected afterwards (importing a submodule sets the package
         # attribute of that name: no submodule may share a public name, tests/test_api.py).
@@ -56,4 +56,5 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted({*globals(), *_PUBLIC})
+    """The public names (for tab completion), the version, and the submodules imported so far."""
+    return sorted({*_PUBLIC, "__version__", *(n for n in globals() if not n.startswith("_"))})
