@@ -7,8 +7,14 @@ import shutil
 
 
 def _pair(args):
+    from ..catalog import get
     from ..infotheory import divergence, entropy
 
+    for name in (args.p, args.q):
+        if name is not None:
+            get(name)  # an unknown name fails before any progress is shown
+    what = f"H({args.p})" if args.q is None else f"KL({args.p} ‖ {args.q})"
+    args.progress("deriving", 1, 1, what)
     return entropy(args.p) if args.q is None else divergence(args.p, args.q)
 
 

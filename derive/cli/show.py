@@ -33,10 +33,10 @@ def _list(args) -> str:
 
 
 def _show(args) -> str:
-    from ..relative import derivation_of
+    from ..relative import derivations
     from ..report import as_dict, markdown, render
 
-    derivation = derivation_of(args.name)
+    (derivation,) = derivations([args.name], args.progress)
     if args.json:
         return json.dumps(as_dict(derivation), indent=2, ensure_ascii=False)
     if args.markdown:
