@@ -252,3 +252,35 @@ def fitted(lhs, *rhs, width: int = 80, indent: str = "   ", relation: str = "=")
         lines += _filled(first, linear(r), pad, width)
         first = pad[: -len(relation) - 2] + f"{relation} "
     return "\n".join(lines)
+
+
+def reading(expr) -> str:
+    """How ``expr`` reads, up to the names of summation indices (Σ_j e^(z_j) reads as
+    Σ_k e^(z_k)) and with log-sum-exp as the sum it is shown as: two steps that read alike
+    need not be shown twice."""
+
+    def has_bound(e) -> bool:
+        return any(
+            isinstance(a, sp.Sum | sp.Product) or type(a).__name__ == "logsumexp"
+            for a in sp.preorder_traversal(e)
+        )
+
+    def walk(e, depth):
+        if not has_bound(e):  # nothing to rename: as it is (unevaluated products stay products)
+            return e
+        if type(e).__name__ == "logsumexp":
+            e = e.as_sum()
+        if isinstance(e, sp.Sum | sp.Product) and len(e.limits) == 1:
+            ((index, lo, hi),) = e.limits
+            fresh = sp.Dummy(f"i{depth}")
+            body = walk(e.function.xreplace({index: fresh}), depth + 1)
+            return type(e)(body, (fresh, walk(lo, depth), walk(hi, depth)))
+        args = [walk(a, depth) for a in e.args]
+        if isinstance(e, sp.Add | sp.Mul | sp.Pow):
+            return e.func(*args, evaluate=False)
+        return e.func(*args)
+
+    try:
+        return linear(walk(sp.sympify(expr), 0))
+    except Exception:  # a form the walk cannot rebuild: compare as printed
+        return linear(expr)

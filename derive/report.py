@@ -9,7 +9,7 @@ from functools import singledispatch
 import sympy as sp
 
 from .derivation import Derivation
-from .display import display, fitted, inline, linear, pretty
+from .display import display, fitted, inline, linear, pretty, reading
 from .infotheory import H_P, KL_PQ, PROOFS, SOURCES, Pair, groups
 from .latex import RELATIONS, latex_of, steps_of, tex
 from .relative import RelativeDerivation
@@ -61,7 +61,12 @@ def render(d: Derivation, width: int = 80) -> str:
     if dist.notes:
         out += ["", *_wrap(f"note: {dist.notes}", width, "      ")]
     out += ["", "derivation:"]
-    out += _steps(d.steps, width, lambda step: fitted(step.lhs, step.rhs, width=width))
+    out += _steps(
+        d.steps,
+        width,
+        lambda step: fitted(step.lhs, step.rhs, width=width),
+        lambda step: (reading(step.lhs), reading(step.rhs)),
+    )
     return "\n".join(out)
 
 
@@ -79,19 +84,19 @@ def _wrap(text: str, width: int, indent: str = "", first: str = "") -> list[str]
     ) or [""]
 
 
-def _steps(steps, width: int, shown, relation=None) -> list[str]:
-    """Numbered steps: the note (wrapped), then the equation; an equation identical to the one
-    just shown is not repeated."""
+def _steps(steps, width: int, shown, reads=None) -> list[str]:
+    """Numbered steps: the note (wrapped), then the equation; an equation that reads as the one
+    just shown (``reads``: a key, by default the text itself) is not repeated."""
     out, previous = [], None
     for number, step in enumerate(steps, start=1):
         text = shown(step)
-        note = f"{number}. {step.note}" + (
-            " (the expression is unchanged)" if text == previous else ""
-        )
+        key = reads(step) if reads is not None else text
+        same = key == previous
+        note = f"{number}. {step.note}" + (" (the expression reads as before)" if same else "")
         out += ["", *_wrap(note, width, " " * len(f"{number}. "))]
-        if text != previous:
+        if not same:
             out.append(text)
-        previous = text
+        previous = key
     return out
 
 
