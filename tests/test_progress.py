@@ -19,6 +19,7 @@ def test_latex_document_reports_derivations_sections_and_pairs(progress_on, caps
     assert main(["latex", "gaussian", "exponential", "--standalone", "-o", str(out)]) == 0
     err = capsys.readouterr().err.splitlines()
     assert "deriving 1/2: gaussian" in err and "deriving 2/2: exponential" in err
+    assert "writing LaTeX 2/2: exponential" in err
     assert "building section 1/1: infotheory.tex.j2" in err
     assert "information theory: KL within 2/2: exponential" in err
 

@@ -450,7 +450,10 @@ def document(
     relatives = [d for d in derivations if _is_relative(d)]
     derivations = [d for d in derivations if not _is_relative(d)]
     notation = notation or Notation()
-    contexts = [fragment_context(d, notation) for d in derivations]
+    contexts = [
+        fragment_context(d, notation)
+        for d in tracked(derivations, "writing LaTeX", report, name=lambda d: d.dist.name)
+    ]
     built = [
         {
             "template": section.template,
