@@ -31,14 +31,16 @@ class TimeBudget:
 
     ``limit(s)`` opens a nested deadline and yields its token: an :class:`Expired` carrying that
     token means the inner part ran out, one carrying another token means the whole budget did.
-    ``critical()`` defers the alarm until the block ends (the LaTeX parser updates shared caches).
+    Everything under it may be interrupted anywhere, the LaTeX parser included (it resets the
+    caches an interrupted parse may have left half updated).  ``started`` (a
+    ``time.monotonic()`` reading) counts the budget from then: the CLI passes the moment its
+    ``main`` began, so that importing SymPy is spent from the user's --timeout too.
     """
 
-    def __init__(self, seconds: float | None):
+    def __init__(self, seconds: float | None, started: float | None = None):
         self.seconds = seconds
+        self.started = started
         self._deadlines: list[tuple[float, object]] = []
-        self._critical = 0
-        self._deferred = False
         self.enabled = (
             seconds is not None
             and hasattr(signal, "setitimer")
@@ -59,9 +61,6 @@ class TimeBudget:
         signal.setitimer(signal.ITIMER_REAL, max(self.remaining(), 1e-3))
 
     def _alarm(self, signum, frame):
-        if self._critical:
-            self._deferred = True
-            return
         self._fire()
 
     def _fire(self):
@@ -87,25 +86,15 @@ class TimeBudget:
             self._arm()
 
     @contextmanager
-    def critical(self):
-        self._critical += 1
-        try:
-            yield
-        finally:
-            self._critical -= 1
-            if not self._critical and self._deferred:
-                self._deferred = False
-                self._fire()
-
-    @contextmanager
     def running(self):
         """The whole budget: a one-line UserError when it runs out."""
         if self.seconds is None:
             yield
             return
+        spent = 0.0 if self.started is None else max(time.monotonic() - self.started, 0.0)
         with self.installed():
             try:
-                with self.limit(self.seconds) as token:
+                with self.limit(self.seconds - spent) as token:
                     yield
             except Expired as exc:
                 if exc.token is not token:

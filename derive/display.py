@@ -3,7 +3,11 @@ outputs share (ψ for polygamma).  Text only; nothing here prints."""
 
 from __future__ import annotations
 
+import unicodedata
+from contextlib import contextmanager
+
 import sympy as sp
+from sympy.printing.pretty import pretty_symbology
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm
@@ -70,7 +74,8 @@ class Pretty(PrettyPrinter):
 
     def _print_loggamma(self, e):
         """log Γ(x), as papers write it (SymPy prints the function's name, loggamma)."""
-        return prettyForm(*prettyForm(*self._print(e.args[0]).parens()).left("log Γ"))
+        name = "log Γ" if self._use_unicode else "log Gamma"  # laid out at its printed width
+        return prettyForm(*prettyForm(*self._print(e.args[0]).parens()).left(name))
 
     def _print_Indexed(self, e):
         shown = self._suffixed(e.base.name) or sp.pretty(
@@ -79,12 +84,25 @@ class Pretty(PrettyPrinter):
         return prettyForm(shown + "[" + ", ".join(self.doprint(i) for i in e.indices) + "]")
 
 
+@contextmanager
+def _symbology(unicode: bool):
+    """SymPy draws brackets, sums and bars from one table chosen by a module-wide flag (set at
+    import from stdout's encoding), whatever the printer was asked: set it to match."""
+    previous = pretty_symbology._use_unicode
+    pretty_symbology._use_unicode = unicode
+    try:
+        yield
+    finally:
+        pretty_symbology._use_unicode = previous
+
+
 def pretty(expr, unicode: bool = True) -> str:
     """The 2-D form of ``expr``."""
-    return Pretty(unicode).doprint(display(expr))
+    with _symbology(unicode):
+        return Pretty(unicode).doprint(display(expr))
 
 
-_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_TO_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 #: How the one-line form names functions: as papers write them, not as Python does.
 _NAMES = {"loggamma": "log Γ", "gamma": "Γ", "lgamma": "log Γ", "polygamma": "ψ"}
@@ -130,7 +148,7 @@ class Linear(StrPrinter):
             return "√" + self.parenthesize(base, PRECEDENCE["Atom"], strict=True)
         if power.is_Integer and power > 0:
             shown = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
-            return shown + str(power).translate(_SUPERSCRIPTS)
+            return shown + str(power).translate(_TO_SUPERSCRIPT)
         if power.is_Number and power.is_negative:
             return "1/" + self.parenthesize(sp.Pow(base, -power, evaluate=False), PRECEDENCE["Mul"])
         shown = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
@@ -176,7 +194,8 @@ def linear(expr) -> str:
 def inline(expr, unicode: bool = True) -> str:
     """One line: the 2-D form when it fits on one line, else the one-line mathematical form."""
     expr = display(expr)
-    text = Pretty(unicode).doprint(expr)
+    with _symbology(unicode):
+        text = Pretty(unicode).doprint(expr)
     if "\n" not in text:
         return text
     if not unicode:
@@ -187,11 +206,13 @@ def inline(expr, unicode: bool = True) -> str:
 def equation(lhs, *rhs, indent: str = "   ", relation: str = "=", unicode: bool = True) -> str:
     """``lhs = rhs = …`` (or another relation) laid out on a common baseline, indented."""
     printer = Pretty(unicode)
-    forms = [printer._print(display(lhs))]
-    for r in rhs:
-        forms += [prettyForm(f" {relation} "), printer._print(display(r))]
-    form = prettyForm(*forms[0].right(*forms[1:]))
-    return "\n".join(indent + line.rstrip() for line in form.render(wrap_line=False).splitlines())
+    with _symbology(unicode):
+        forms = [printer._print(display(lhs))]
+        for r in rhs:
+            forms += [prettyForm(f" {relation} "), printer._print(display(r))]
+        form = prettyForm(*forms[0].right(*forms[1:]))
+        lines = form.render(wrap_line=False).splitlines()
+    return "\n".join(indent + line.rstrip() for line in lines)
 
 
 def _breaks(text: str) -> list[tuple[int, float, int]]:
@@ -233,11 +254,13 @@ def _filled(first: str, text: str, pad: str, width: int) -> list[str]:
     return [*lines, line.rstrip()]
 
 
-def fitted(lhs, *rhs, width: int = 80, indent: str = "   ", relation: str = "=") -> str:
+def fitted(
+    lhs, *rhs, width: int = 80, indent: str = "   ", relation: str = "=", unicode: bool = True
+) -> str:
     """:func:`equation` when its 2-D form fits in ``width`` columns; otherwise the one-line
     form, broken before a + or − where a line would pass ``width`` (a long left-hand side gets
     lines of its own, the relation starting the next)."""
-    shown = equation(lhs, *rhs, indent=indent, relation=relation)
+    shown = equation(lhs, *rhs, indent=indent, relation=relation, unicode=unicode)
     if max(map(len, shown.splitlines())) <= width:
         return shown
     left = linear(lhs)
@@ -284,3 +307,41 @@ def reading(expr) -> str:
         return linear(walk(sp.sympify(expr), 0))
     except Exception:  # a form the walk cannot rebuild: compare as printed
         return linear(expr)
+
+
+#: ASCII for the characters the text outputs use outside the maths (which SymPy prints in ASCII
+#: itself when asked): the rest goes through :func:`ascii_text`'s general rules.
+_ASCII = {
+    "—": "-", "–": "-", "−": "-", "·": "*", "×": "x", "‖": "||", "ℓ": "l", "≥": ">=", "≤": "<=",
+    "≠": "!=", "≈": "~", "∈": "in", "∉": "not in", "ℝ": "R", "ℕ": "N", "ℤ": "Z", "∞": "oo",
+    "✓": "ok", "✗": "x", "′": "'", "″": "''", "→": "->", "←": "<-", "↦": "|->", "⟨": "<",
+    "⟩": ">", "«": "<<", "»": ">>", "…": "...", "∑": "sum", "∏": "prod", "√": "sqrt", "∂": "d",
+    "∫": "int", "±": "+-", "½": "1/2", "ϕ": "phi", "ϑ": "theta", "ϵ": "epsilon",
+}  # fmt: skip
+_SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻", "0123456789+-", strict=True))
+
+
+def _ascii_char(ch: str) -> str:
+    if ch.isascii():
+        return ch
+    if ch in _ASCII:
+        return _ASCII[ch]
+    if ch in _SUPERSCRIPTS:
+        return "^" + _SUPERSCRIPTS[ch]
+    if unicodedata.category(ch) == "Mn":  # a combining accent: P̂ as P
+        return ""
+    name = unicodedata.name(ch, "")
+    if "SUBSCRIPT" in name:  # Σₖ as Sigma_k
+        return "_" + unicodedata.normalize("NFKD", ch)
+    if "SUPERSCRIPT" in name or "MODIFIER LETTER" in name:  # Δᴷ as Delta^K
+        return "^" + unicodedata.normalize("NFKD", ch)
+    if name.startswith("GREEK ") and " LETTER " in name:  # μ -> mu, Σ -> Sigma
+        letter = name.rsplit(" LETTER ", 1)[1].split()[0].lower()
+        return letter.capitalize() if "CAPITAL" in name else letter
+    plain = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+    return plain or "?"
+
+
+def ascii_text(text: str) -> str:
+    """``text`` in ASCII, for a terminal that cannot show Unicode: μ as mu, — as -, ℝ as R."""
+    return "".join(map(_ascii_char, text))

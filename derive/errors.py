@@ -15,4 +15,4 @@ def shown(value, quote: bool = True, limit: int = ECHO) -> str:
     text = repr(str(value)) if quote else " ".join(str(value).split())
     if len(text) <= limit:
         return text
-    return text[: limit - 2] + "…" + (text[0] if quote else "")
+    return text[: limit - 2] + "…" + text[0] if quote else text[: limit - 1] + "…"

@@ -31,7 +31,6 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Collection
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -611,7 +610,6 @@ class _Reader:
     """One parse: the placeholders handed out, the readings noted, the declared names."""
 
     variables: frozenset[str]
-    critical: Callable = nullcontext
     placeholders: dict[str, tuple[sp.Expr, str]] = field(default_factory=dict)
     readings: list[str] = field(default_factory=list)
 
@@ -756,8 +754,7 @@ class _Reader:
                 after = after.replace(rf"\mathit{{{name}}}", source)
             return " ".join(f"«{before}⟨here⟩{after}»".split())
 
-        with self.critical():
-            raw = _convert(text, show)
+        raw = _convert(text, show)
         return self.build(raw)
 
     def build(self, raw) -> sp.Expr:
@@ -826,6 +823,20 @@ def _spaced(tokens):
     return out
 
 
+def _reset_antlr():
+    """Fresh prediction caches for latex2sympy2's lexer and parser.  ANTLR fills them as it
+    parses; a parse interrupted half-way (a time budget's alarm, Ctrl-C) may leave one half
+    updated, so the next parse in this process starts from empty ones (it is slower once)."""
+    from antlr4.dfa.DFA import DFA
+    from antlr4.PredictionContext import PredictionContextCache
+    from gen.PSLexer import PSLexer
+    from gen.PSParser import PSParser
+
+    for cls in (PSLexer, PSParser):
+        cls.decisionsToDFA = [DFA(s, i) for i, s in enumerate(cls.atn.decisionToState)]
+    PSParser.sharedContextCache = PredictionContextCache()
+
+
 def _convert(text, show):
     import gen.PSParser  # noqa: F401
     import latex2sympy2  # noqa: F401  (a missing dependency is a bug to report, not bad input)
@@ -839,6 +850,9 @@ def _convert(text, show):
     except Exception as exc:  # latex2sympy2 raises bare Exceptions, TypeErrors, IndexErrors…
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ParseError(f"cannot read the density: {detail[:120]}") from None
+    except BaseException:  # an interruption (a time budget, Ctrl-C): stopped anywhere
+        _reset_antlr()
+        raise
 
 
 # ---------------------------------------------------------------------------- build
@@ -991,15 +1005,12 @@ def _class_axis(expr: sp.Expr) -> sp.Expr:
 # ---------------------------------------------------------------------------- the entry point
 
 
-def parse_latex(
-    tex: str, variables: Collection[str] = (), critical: Callable = nullcontext
-) -> Parsed:
+def parse_latex(tex: str, variables: Collection[str] = ()) -> Parsed:
     r"""Read a density written in LaTeX.
 
     ``variables`` are the declared names: a bare function head with the same name (``\sigma`` with
-    a variable sigma) is ambiguous and refused rather than guessed.  ``critical`` is a context
-    manager the ANTLR stage runs inside (the command's time budget defers its alarm there, so a
-    timeout never interrupts the parser half-way through updating its shared caches).
+    a variable sigma) is ambiguous and refused rather than guessed.  The parse may be
+    interrupted anywhere (a time budget's alarm): ANTLR's shared caches are then reset.
     """
     if not isinstance(tex, str):
         raise ParseError("the density must be LaTeX text")
@@ -1008,7 +1019,7 @@ def parse_latex(
     _check_size(text, raw_tokens)
     if not text:
         raise ParseError("the density is empty")
-    reader = _Reader(frozenset(variables), critical)
+    reader = _Reader(frozenset(variables))
     tokens, rhs = _right_hand_side(raw_tokens, variables)
     if rhs:
         reader.note("the right-hand side of '='")

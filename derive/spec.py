@@ -189,6 +189,12 @@ class Var:
             return sp.IndexedBase(self.name, **self.domain.assumptions)
         return sp.Symbol(self.name, **self.domain.assumptions)
 
+    def draw(self, rng: np.random.Generator, classes: int = 3):
+        """A random value from the declared constraint: a float, or ``classes`` components for a
+        vector variable (the one way tests and checks draw values)."""
+        value = self.domain.sample(rng, (classes,) if self.vector else ())
+        return value if self.vector else float(value)
+
 
 @dataclass(frozen=True)
 class Link:
@@ -319,12 +325,9 @@ class Distribution:
         """Random values, by variable name, for the observed, learned and fixed variables, from
         the declared constraints; the observed value respects a support that depends on
         parameters.  Vector variables get ``classes`` components (the class axis)."""
-        values = {}
-        for v in (*self.learned, *self.fixed):
-            value = v.domain.sample(rng, (classes,) if v.vector else ())
-            values[v.name] = value if v.vector else float(value)
+        values = {v.name: v.draw(rng, classes) for v in (*self.learned, *self.fixed)}
         y = self.observed
-        value = y.domain.sample(rng, (classes,) if y.vector else ())
+        value = y.draw(rng, classes)
         bounds = self.support_bounds
         if any(sp.sympify(b).free_symbols for b in bounds):
             by_symbol = {self.symbols[name]: val for name, val in values.items()}

@@ -316,11 +316,11 @@ def witness_constant(
     """Numeric witness: the difference takes the same value at random learned parameters."""
     rng = np.random.default_rng(seed)
     for _ in range(3):
-        shared = {s: _draw(v, rng) for s, v in variables.items() if s not in learned}
+        shared = {s: v.draw(rng) for s, v in variables.items() if s not in learned}
         values = [
             evaluate(
                 diff_expr,
-                {**shared, **{s: _draw(variables[s], rng) for s in learned}},
+                {**shared, **{s: variables[s].draw(rng) for s in learned}},
                 dps,
             )
             for _ in range(2)
@@ -328,12 +328,6 @@ def witness_constant(
         if abs(values[0] - values[1]) > sp.Float(10) ** (-(dps - 10)) * (1 + abs(values[0])):
             return False
     return True
-
-
-def _draw(var: Var, rng, classes: int = 3):
-    shape = (classes,) if var.vector else ()
-    value = var.domain.sample(rng, shape)
-    return value if var.vector else float(value)
 
 
 class _Probe:
@@ -347,16 +341,16 @@ class _Probe:
     def __init__(self, kept, observed, variables, learned, classes: int = 3, seed: int = 1):
         rng = np.random.default_rng(seed)
         fixed = {
-            s: _draw(v, rng, classes)
+            s: v.draw(rng, classes)
             for s, v in variables.items()
             if s != observed and s not in learned
         }
         self.points = []
         for _ in range(2):
-            data = {**fixed, observed: _draw(variables[observed], rng, classes)}
+            data = {**fixed, observed: variables[observed].draw(rng, classes)}
             self.points.append(
                 [
-                    {**data, **{s: _draw(variables[s], rng, classes) for s in learned}}
+                    {**data, **{s: variables[s].draw(rng, classes) for s in learned}}
                     for _ in range(3)
                 ]
             )
@@ -432,4 +426,114 @@ def recognise(kept, observed, learned, fixed, variables) -> Match | None:
                 # the cheap numeric witness first: it rules out most candidates before any proof
                 if witness_constant(rest, variables, learned) and proven_constant(rest, learned):
                     return Match(std, a, form)
+    return None
+
+
+# ---------------------------------------------------------------------------- penalties
+#
+# A regulariser is −log p(w) of a prior on a weight, less its normaliser: recognised like a loss,
+# as λ·P(w) + (terms free of w) with λ > 0 free of w, for each registered form P.
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """A named penalty on one weight w: ``form(w, *extras)``; ``parts`` names the atoms of a
+    composite penalty (elastic net = l1 + l2), which is recognised term by term."""
+
+    id: str
+    title: str
+    form: Callable[..., sp.Expr] | None = None
+    n_extra: int = 0
+    parts: tuple[str, ...] = ()
+    reference: str = ""
+
+
+PENALTIES: dict[str, Penalty] = {
+    p.id: p
+    for p in (
+        Penalty(
+            "l2", "L2 (ridge, weight decay) penalty", lambda w: w**2, reference="sklearn Ridge"
+        ),
+        Penalty("l1", "L1 (lasso) penalty", lambda w: sp.Abs(w), reference="sklearn Lasso"),
+        Penalty(
+            "elastic_net",
+            "elastic-net penalty",
+            parts=("l1", "l2"),
+            reference="sklearn ElasticNet",
+        ),
+        Penalty(
+            "log",
+            "log (Student-t / Cauchy) penalty",
+            lambda w, c: log1p(w**2 / c),
+            n_extra=1,
+            reference="the non-convex log penalty of a heavy-tailed prior",
+        ),
+        Penalty("huber", "Huber penalty", lambda w, k: huber(w, k), n_extra=1, reference="Huber"),
+        Penalty("logcosh", "log-cosh penalty", lambda w, s: logcosh(w / (2 * s)), n_extra=1),
+        Penalty(
+            "horseshoe_like",
+            "horseshoe-like penalty",
+            lambda w, t: -sp.log(sp.log(1 + t**2 / w**2)),
+            n_extra=1,
+            reference="Bhadra et al. (2019), the horseshoe-like prior",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class PenaltyMatch:
+    penalty: Penalty
+    strengths: dict  # atom id → λ > 0: penalty = Σ λ_atom·P_atom(w) + (terms free of w)
+    extras: tuple = ()  # the arguments of the form after w (expressions of the fixed scales)
+
+
+def _extra_candidates(pen, w, fixed, n_extra):
+    """Arguments for a form's extras: the fixed scales and their products (log(1 + w²/(ν s²)))."""
+    if n_extra == 0:
+        yield ()
+        return
+    seen = set()
+    pool = list(fixed)
+    for term in sp.preorder_traversal(pen):  # the w-free factor next to w² inside the penalty
+        if isinstance(term, sp.Mul) and term.has(w):
+            rest = term.as_independent(w, as_Add=False)[0]
+            if rest.free_symbols and rest.is_positive:
+                pool += [rest, 1 / rest]
+    for extra in pool:
+        if extra not in seen:
+            seen.add(extra)
+            yield (extra,)
+
+
+def _atom(pen, w, fixed, variables, atoms) -> tuple[Penalty, sp.Expr, tuple] | None:
+    for penalty in atoms:
+        for extras in _extra_candidates(pen, w, fixed, penalty.n_extra):
+            form = stabilise(penalty.form(w, *extras))[0]
+            for a in _scale_candidates(pen, form, [w], [w]):
+                if a.has(w) or not a.is_positive:
+                    continue
+                rest = pen - a * form
+                if witness_constant(rest, variables, [w]) and proven_constant(rest, [w]):
+                    return penalty, a, extras
+    return None
+
+
+def recognise_penalty(pen, w, fixed, variables) -> PenaltyMatch | None:
+    """The registered penalty that ``pen`` (terms in w) is, with its strengths, or None: first
+    as one form, then term by term as a composite of atoms (elastic net)."""
+    atoms = [p for p in PENALTIES.values() if p.form is not None]
+    whole = _atom(pen, w, fixed, variables, atoms)
+    if whole is not None:
+        penalty, a, extras = whole
+        return PenaltyMatch(penalty, {penalty.id: a}, extras)
+    found = {}
+    for term in sp.Add.make_args(sp.expand(pen)):
+        one = _atom(term, w, fixed, variables, [p for p in atoms if p.n_extra == 0])
+        if one is None:
+            return None
+        found[one[0].id] = found.get(one[0].id, 0) + one[1]
+    for composite in (p for p in PENALTIES.values() if p.parts):
+        if set(found) == set(composite.parts):
+            return PenaltyMatch(composite, found)
     return None

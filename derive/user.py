@@ -34,7 +34,7 @@ import sympy as sp
 from .budget import NO_BUDGET, Expired, TimeBudget
 from .errors import UserError, shown
 from .functions import sigmoid, softplus, xlogy
-from .parse import IDENTIFIER, Parsed, parse_latex
+from .parse import IDENTIFIER, MAX_DIGITS, Parsed, parse_latex
 from .progress import Report
 from .spec import CLASS_INDEX, N_CLASSES, Distribution, Var
 
@@ -89,10 +89,14 @@ def _names(values, flag) -> list[str]:
                 raise UserError(
                     f"{flag} {shown(name)} is not a symbol name (a letter, then letters, digits, _)"
                 )
+            if len(name) > MAX_NAME:
+                raise UserError(f"{flag} {shown(name)}: a name has at most {MAX_NAME} characters")
             out.append(name)
     return out
 
 
+#: The longest name of a symbol or a distribution.
+MAX_NAME = 64
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)\Z")
 _INFINITE = {"oo": sp.oo, "+oo": sp.oo, "inf": sp.oo, "+inf": sp.oo, "-oo": -sp.oo, "-inf": -sp.oo}
 _CONSTANTS = {"pi": sp.pi, "-pi": -sp.pi, "2pi": 2 * sp.pi}
@@ -106,6 +110,11 @@ def _bound(text: str, fixed: Sequence[str]):
     if text in _CONSTANTS:
         return _CONSTANTS[text]
     if _NUMBER.match(text):
+        digits = sum(c.isdigit() for c in text)
+        if digits > MAX_DIGITS:
+            raise UserError(
+                f"--support bound {shown(text)} has {digits} digits; the limit is {MAX_DIGITS}"
+            )
         return sp.Rational(text)  # a validated digit string: no parsing of expressions
     if IDENTIFIER.match(text):
         if text not in fixed:
@@ -235,14 +244,17 @@ def declare(
     both = set(positive_names) & set(probability_names)
     if both:
         raise UserError(f"{sorted(both)[0]} is declared both --positive and --probability")
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name or ""):
-        raise UserError(f"--name {shown(name)}: use letters, digits, '-', '_' and '.'")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,%d}" % (MAX_NAME - 1), name or ""):
+        raise UserError(
+            f"--name {shown(name)}: use letters, digits, '-', '_' and '.', "
+            f"at most {MAX_NAME} characters"
+        )
     bounds = _support(support, fixed_names)
 
     declared_names = [y_name, *param_names, *fixed_names]
     if report is not None:  # the stages that can take seconds (see derive.progress)
         report("derive new", 1, 3, "reading the density")
-    parsed = _read(density, declared_names, budget)
+    parsed = _read(density, declared_names)
     expr = parsed.expr
     used, vectors = parsed.names, parsed.vectors
     _check_names(expr, parsed, y_name, param_names, fixed_names, used, vectors, bounds)
@@ -303,9 +315,9 @@ def _distinct(y, params, fixed):
             seen[n] = role
 
 
-def _read(density, declared_names, budget) -> Parsed:
+def _read(density, declared_names) -> Parsed:
     if isinstance(density, str):
-        return parse_latex(density, declared_names, critical=budget.critical)
+        return parse_latex(density, declared_names)
     if isinstance(density, sp.Basic) and not isinstance(density, sp.logic.boolalg.Boolean):
         expr = sp.sympify(density, strict=True)  # a SymPy object already: nothing is parsed
         plain = {}
@@ -493,10 +505,10 @@ def _evaluator(expr, known=None, varying=()):
 
 def _draw(var, symbol, rng):
     """A random value of a variable from its constraint's sampler (K components for vectors)."""
+    value = var.draw(rng, CLASSES)
     if var.vector:
-        values = var.domain.sample(rng, (CLASSES,))
-        return {symbol[i + 1]: mpmath.mpf(float(v)) for i, v in enumerate(values)}
-    return {symbol: mpmath.mpf(float(var.domain.sample(rng, ())))}
+        return {symbol[i + 1]: mpmath.mpf(float(v)) for i, v in enumerate(value)}
+    return {symbol: mpmath.mpf(value)}
 
 
 def _expand_classes(expr):

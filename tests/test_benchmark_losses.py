@@ -1,4 +1,4 @@
-"""The benchmark runs end to end at a small size and prints its table (speed is not asserted here:
+"""The benchmark runs end to end at a small size and prints its tables (speed is not asserted here:
 the README records the full-size run)."""
 
 from __future__ import annotations
@@ -10,21 +10,44 @@ from pathlib import Path
 import pytest
 
 SCRIPT = Path(__file__).parent.parent / "benchmarks" / "bench_losses.py"
+LOSSES = ["mse", "bce_logits", "poisson_log", "gaussian_nll", "softmax_ce"]
 
 
-def test_benchmark_prints_the_side_by_side_table():
-    pytest.importorskip("torch")
-    pytest.importorskip("sklearn")
+def run(*args):
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--n", "40000", "--repeat", "1"],
+        [sys.executable, str(SCRIPT), "--n", "40000", "--small", "256", "--repeat", "1", *args],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    header = next(line for line in lines if line.startswith("loss"))
-    assert "÷ torch" in header and "÷ sklearn" in header and "÷ bandwidth" in header
-    rows = [line.split()[0] for line in lines[lines.index(header) + 1 :] if line.strip()][:5]
-    assert rows == ["mse", "bce_logits", "poisson_log", "gaussian_nll", "softmax_ce"]
-    assert sum("target" in line for line in lines) == 5
+    return done.stdout.splitlines()
+
+
+def test_benchmark_prints_the_side_by_side_tables():
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    lines = run()
+    assert lines[0].startswith("CPU: ") and "numpy SIMD: " in lines[0]
+    assert "numpy " in lines[1] and "torch " in lines[1] and "scikit-learn " in lines[1]
+    headers = [
+        i for i, line in enumerate(lines) if line.startswith("loss ") and "derive ms" in line
+    ]
+    assert len(headers) == 4  # 40,000 and 256 values, float64 and float32
+    for i in headers:
+        assert "÷ torch" in lines[i] and "÷ sklearn" in lines[i] and "checks %" in lines[i]
+        assert [line.split()[0] for line in lines[i + 1 : i + 6]] == LOSSES
+    verdicts = [line for line in lines if " target " in line]
+    assert len(verdicts) == 2 * 5 + 2 * 2
+    assert all(line.endswith((" MET", " NOT MET")) for line in verdicts)
+    assert lines[-1].startswith("every target: ")
+
+
+def test_markdown_table():
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    lines = run("--markdown", "--dtype", "float64")
+    assert lines[0].startswith("**Measured on** CPU: ")
+    rows = [line for line in lines if line.startswith("| ")]
+    assert rows[0].startswith("| loss | derive ms | ÷ torch")
+    assert [r.split(" | ")[0][2:] for r in rows[1:6]] == LOSSES

@@ -110,9 +110,7 @@ def test_density_normalises(name, rng):
         for _ in range(3):
             params = {}
             for v in (*dist.params, *dist.fixed):
-                shape = (3,) if v.vector else ()
-                value = v.domain.sample(rng, shape)
-                params[dist.sym(v)] = value if v.vector else float(value)
+                params[dist.sym(v)] = v.draw(rng)
             total = _integrate(d, params)
             assert abs(total - 1) < tolerance(d, "normalisation", 1e-12), params
 
@@ -176,7 +174,7 @@ def test_dropped_terms_do_not_move_the_minimiser(name, rng):
     other = dict(by_symbol)
     for theta in d.learned:
         var = d.variables[theta]
-        other[theta] = var.domain.sample(rng, (3,) if var.vector else ())
+        other[theta] = var.draw(rng)
     unknowns = _unknowns(d.nll, rng)
     a = _value(d.nll - d.scale * d.loss, by_symbol, unknowns)
     b = _value(d.nll - d.scale * d.loss, other, unknowns)
@@ -209,8 +207,7 @@ def test_standard_loss_matches_its_public_implementation(name, ref, rng):
             other_symbol, other_name = dict(by_symbol), dict(by_name)
             for theta in d.learned:
                 var = d.variables[theta]
-                value = var.domain.sample(rng, (3,) if var.vector else ())
-                other_symbol[theta] = other_name[var.name] = value if var.vector else float(value)
+                other_symbol[theta] = other_name[var.name] = var.draw(rng)
             ours -= float(evaluate(d.loss, other_symbol))
             expected -= float(ref.loss(other_name))
         assert ours == pytest.approx(expected, rel=1e-9, abs=1e-9), by_name

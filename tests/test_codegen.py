@@ -232,16 +232,17 @@ def test_gradient_and_hessian_match_central_differences(name, rng):
 def test_blocked_mean_and_sum_equal_the_plain_reductions(name, dtype, rng):
     """More examples than one block, over two axes, with fixed arguments broadcast from scalars."""
     d, m = derivation(name), module(name)
-    args, values = batch(d, rng, n=3 * 7001, dtype=dtype)
+    rows = m._BLOCK // 3 + 1001  # 3 rows: more examples than one block (_BLOCK)
+    args, values = batch(d, rng, n=3 * rows, dtype=dtype)
     for a in args:
         if a.role == "fixed":
             values[a] = values[a][0]
         elif a.vector:
-            values[a] = values[a].reshape(3, 7001, CLASSES)
+            values[a] = values[a].reshape(3, rows, CLASSES)
         else:
-            values[a] = values[a].reshape(3, 7001)
+            values[a] = values[a].reshape(3, rows)
     none = call(m, "loss", args, values, reduction="none").astype(np.float64)
-    assert none.shape == (3, 7001)
+    assert none.shape == (3, rows)
     for reduction, combine in (("mean", np.mean), ("sum", np.sum)):
         got = call(m, "loss", args, values, reduction=reduction)
         assert got.dtype == dtype

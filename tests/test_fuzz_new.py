@@ -11,6 +11,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import tempfile
+import time
+from pathlib import Path
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -30,37 +33,115 @@ TOKENS = (
     *(r"\unknown", r"\variable{x}", "QZQ0", "\\", "%", "#", "é", "∞", "\x00", "\n"),
 )
 
-#: DERIVE_FUZZ_EXAMPLES=5000 runs longer hunts than CI's defaults (1000 token strings, 40 formulas).
+#: DERIVE_FUZZ_EXAMPLES=5000 runs longer hunts than CI's defaults (2700 token strings and 300
+#: formulas, each with random flags: about 80 s in all).
 HUNT = int(os.environ.get("DERIVE_FUZZ_EXAMPLES", "0"))
 
 ARGV = ("--observed", "y", "--param", "mu", "--fixed", "sigma", "--positive", "sigma")
+
+#: Where the fuzz's commands write (-o): after each, only the output of a success may be there.
+OUT = Path(tempfile.mkdtemp(prefix="derive-fuzz-"))
+
+#: Each run must end within its --timeout plus this (the issue's bound: S + 1 s), in wall time,
+#: or, on a machine so loaded that the process waits for a core, in the CPU time it used (what
+#: the budget controls: a parser or a C call that ignored the alarm would use CPU past it too).
+SLACK = 1.0
 
 
 def run(density: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(["new", f"--density={density}", *ARGV, "--timeout", "3", "--json"])
+        status = main(["new", f"--density={density}", *ARGV, "--timeout", "20", "--json"])
     return status, out.getvalue(), err.getvalue()
 
 
+#: (wall, CPU) seconds past --timeout of every run, printed with DERIVE_FUZZ_REPORT=1 (pytest -s).
+OVERSHOOT: list[tuple[float, float]] = []
+
+
+def teardown_module():
+    if os.environ.get("DERIVE_FUZZ_REPORT") and OVERSHOOT:
+        wall, cpu = (max(column) for column in zip(*OVERSHOOT, strict=True))
+        print(
+            f"\n{len(OVERSHOOT)} runs past --timeout by at most {wall:+.3f} s wall, "
+            f"{cpu:+.3f} s CPU"
+        )
+
+
+def _flags(fixed: str, timeouts=("0.05", "0.1", "0.2", "0.3", "0.5")):
+    """Random flags of `derive new`, good and bad, with a short --timeout (seconds, as text)."""
+    optional = st.sampled_from(
+        [
+            ["--discrete"],
+            ["--support", "0,oo"],
+            ["--support=-oo,0"],
+            ["--support", f"0,{fixed}"],
+            ["--support", "1" * 5000 + ",oo"],
+            ["--support", "0,1e400"],
+            ["--support", "a,b"],
+            ["--positive", "mu"],
+            ["--probability", "mu"],
+            ["--positive", "nu"],
+            ["--name", "g-1.x"],
+            ["--name", '""";x'],
+            ["--normalize"],
+            ["--json"],
+            ["--latex"],
+            ["--code"],
+            ["-o", "OUT"],
+            ["-o", "OUT", "--code"],
+        ]
+    )
+    timeout = st.sampled_from(timeouts)
+    return st.tuples(st.lists(optional, max_size=3), timeout)
+
+
+def _fuzz(density: str, flags, fixed: str) -> tuple[int, str]:
+    """Run one command and check what every run must satisfy: (exit status, stderr)."""
+    extra, timeout = flags
+    argv = ["new", f"--density={density}", "--observed", "y", "--param", "mu"]
+    argv += ["--fixed", fixed, "--positive", fixed, "--timeout", timeout]
+    for group in extra:
+        argv += [str(OUT / "m.py") if a == "OUT" else a for a in group]
+    out, err = io.StringIO(), io.StringIO()
+    started, cpu = time.monotonic(), time.process_time()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(argv)
+    elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
+    OVERSHOOT.append((elapsed - float(timeout), cpu - float(timeout)))
+    out, err = out.getvalue(), err.getvalue()
+    assert status in (0, 2), (argv, err)
+    assert "Traceback" not in err and "internal error" not in err, (argv, err)
+    assert min(elapsed, cpu) <= float(timeout) + SLACK, (argv, elapsed, cpu)
+    left = sorted(p.name for p in OUT.iterdir())
+    for p in OUT.iterdir():
+        p.unlink()
+    if status == 2:
+        assert out == "" and left == [], (argv, out, left)
+        assert err.startswith("derive: error: ") and err.count("\n") == 1, (argv, err)
+    else:
+        assert left in ([], ["m.py"]), left
+    return status, err
+
+
+def fuzz(density: str, flags, fixed: str) -> None:
+    status, err = _fuzz(density, flags, fixed)
+    event(f"exit {status}: {' '.join(err.split()[2:5])}")  # which check stopped it
+
+
 @settings(
-    max_examples=max(HUNT, 1000),
+    max_examples=HUNT or 2700,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(st.lists(st.sampled_from(TOKENS), max_size=12), st.sampled_from(["", " "]))
-def test_random_latex_exits_0_or_2_with_one_line(tokens, separator):
-    density = separator.join(tokens)
-    status, out, err = run(density)
-    assert status in (0, 2), (density, err)
-    assert "Traceback" not in err
-    event(f"exit {status}: {' '.join(err.split()[2:5])}")  # which check stopped it
-    if status == 2:
-        assert out == ""
-        assert err.startswith("derive: error: ") and err.count("\n") == 1, (density, err)
-    else:
-        assert err == "" and out.startswith("{")
+@given(
+    st.lists(st.sampled_from(TOKENS), max_size=12),
+    st.sampled_from(["", " "]),
+    _flags("sigma"),
+)
+def test_random_latex_exits_0_or_2_with_one_line(tokens, separator, flags):
+    fuzz(separator.join(tokens), flags, "sigma")
 
 
 def test_the_fuzz_reaches_every_outcome():
@@ -111,20 +192,17 @@ def _formulas():
 
 
 @settings(
-    max_examples=HUNT or 40,
+    max_examples=HUNT or 300,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(_formulas(), st.booleans())
-def test_well_formed_densities_reach_the_checks_and_never_hurt(formula, laplace):
-    density = rf"{formula} \cdot {LAPLACE}" if laplace else formula
-    out, err = io.StringIO(), io.StringIO()
-    argv = ["new", f"--density={density}", "--observed", "y", "--param", "mu", "--timeout", "1"]
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main([*argv, "--fixed", "s", "--positive", "s", "--json"])
-    assert status in (0, 2), (density, err.getvalue())
-    assert "Traceback" not in err.getvalue()
-    if status == 2:
-        assert err.getvalue().count("\n") == 1 and out.getvalue() == ""
-    event(f"exit {status}: {' '.join(err.getvalue().split()[2:5])}")
+@given(_formulas(), st.booleans(), _flags("s", ("0.05", "0.1", "0.2", "0.3")))
+def test_well_formed_densities_reach_the_checks_and_never_hurt(formula, laplace, flags):
+    fuzz(rf"{formula} \cdot {LAPLACE}" if laplace else formula, flags, "s")
+
+
+def test_a_formula_that_derives_within_the_fuzz_budget():
+    """The formulas' flags and timeouts still let a density derive (exit 0) in the fuzz."""
+    assert _fuzz(LAPLACE, ([["-o", "OUT", "--code"]], "0.5"), "s")[0] in (0, 2)
+    assert _fuzz(LAPLACE, ([["--json"]], "10"), "s")[0] == 0

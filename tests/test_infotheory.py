@@ -124,8 +124,7 @@ def _draw(pair, rng):
     for dist in (pair.p, pair.q or pair.p):
         by_name = {}
         for v in (*dist.params, *dist.fixed):
-            value = v.domain.sample(rng, (K,) if v.vector else ())
-            by_name[v.name] = value if v.vector else float(value)
+            by_name[v.name] = v.draw(rng, K)
         out.append(by_name)
     if "n" in out[0] and "n" in out[1] and out[0]["n"] > out[1]["n"]:
         out[0]["n"], out[1]["n"] = out[1]["n"], out[0]["n"]  # binomial: supports must nest
@@ -370,7 +369,7 @@ def test_declared_expectations_match_quadrature(name):
     side = it._Side(dist, "p")
     table = it.EXPECTATIONS[name].expectations(side.y, *side.params)
     rng = np.random.default_rng(11)
-    values = {v.name: float(v.domain.sample(rng, ())) for v in _vars(dist)}
+    values = {v.name: v.draw(rng) for v in _vars(dist)}
     bound = {side.symbols[n]: x for n, x in values.items()}
     checked = 0
     for kind, value in table.items():

@@ -179,8 +179,7 @@ def _fixed_and_declared(d, rng):
     dist = d.dist
     out = {}
     for v in dist.params:
-        value = v.domain.sample(rng, (3,) if v.vector else ())
-        out[dist.sym(v)] = value if v.vector else float(value)
+        out[dist.sym(v)] = v.draw(rng)
     return out
 
 

@@ -23,7 +23,7 @@ LAYERS = (
     # the pipeline, its record and cache
     ("derivation",),
     # engines built on derivations; LaTeX input and user declarations
-    ("relative", "infotheory", "parse", "user"),
+    ("relative", "infotheory", "parse", "user", "expfamily", "prior"),
     # outputs
     ("latex", "report", "codegen", "plot"),
     # entry points: the only layer that prints, reads argv or writes files

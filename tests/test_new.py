@@ -319,12 +319,10 @@ def _draw(dist, rng):
     """Values by symbol for every variable, the observed one inside its support."""
     values = {}
     for var in (*dist.params, *dist.fixed):
-        shape = (3,) if var.vector else ()
-        value = var.domain.sample(rng, shape)
-        values[dist.sym(var)] = value if var.vector else float(value)
+        values[dist.sym(var)] = var.draw(rng)
     y = dist.observed
     if y.vector:
-        values[dist.sym(y)] = y.domain.sample(rng, (3,))
+        values[dist.sym(y)] = y.draw(rng)
         return values
     lo, hi = (b.xreplace(values) if isinstance(b, sp.Basic) else b for b in dist.support_bounds)
     lo, hi = float(lo), float(hi)

@@ -33,8 +33,7 @@ def _values(d, rng, classes=3):
     sym = rel.symbols()
     out = {}
     for v in rel.variables:
-        value = v.domain.sample(rng, (classes,) if v.vector else ())
-        out[v.name] = value if v.vector else float(value)
+        out[v.name] = v.draw(rng, classes)
     return {sym[name]: value for name, value in out.items()}, out
 
 

@@ -179,3 +179,33 @@ def test_the_check_refuses_a_module_that_differs_from_its_template():
         literal.check(good, '""""""\nX = 1\n', ["other"])
     with pytest.raises(RuntimeError, match="one docstring"):
         literal.check('X = 1\n"""a"""\n', 'X = 1\n""""""\n', ["a"])
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_hostile_text_in_the_other_backends(gaussian, backend, tmp_path):
+    """The torch and jax modules (with --grad, and torch's nn.Module class) pass the same check;
+    the torch one also imports without side effect."""
+    canary = tmp_path / "pwned"
+    for i, text in enumerate(_payloads(canary)):
+        for field in ("name", "title", "notes"):
+            source = module_source(_with(gaussian, field, text), backend, grad=True)
+            if backend == "torch" and importlib.util.find_spec("torch"):
+                path = tmp_path / f"t_{i}_{field.replace(' ', '_')}.py"
+                path.write_text(source, encoding="utf-8")
+                module = _import_file(path)
+                assert module.__doc__ and not canary.exists(), (field, text)
+            else:
+                ast.parse(source)
+
+
+def test_the_issues_exploit_through_the_python_api(gaussian, tmp_path):
+    """derive.load(derive.new(...)) ran the payload at once: now the name is refused, and a
+    hostile note loads as text."""
+    import derive
+
+    canary = tmp_path / "pwned"
+    (payload, *_) = _payloads(canary)
+    with pytest.raises(derive.errors.UserError, match="left of '='"):
+        derive.new(f"{payload} = \\frac{{1}}{{\\sqrt{{2\\pi}}}}e^{{-(y-\\mu)^2/2}}", "y", ["mu"])
+    module = derive.load(_with(gaussian, "notes", payload))
+    assert _words(payload) in _words(module.__doc__) and not canary.exists()

@@ -13,18 +13,27 @@ import argparse
 import importlib
 import os
 import sys
+import time
 import warnings
 
 from ..errors import UserError, shown
 from .io import Progress, write_output
 
 #: Modules that add sub-commands, in the order `derive --help` lists them.
-COMMANDS = ("show", "code", "new", "latex", "plot", "info")
+COMMANDS = ("show", "code", "new", "latex", "plot", "info", "prior")
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # argparse's own errors: one line, exit 2, like every other
         raise UserError(f"{shown(message, quote=False, limit=200)} (see `{self.prog} --help`)")
+
+    def _get_values(self, action, arg_strings):
+        # `--timeout=--` is the value '--': argparse would drop it and hand back an empty list
+        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
+            value = self._get_value(action, "--")
+            self._check_value(action, value)
+            return value
+        return super()._get_values(action, arg_strings)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -39,18 +48,28 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def _one_line(message, category, filename, lineno, file=None, line=None):
-    text = " ".join(str(message).split())
-    (file or sys.stderr).write(f"derive: warning: {text}\n")
+def _one_line(previous):
+    """Warnings as one line on stderr; a dependency's deprecation (shown only where a test or
+    -W asks for it) goes to the hook that was there."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, DeprecationWarning | PendingDeprecationWarning):
+            return previous(message, category, filename, lineno, file, line)
+        text = " ".join(str(message).split())
+        (file or sys.stderr).write(f"derive: warning: {text}\n")
+
+    return show
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
     progress = Progress()
     previous = warnings.showwarning
-    warnings.showwarning = _one_line
+    warnings.showwarning = _one_line(previous)
     try:
         args = parser().parse_args(argv)
         args.progress = progress
+        args.started = started  # the time budgets count from here
         result = args.handler(args)
         progress.close()
         if result is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import UserError, shown
 from .io import write_output
 
 #: The backends' names (derive.codegen.backends.BACKENDS; a test keeps the two equal), listed here
@@ -15,14 +15,17 @@ BACKEND_NAMES = ("numpy", "torch", "jax")
 def _code(args) -> str | None:
     from ..codegen.emit import module_source, test_source
 
-    source = module_source(args.name, args.backend, args.grad)
+    source = module_source(args.name, args.backend, args.grad, args.prior)
     if args.tests is None:
         return source
     if args.output is None:
         raise UserError("--tests needs -o FILE: the tests import the module by its file name")
     module = Path(args.output).stem
     if not module.isidentifier():
-        raise UserError(f"cannot import {args.output} from tests: {module!r} is not a module name")
+        raise UserError(
+            f"cannot import {shown(args.output, quote=False)} from tests: {shown(module)} is not a "
+            "module name"
+        )
     tests = test_source(args.name, module, args.backend, args.grad)
     write_output(source, args.output)
     write_output(tests, args.tests)
@@ -49,6 +52,12 @@ def add_commands(sub) -> None:
         "--tests",
         metavar="FILE",
         help="also write a pytest file pinning the module to mpmath reference values (needs -o)",
+    )
+    p.add_argument(
+        "--prior",
+        metavar="PRIOR",
+        help="also penalty(), penalty_gradient(), map_objective() and map_gradient() for a "
+        "linear predictor X @ w under this prior on the weights",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write the module here (default stdout)")
     p.set_defaults(handler=_code)

@@ -24,11 +24,13 @@ def _command(args) -> str:
 
         return latex_section(args.p, args.q)
     from ..report import as_dict, render
+    from .io import unicode_stdout
 
     pair = _pair(args)
+    unicode = unicode_stdout(args)
     if args.json:
-        return json.dumps(as_dict(pair), indent=2, ensure_ascii=False)
-    return render(pair, width=shutil.get_terminal_size((80, 24)).columns)
+        return json.dumps(as_dict(pair), indent=2, ensure_ascii=not unicode)
+    return render(pair, width=shutil.get_terminal_size((80, 24)).columns, unicode=unicode)
 
 
 def add_commands(sub) -> None:

@@ -13,6 +13,18 @@ from pathlib import Path
 from ..errors import UserError
 
 
+def unicode_stdout(args=None) -> bool:
+    """Whether text for stdout may hold Unicode: it goes to a file (-o, UTF-8), or stdout's
+    encoding can write the maths (``PYTHONIOENCODING=ascii`` or a C locale cannot)."""
+    if args is not None and getattr(args, "output", None):
+        return True
+    try:
+        "μσ—·ℝ⎛⎞─".encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
 def write_output(content: str | bytes, path: str | None) -> None:
     """Print ``content``, or write it to ``path`` as the tools users know do:
 

@@ -5,18 +5,40 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import UserError, shown
 from .io import write_output
 
 
-def _notation(args):
+def _variables(names) -> list[str]:
+    """The variable names of the entries ``names`` (catalog or relative losses), in order."""
+    from ..catalog import get
+    from ..relative import RELATIVE
+
+    out = []
+    for name in names:
+        if name in RELATIVE:
+            rel = RELATIVE[name]
+            variables = (rel.observed, *rel.params, *rel.fixed)
+        else:
+            variables = get(name).variables
+        out += [v.name for v in variables if v.name not in out]
+    return out
+
+
+def _notation(args, entries):
     from ..latex import Notation
 
     names = {}
+    known = _variables(entries)
     for item in args.symbol or ():
         name, sep, value = item.partition("=")
         if not sep or not name or not value:
-            raise UserError(f"--symbol {item!r}: expected NAME=LATEX, e.g. mu=\\hat{{y}}")
+            raise UserError(f"--symbol {shown(item)}: expected NAME=LATEX, e.g. mu=\\hat{{y}}")
+        if name not in known:
+            raise UserError(
+                f"--symbol {shown(name)}: no such variable in {', '.join(entries)[:80]}; "
+                f"the variables are {', '.join(known)[:200]}"
+            )
         names[name] = value
     return Notation(ln=args.ln, names=names)
 
@@ -35,7 +57,7 @@ def _latex(args):
     if args.pdf:
         tex_engine()  # fail before deriving anything when there is no engine
     names = list(CATALOG) + list(RELATIVE) if args.all else list(dict.fromkeys(args.names))
-    notation = _notation(args)
+    notation = _notation(args, names)
     ds = derivations(names, args.progress)
     if args.standalone or args.pdf:
         text = document(ds, notation, report=args.progress)

@@ -15,14 +15,14 @@ from ..errors import UserError, shown
 DEFAULT_TIMEOUT = 30.0
 
 
-def _echo(declared, derivation) -> str:
+def _echo(declared, derivation, unicode: bool = True) -> str:
     """What was read and checked, shown before the derivation so a misreading is visible."""
     from ..derivation import Density
     from ..display import equation
 
     dist = declared.dist
     lhs = Density(derivation.observed, tuple(dist.sym(v) for v in (*dist.params, *dist.fixed)))
-    lines = ["read the density as", equation(lhs, declared.density)]
+    lines = ["read the density as", equation(lhs, declared.density, unicode=unicode)]
     if declared.readings:
         lines.append("   reading " + "; ".join(declared.readings))
     lines.append("checked: " + "; ".join(declared.checks))
@@ -57,7 +57,7 @@ def _command(args) -> str:
     from ..user import declare
 
     _check_output(args.output)
-    budget = TimeBudget(args.timeout)
+    budget = TimeBudget(args.timeout, started=getattr(args, "started", None))
     with budget.running():
         declared = declare(
             args.density,
@@ -84,20 +84,24 @@ def _command(args) -> str:
 
 
 def _output(args, declared, derivation) -> str:
+    from ..display import ascii_text
     from ..report import as_dict, render
+    from .io import unicode_stdout
 
     if args.json:
         data = as_dict(derivation)
         data["input"] = declared.source
         data["readings"] = list(declared.readings)
         data["checks"] = list(declared.checks)
-        return json.dumps(data, indent=2, ensure_ascii=False)
+        return json.dumps(data, indent=2, ensure_ascii=not unicode_stdout(args))
     if args.latex:
         return _latex(derivation)
     if args.code:
         return _code(derivation)
     width = shutil.get_terminal_size((80, 24)).columns
-    return _echo(declared, derivation) + "\n\n" + render(derivation, width=width)
+    unicode = unicode_stdout(args)
+    text = _echo(declared, derivation, unicode) + "\n\n" + render(derivation, width, unicode)
+    return text if unicode else ascii_text(text)
 
 
 def _latex(derivation) -> str:

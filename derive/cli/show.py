@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import shutil
 
+from ..errors import UserError
+
 
 def _list(args) -> str:
     from ..catalog import CATALOG
     from ..derivation import standard_of
+    from ..display import ascii_text
     from ..progress import tracked
     from ..relative import RELATIVE
+    from .io import unicode_stdout
 
+    unicode = unicode_stdout(args)
     rows = [
         (name, standard_of(CATALOG[name]) or "—", CATALOG[name].title)
         for name in tracked(CATALOG, "deriving", args.progress)
@@ -19,7 +24,9 @@ def _list(args) -> str:
     if args.json:  # the catalog of distributions (the names other tools rely on)
         keys = ("name", "standard", "title")
         return json.dumps(
-            [dict(zip(keys, row, strict=True)) for row in rows], indent=2, ensure_ascii=False
+            [dict(zip(keys, row, strict=True)) for row in rows],
+            indent=2,
+            ensure_ascii=not unicode,
         )
     others = [(rel.name, rel.relative_to, rel.title) for rel in RELATIVE.values()]
     width = max(len(r[0]) for r in rows + others)
@@ -29,19 +36,40 @@ def _list(args) -> str:
     lines += ["", "losses that are not likelihoods (`derive show` accepts them too):"]
     lines.append(f"{'name':<{width}}  {'relative to':<{std_width}}  loss")
     lines += [f"{n:<{width}}  {s:<{std_width}}  {t}" for n, s, t in others]
-    return "\n".join(lines)
+    return "\n".join(lines) if unicode else ascii_text("\n".join(lines))
 
 
 def _show(args) -> str:
+    from ..derivation import Derivation
+    from ..display import ascii_text
     from ..relative import derivations
-    from ..report import as_dict, markdown, render
+    from ..report import as_dict, deviance_lines, markdown, prior_lines, render
+    from .io import unicode_stdout
 
     (derivation,) = derivations([args.name], args.progress)
+    unicode = unicode_stdout(args)
+    extras = args.deviance or args.prior is not None
+    if extras and not isinstance(derivation, Derivation):
+        flag = "--deviance" if args.deviance else "--prior"
+        raise UserError(f"{flag} needs a likelihood; {args.name} is a loss that is not one")
     if args.json:
-        return json.dumps(as_dict(derivation), indent=2, ensure_ascii=False)
+        data = as_dict(derivation, deviance=args.deviance, prior=args.prior)
+        return json.dumps(data, indent=2, ensure_ascii=not unicode)
     if args.markdown:
         return markdown(derivation)
-    return render(derivation, width=shutil.get_terminal_size((80, 24)).columns)
+    width = shutil.get_terminal_size((80, 24)).columns
+    out = [render(derivation, width=width, unicode=unicode)]
+    if args.deviance:
+        from ..expfamily import deviance
+
+        reason = deviance(derivation).reason
+        if reason:
+            raise UserError(reason)
+        out += ["", *deviance_lines(derivation)]
+    if args.prior is not None:
+        out += ["", *prior_lines(args.prior, derivation)]
+    text = "\n".join(out)
+    return text if unicode else ascii_text(text)
 
 
 def add_commands(sub) -> None:
@@ -65,5 +93,17 @@ def add_commands(sub) -> None:
     )
     shown.add_argument(
         "--markdown", action="store_true", help="Markdown with $…$ math (for notebooks, READMEs)"
+    )
+    p.add_argument(
+        "--deviance",
+        action="store_true",
+        help="also the unit deviance d(y, θ) = 2φ(ℓ(y; θ̂) − ℓ(y; θ)) and the constant that turns "
+        "the loss into it",
+    )
+    p.add_argument(
+        "--prior",
+        metavar="PRIOR",
+        help="also the MAP objective of a linear predictor w·x under this prior on the weights "
+        "(see `derive prior --help`)",
     )
     p.set_defaults(handler=_show)

@@ -38,7 +38,8 @@ RESERVED = frozenset(
         "gradient", "hessian", "xgboost_objective", "lightgbm_objective", "predt", "dtrain",
         "y_true", "y_pred", "OBSERVED", "PARAMS", "FIXED", "STANDARD", "sklearn_objective",
         "inverse_link", "intercept", "with_fixed", "preds", "train_data", "sample_weight",
-        "types", "functools",
+        "types", "functools", "deviance", "penalty", "penalty_gradient", "map_objective",
+        "map_gradient", "w", "X",
     }
 )  # fmt: skip
 
@@ -321,6 +322,77 @@ def reduction_plan(loss):
     return sp.Add(*rest), pairs
 
 
+# ---------------------------------------------------------------------------- value checks
+
+#: Constraints whose bounds are not a domain: an angle outside (−π, π] is the same angle.
+PERIODIC = frozenset({"angle"})
+
+
+def _interval(name, lo, hi, strict, discrete, printer, vector) -> str:
+    """Code for the mask where the array ``name`` lies outside [lo, hi] ((lo, hi) where
+    ``strict``), or is not an integer where ``discrete``; "" where nothing can be outside."""
+    below, above = ("<=", ">=") if strict else ("<", ">")
+    conds = []
+    if lo.is_finite:
+        conds.append(f"({name} {below} {printer.doprint(lo)})")
+    if hi.is_finite:
+        conds.append(f"({name} {above} {printer.doprint(hi)})")
+    if discrete:
+        conds.append(f"({name} != np.floor({name}))")
+    if not conds:
+        return ""
+    mask = " | ".join(conds)
+    return f"np.any({mask}, axis=-1)" if vector else mask
+
+
+def domain_code(d: Derivation, backend: Backend, args) -> FunctionCode | None:
+    """``_domain``: (parameters outside their domain, observed value outside the support), the
+    masks where ``nll`` is NaN and +inf (as scipy's −logpdf is); None where neither can happen.
+
+    The observed support is closed ([lo, hi]: the density's value at an edge is the formula's);
+    a parameter's domain is open where its constraint is a strict inequality (positive, not
+    discrete: σ > 0)."""
+    dist = d.dist
+    observed = [a for a in args if a.role == "observed"]
+    if len(observed) != 1 or observed[0].var.constraint in PERIODIC:
+        return None
+    printer = Printer(backend, {a.symbol: a.name for a in args}, set(), (J,))
+    y = observed[0]
+    try:
+        lo, hi = (sp.sympify(b) for b in dist.support_bounds)
+        by_name = {a.var.name: a.symbol for a in args}
+        lo, hi = (b.xreplace({s: by_name.get(s.name, s) for s in b.free_symbols}) for b in (lo, hi))
+        outside = _interval(y.name, lo, hi, False, y.var.domain.discrete, printer, y.vector)
+    except Unsupported:
+        return None
+    bad = []
+    for a in args:
+        constraint = a.var.domain
+        if a.role == "observed" or a.var.constraint in PERIODIC:
+            continue
+        lo, hi = (sp.sympify(b) for b in constraint.support)
+        strict = bool(constraint.assumptions.get("positive")) and not constraint.discrete
+        mask = _interval(a.name, lo, hi, strict, constraint.discrete, printer, a.vector)
+        if mask:
+            bad.append(f"({mask})")
+    if not outside and not bad:
+        return None
+    return FunctionCode(
+        "_domain", [], [" | ".join(bad) or "False", outside or "False"], [False, False]
+    )
+
+
+def labels_range(d: Derivation, args) -> tuple | None:
+    """(lo, hi) where the loss takes labels or probabilities in [0, 1] (the observed variable's
+    declared domain) and is not a cross-entropy outside it (a negative BCE at y = −1): `loss`
+    checks its observed values against it.  None elsewhere."""
+    observed = [a for a in args if a.role == "observed"]
+    if len(observed) != 1 or d.dist.support is not None:
+        return None
+    lo, hi = observed[0].var.domain.support
+    return (0, 1) if (lo, hi) == (0, 1) else None
+
+
 # ---------------------------------------------------------------------------- the module
 
 
@@ -426,8 +498,9 @@ def torch_module(d: Derivation, args) -> dict:
     }
 
 
-def context(target, backend: str = "numpy", grad: bool = False) -> dict:
-    """Everything the template needs, from the derivation."""
+def context(target, backend: str = "numpy", grad: bool = False, prior: str | None = None) -> dict:
+    """Everything the template needs, from the derivation (and, with ``prior``, the penalty and
+    MAP objective of a linear predictor under that prior on its weights)."""
     d = resolve(target)
     if backend not in BACKENDS:
         raise Unsupported(f"unknown backend {shown(backend)}; choose one of {', '.join(BACKENDS)}")
@@ -453,6 +526,10 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
             functions[name] = function_code(name, b, args, outputs, flags)
             plans[function] = (rest != 0, [(float(c), per_class) for c, per_class, _, _ in pairs])
     gbm = None
+    domain = domain_code(d, b, args) if backend == "numpy" else None
+    if domain is not None:
+        functions["_domain"] = domain
+    labels = labels_range(d, args) if backend == "numpy" else None
     if grad:
         grads, hessians, per_class = derivatives(d, args)
         functions["_gradient"] = function_code("_gradient", b, args, grads, per_class)
@@ -461,6 +538,8 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
     kinks = grad and any(h.has(sp.DiracDelta) for h in hessians)
     if gbm is not None:
         functions.update(gbm.pop("functions"))
+    deviance_latex = _deviance_function(d, b, args, functions)
+    map_block = _prior_functions(d, b, args, functions, prior) if prior else None
     code = "\n".join(" ".join([*(c for _, c in f.lines), *f.outputs]) for f in functions.values())
     helpers = _helpers(b, code)
     code += " " + " ".join(b.helper_uses.get(h, "") for h in helpers)
@@ -496,6 +575,65 @@ def context(target, backend: str = "numpy", grad: bool = False) -> dict:
         "gbm": gbm,
         "objectives": gbm is not None and "refusal" not in gbm and backend == "numpy",
         "torch_module": torch_module(d, args) if backend == "torch" else None,
+        "labels": labels,
+        "deviance_latex": deviance_latex,
+        "prior": map_block,
+    }
+
+
+def _deviance_function(d, backend, args, functions) -> str:
+    """Adds ``_deviance`` (the unit deviance, in the loss's arguments) where the entry has one;
+    returns its LaTeX, or "" where there is none."""
+    from ..expfamily import deviance
+
+    dev = deviance(d)
+    if dev.unit is None or _undefined([dev.unit]):
+        return ""
+    functions["_deviance"] = function_code("_deviance", backend, args, [dev.unit], [False])
+    return tex(dev.unit)
+
+
+def _prior_functions(d, backend, args, functions, name) -> dict:
+    """``_penalty`` and ``_penalty_gradient`` (one weight), ``_scale`` (the loss's a) and
+    ``_loss_derivative`` (∂loss/∂θ) for the MAP objective of θ = X·w; returns the prior's context.
+    """
+    from ..prior import derive_prior, map_objective
+
+    prior = derive_prior(name)
+    objective = map_objective(d, prior)
+    weight = Argument(prior.weight, "w", "weight", Var("w", doc="weights"))
+    scales = [
+        Argument(s, python_name(v.name), "prior scale", v)
+        for s, v in zip(prior.scales, prior.scale_vars, strict=True)
+    ]
+    inputs = [weight, *scales]
+    penalty = function_code("_penalty", backend, inputs, [prior.penalty], [False])
+    gradient = function_code(
+        "_penalty_gradient", backend, inputs, [sp.diff(prior.penalty, prior.weight)], [False]
+    )
+    fixed = [a for a in args if a.role == "fixed"]
+    scale = function_code("_scale", backend, fixed, [d.scale], [False])
+    (learned,) = (a for a in args if a.role == "learned")
+    derivative = function_code(
+        "_loss_derivative", backend, args, [sp.diff(prepare(d.loss)[0], learned.symbol)], [False]
+    )
+    for code in (penalty, gradient):
+        code.signature = ", ".join(a.name for a in inputs)
+    scale.signature = ", ".join(a.name for a in fixed) or "*_"  # no fixed arguments: a number
+    functions.update(
+        {"_penalty": penalty, "_penalty_gradient": gradient, "_scale": scale,
+         "_loss_derivative": derivative}
+    )  # fmt: skip
+    match = prior.match
+    return {
+        "name": prior.name,
+        "title": prior.title,
+        "scales": [a.name for a in scales],
+        "standard": match.penalty.id if match else None,
+        "standard_title": match.penalty.title if match else None,
+        "penalty_latex": tex(prior.penalty),
+        "strengths": {atom: tex(lam) for atom, lam in objective.strengths_loss.items()},
+        "learned": learned.name,
     }
 
 
@@ -509,9 +647,12 @@ def render_checked(template: str, values: dict) -> str:
     return source
 
 
-def module_source(target, backend: str = "numpy", grad: bool = False) -> str:
-    """The emitted module's source for a catalog name, a Distribution or a Derivation."""
-    return render_checked("module.py.j2", context(target, backend, grad))
+def module_source(
+    target, backend: str = "numpy", grad: bool = False, prior: str | None = None
+) -> str:
+    """The emitted module's source for a catalog name, a Distribution or a Derivation; with
+    ``prior``, also the penalty and MAP objective of a linear predictor under that prior."""
+    return render_checked("module.py.j2", context(target, backend, grad, prior))
 
 
 @lru_cache(maxsize=64)
@@ -526,13 +667,16 @@ def _load(source: str, name: str, backend: str) -> types.ModuleType:
     return module
 
 
-def load(target, backend: str = "numpy", grad: bool = False) -> types.ModuleType:
+def load(
+    target, backend: str = "numpy", grad: bool = False, prior: str | None = None
+) -> types.ModuleType:
     """The emitted module, in-process, without writing a file (catalog names are cached).
 
     Parameters:
         target: a catalog name, a :class:`~derive.spec.Distribution` or a Derivation.
         backend: "numpy", "torch" or "jax".
         grad: also ``gradient``/``hessian`` (and the GBM objectives, numpy, one raw output).
+        prior: a prior's name (`derive prior`): the MAP objective's penalty too.
 
     The module holds ``loss(observed, *params, *fixed, reduction="mean")`` and ``nll(...)``;
     the torch backend also an ``nn.Module`` loss class in torch's order (``forward(input...,
@@ -544,9 +688,11 @@ def load(target, backend: str = "numpy", grad: bool = False) -> types.ModuleType
     (('eta',), 1.0)
     """
     if isinstance(target, str):
+        if prior is not None:
+            return _load(module_source(target, backend, grad, prior), target, backend)
         return _load_named(target, backend, grad)
     d = resolve(target)
-    return _load(module_source(d, backend, grad), d.dist.name, backend)
+    return _load(module_source(d, backend, grad, prior), d.dist.name, backend)
 
 
 def test_source(

@@ -13,7 +13,6 @@ bytes), can add or change a statement.
 from __future__ import annotations
 
 import ast
-import copy
 from collections import Counter
 
 _QUOTE = '"'
@@ -62,15 +61,15 @@ class Literals:
         return '""""""' if self.blank else pystr(text)
 
 
-class _Blank(ast.NodeTransformer):
-    def visit_Constant(self, node):
-        if isinstance(node.value, str):
-            return ast.copy_location(ast.Constant(""), node)
-        return node
-
-
-def _shape(tree: ast.AST) -> str:
-    return ast.dump(_Blank().visit(copy.deepcopy(tree)))
+def _shape(tree: ast.AST) -> tuple[str, Counter]:
+    """The tree's dump with every string blanked, and the strings it held (the tree is changed:
+    it is freshly parsed for this)."""
+    strings: Counter = Counter()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            strings[node.value] += 1
+            node.value = ""
+    return ast.dump(tree), strings
 
 
 def check(source: str, skeleton: str, texts: list[str]) -> None:
@@ -81,13 +80,11 @@ def check(source: str, skeleton: str, texts: list[str]) -> None:
         expected = ast.parse(skeleton)
     except (SyntaxError, ValueError) as exc:
         raise RuntimeError(f"the emitted module does not parse: {exc}") from None
-    if _shape(tree) != _shape(expected):
+    (shape, found), (wanted, _) = _shape(tree), _shape(expected)
+    if shape != wanted:
         raise RuntimeError("the emitted module's statements differ from the template's")
     docstrings = [n for n in tree.body if isinstance(n, ast.Expr)]
     if len(docstrings) != 1 or docstrings[0] is not tree.body[0]:
         raise RuntimeError("the emitted module must have exactly one docstring and no expression")
-    found = Counter(
-        n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
-    )
     if Counter(texts) - found:
         raise RuntimeError("a text in the emitted module does not read back as given")

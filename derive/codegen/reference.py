@@ -24,8 +24,8 @@ def points(d, args, count: int = 4, classes: int = 3, seed: int = 20261130):
     for _ in range(count):
         point = {}
         for a in args:
-            value = a.var.domain.sample(rng, (classes,) if a.vector else ())
-            point[a.name] = [float(v) for v in value] if a.vector else float(value)
+            value = a.var.draw(rng, classes)
+            point[a.name] = [float(v) for v in value] if a.vector else value
         out.append(point)
     return out
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from ..progress import Report, tracked
+from .expfamily import expfamily_context
 from .printer import WIDTH, _width, equation, lines, tex
 from .templates import render_template
 
@@ -257,6 +258,13 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
         "label": _label(dist.name),
         "k": T(CLASS_INDEX),
         "K": T(N_CLASSES),
+        "expfamily": expfamily_context(
+            d,
+            T,
+            settings.get("density") or "p",
+            lambda e: lines(e, notation.width, **settings),
+            _label(dist.name),
+        ),
     }
 
 
