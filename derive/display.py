@@ -7,8 +7,8 @@ import unicodedata
 from contextlib import contextmanager
 
 import sympy as sp
-from sympy.printing.pretty import pretty_symbology
 from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.pretty import pretty_symbology
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm
 from sympy.printing.str import StrPrinter
