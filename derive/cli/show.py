@@ -56,7 +56,8 @@ def _show(args) -> str:
         data = as_dict(derivation, deviance=args.deviance, prior=args.prior)
         return json.dumps(data, indent=2, ensure_ascii=not unicode)
     if args.markdown:
-        return markdown(derivation)
+        text = markdown(derivation)
+        return text if unicode else ascii_text(text)
     width = shutil.get_terminal_size((80, 24)).columns
     out = [render(derivation, width=width, unicode=unicode)]
     if args.deviance:
