@@ -23,11 +23,40 @@ import hmac
 import os
 import stat
 import warnings
+from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 MAGIC = b"derive-cache-1\n"
 KEY_FILE = "key"
 KEY_BYTES = 32
+
+
+def default_directory() -> Path | None:
+    """The cache directory: $DERIVE_CACHE_DIR, else $XDG_CACHE_HOME/derive or ~/.cache/derive;
+    None when DERIVE_CACHE=0 turns the cache off."""
+    if os.environ.get("DERIVE_CACHE", "1") == "0":
+        return None
+    root = os.environ.get("DERIVE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "derive"
+    )
+    return Path(root)
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """derive's own source and SymPy's version (read without importing SymPy): a change to
+    either invalidates every entry."""
+    digest = hashlib.sha256(metadata.version("sympy").encode())
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def default_store() -> Store | None:
+    """The store in :func:`default_directory`, or None (off, unwritable or unsafe)."""
+    directory = default_directory()
+    return None if directory is None else open_store(directory)
 
 
 class CacheWarning(UserWarning):

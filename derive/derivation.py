@@ -13,24 +13,22 @@ the NLL, rewrite rules, ``cancel`` in zero tests); never a global ``simplify``.
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
 import pickle
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
 from sympy.printing.pretty.stringpict import prettyForm
 
 from . import cache
+from .cache import code_version as _code_version
+from .cache import default_directory as _cache_dir
 from .display import inline
 from .functions import elementary, log1p, loggamma, rename_index, split_sums, stabilise
 from .spec import CLASS_INDEX, N_CLASSES, Distribution
-from .standard import STANDARDS, Match, Standard, content, recognise
+from .standard import STANDARDS, Standard, content, recognise
 from .symbolic import identically_zero
 from .views import Viewable
 
@@ -48,7 +46,10 @@ class _Applied(sp.Expr):
 
     def _render(self, show, bar):
         name, args = self.args
-        shown = [show(a) for a in args]
+        first = list(args[0]) if args and isinstance(args[0], sp.Tuple) else args[:1]
+        shown = [show(a) for a in first]
+        head = ", ".join(shown)
+        shown = [head] + [show(a) for a in args[1:]] if args else []
         if self.separator and shown:
             inner = f"{shown[0]} {bar} {', '.join(shown[1:])}" if len(shown) > 1 else shown[0]
         else:
@@ -151,6 +152,7 @@ def expand_logs(expr):
     def log_product(e):
         return isinstance(e, sp.log) and isinstance(e.args[0], sp.Product)
 
+    expr = expr.replace(_log_of_cases, _cases_of_logs)
     for _ in range(4):  # expanding can expose new products and constant factors: to a fixpoint
         new = sp.expand_log(expr, force=True)
         new = new.replace(
@@ -160,7 +162,44 @@ def expand_logs(expr):
         if new == expr:
             break
         expr = new
-    return expr
+    return absorb_into_cases(expr)
+
+
+def _log_of_cases(e) -> bool:
+    return isinstance(e, sp.log) and isinstance(e.args[0], sp.Piecewise)
+
+
+def _cases_of_logs(e):
+    """log of a density given by cases is the log of each case."""
+    return sp.Piecewise(*((sp.log(v), c) for v, c in e.args[0].args))
+
+
+def absorb_into_cases(expr):
+    """c·Piecewise((a, p), (b, q)) → Piecewise((c·a, p), (c·b, q)) for a number c, so each case
+    is a term of its own (−log of a density given by cases)."""
+    terms = []
+    for term in sp.Add.make_args(expr):
+        coeff, rest = term.as_coeff_Mul()
+        if isinstance(rest, sp.Piecewise) and coeff != 1:
+            term = sp.Piecewise(*((sp.expand_mul(coeff * v), c) for v, c in rest.args))
+        terms.append(term)
+    return sp.Add(*terms)
+
+
+def per_case(fn):
+    """``fn`` applied to each term of an expression and inside each case of a term given by
+    cases (a Piecewise): the derivation's term-wise steps, case by case."""
+
+    def apply(expr, *args):
+        terms = []
+        for term in sp.Add.make_args(expr):
+            if isinstance(term, sp.Piecewise):
+                terms.append(sp.Piecewise(*((apply(v, *args), c) for v, c in term.args)))
+            else:
+                terms.append(fn(term, *args))
+        return sp.Add(*terms)
+
+    return apply
 
 
 _LOGS = (sp.log, loggamma, log1p)
@@ -183,6 +222,7 @@ def _splits_cleanly(term, params) -> bool:
     return bool(logs and mixed) and not any(f.has(*params) for f in logs)
 
 
+@per_case
 def distribute_logs(expr, params):
     """Distribute the products :func:`_splits_cleanly` names, so each term either involves a
     parameter or not.  Polynomials such as (y − μ)² are left whole."""
@@ -212,6 +252,7 @@ def _flip_sign(e):
     return sp.Mul(-coeff, *factors)
 
 
+@per_case
 def tidy_signs(expr):
     """−c·(−a − b) → c·(a + b): no double negatives in the recorded steps."""
     return expr.replace(lambda e: isinstance(e, sp.Mul) and _negated_sum(e), _flip_sign)
@@ -255,9 +296,16 @@ def _combine_constants(expr):
 
 
 def _split(nll, learned):
+    """(kept, dropped); a term given by cases splits case by case (the dropped part of each case
+    is free of the learned parameters, so the dropped cases are too)."""
     kept, dropped = [], []
     for term in sp.Add.make_args(nll):
-        (kept if term.has(*learned) else dropped).append(term)
+        if isinstance(term, sp.Piecewise) and term.has(*learned):
+            parts = [(_split(v, learned), c) for v, c in term.args]
+            kept.append(sp.Piecewise(*((k, c) for (k, _), c in parts)))
+            dropped.append(sp.Piecewise(*((d, c) for (_, d), c in parts)))
+        else:
+            (kept if term.has(*learned) else dropped).append(term)
     return sp.Add(*kept), sp.Add(*dropped)
 
 
@@ -329,16 +377,21 @@ def derive(dist: Distribution) -> Derivation:
     i, n, y, y_i = _sample_symbols(dist)
     density = dist.density_expr()
     conditioning = declared + fixed
+    observed = _observed(dist)
+    samples = {y: y_i} | {
+        dist.sym(v): sp.Symbol(f"{v.name}_i", **v.domain.assumptions) for v in dist.also_observed
+    }
 
     steps.append(
         Step(
             "density",
-            "the density of one observation",
-            Density(y, conditioning),
+            "the density of one observation"
+            + (f" ({dist.base.name} {' '.join(dist.modifiers)})" if dist.base else ""),
+            Density(observed, conditioning),
             density,
         )
     )
-    per_sample = density.subs(y, y_i)
+    per_sample = density.subs(samples)
     steps.append(
         Step(
             "likelihood",
@@ -354,10 +407,10 @@ def derive(dist: Distribution) -> Derivation:
             "loglik",
             "log-likelihood: the log of the product is a sum of logs",
             _Applied("ℓ", declared),
-            sp.Sum((-expanded).subs(y, y_i), (i, 1, n)),
+            sp.Sum(-expanded.subs(samples), (i, 1, n)),
         )
     )
-    nll_lhs = -sp.log(Density(y, conditioning))
+    nll_lhs = -sp.log(Density(observed, conditioning))
     steps.append(
         Step(
             "nll",
@@ -381,7 +434,7 @@ def derive(dist: Distribution) -> Derivation:
     nll = expanded
     for link in dist.links:
         nll = _substitute_link(nll, dist, link)
-        nll_lhs = -sp.log(Density(y, learned + fixed))
+        nll_lhs = -sp.log(Density(observed, learned + fixed))
         nll = tidy_signs(distribute_logs(expand_logs(nll), learned))
         param, raw = dist.symbols[link.param], dist.symbols[link.raw.name]
         steps.append(
@@ -411,6 +464,11 @@ def derive(dist: Distribution) -> Derivation:
             )
         )
     stable, fired = stabilise(nll)
+    for note, rule in dist.rules:  # the composite's own forms, then the standard rules again
+        new = rule(stable)
+        if new != stable:
+            stable, more = stabilise(new)
+            fired += [note] + [m for m in more if m not in fired]
     if fired:
         nll = rename_index(stable, CLASS_INDEX)
         steps.append(
@@ -438,12 +496,16 @@ def derive(dist: Distribution) -> Derivation:
         )
     )
 
-    match: Match | None = recognise(kept, y, learned, fixed, _variables(dist))
+    cases = kept.has(sp.Piecewise)  # no standard loss is given by cases
+    match = None if cases else recognise(kept, y, learned, fixed, _variables(dist))
     if match is not None:
         scale, loss = match.scale, match.form
         remainder = _fold_constant_variables(_theta_free(kept - scale * loss, dist, learned), dist)
         dropped = _combine_constants(distribute(dropped + remainder))
         note = f"factor out a = {inline(scale)}: the loss is {match.standard.title}"
+    elif cases:
+        scale, loss = sp.S.One, kept
+        note = "no registered standard loss matches: the loss is given by cases"
     else:
         scale = content(kept, [y, *learned, CLASS_INDEX])
         loss = sp.expand_mul(kept / scale) if scale != 1 else kept
@@ -485,7 +547,14 @@ def _display_sum(first, rest):
 
 
 def _variables(dist):
-    return {dist.sym(v): v for v in (dist.observed, *dist.learned, *dist.fixed)}
+    return {dist.sym(v): v for v in (*dist.observations, *dist.learned, *dist.fixed)}
+
+
+def _observed(dist):
+    """The observed symbol, or the tuple of them (a censored observation's bounds)."""
+    if not dist.also_observed:
+        return dist.sym(dist.observed)
+    return sp.Tuple(*(dist.sym(v) for v in dist.observations))
 
 
 # ---------------------------------------------------------------------------- on-disk cache
@@ -501,24 +570,6 @@ _FIELDS = (
     "dropped",
     "steps",
 )
-
-
-def _cache_dir() -> Path | None:
-    if os.environ.get("DERIVE_CACHE", "1") == "0":
-        return None
-    root = os.environ.get("DERIVE_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "derive"
-    )
-    return Path(root)
-
-
-@lru_cache(maxsize=1)
-def _code_version() -> str:
-    """derive's own source and SymPy's version: a change to either invalidates the cache."""
-    digest = hashlib.sha256(sp.__version__.encode())
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def _unevaluated(cls, args):

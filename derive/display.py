@@ -343,5 +343,14 @@ def _ascii_char(ch: str) -> str:
 
 
 def ascii_text(text: str) -> str:
-    """``text`` in ASCII, for a terminal that cannot show Unicode: μ as mu, — as -, ℝ as R."""
-    return "".join(map(_ascii_char, text))
+    """``text`` in ASCII, for a terminal that cannot show Unicode: μ as mu, — as -, ℝ as R,
+    x⁻¹ as x^-1, yᵢₖ as y_ik."""
+    out, previous = [], ""
+    for ch in text:
+        piece = _ascii_char(ch)
+        if piece[:1] in "^_" and len(piece) > 1 and previous[:1] == piece[:1]:
+            piece = piece[1:]  # one marker for a run of super- or subscripts
+        else:
+            previous = piece
+        out.append(piece)
+    return "".join(out)

@@ -24,14 +24,13 @@ loss(θ̂), free of θ, is the constant that turns the loss into the deviance.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 
 import sympy as sp
 
 from .derivation import distribute
 from .functions import elementary, stabilise, xlogy
-from .spec import CLASS_INDEX
+from .spec import CLASS_INDEX, N_CLASSES
 from .symbolic import identically_zero
 
 
@@ -119,14 +118,32 @@ def _declared(d):
 
 
 def _tidy(expr) -> sp.Expr:
-    """The shortest of a few equal forms (small expressions only: η, A, E[T], V)."""
+    """The shortest of a few equal forms (small expressions only: η, A, E[T], V): SymPy's exact
+    rewrites (powsimp, cancel, factor), and logcombine, which forces log rules and so is kept only
+    where the zero prover shows it equal."""
     expr = sp.sympify(expr)
-    forms = [expr, sp.powsimp(expr), sp.factor(sp.cancel(sp.together(expr)))]
-    with contextlib.suppress(Exception):  # simplify may fail on undefined functions
-        forms.append(sp.simplify(expr))
-    forms.append(sp.logcombine(forms[-1], force=True))
-    good = [f for f in forms if f == expr or identically_zero(f - expr)]
-    return min(good, key=_size)
+    inside_logs = expr.replace(sp.log, lambda a: sp.log(sp.factor(sp.cancel(sp.together(a)))))
+    exact = [expr, sp.powsimp(expr), sp.factor(sp.cancel(sp.together(expr))), inside_logs]
+    best = _absorb_sign(min(exact, key=_size))
+    combined = sp.logcombine(best, force=True)
+    if _size(combined) < _size(best) and identically_zero(combined - expr):
+        return combined
+    return best
+
+
+def _absorb_sign(expr):
+    """−a·(b − c) → a·(c − b): the minus sign taken into a sum factor, or into a sum raised to an
+    odd power (μ(1 − μ), not −μ(μ − 1); 1/(p(1 − p)), not −1/(p(p − 1)))."""
+    coeff, rest = expr.as_coeff_Mul()
+    if not coeff.is_negative:
+        return expr
+    factors = list(sp.Mul.make_args(rest))
+    for i, f in enumerate(factors):
+        base, power = f.as_base_exp()
+        if isinstance(base, sp.Add) and power.is_integer and power.is_odd:
+            factors[i] = (-base) ** power
+            return sp.Mul(-coeff, *factors)
+    return expr
 
 
 def _size(expr):
@@ -218,10 +235,6 @@ def _separate(term, y, params):
         return None
     numeric, stat = rest.as_coeff_Mul()
     return coeff * numeric, stat, False
-
-
-def _has_y(expr, y):
-    return expr.has(y)
 
 
 def _dispersion(natural, params):
@@ -325,7 +338,7 @@ def _proven_form(statistics, log_partition, log_base, phi, logp) -> bool:
     for s in statistics:
         product = s.natural * s.stat
         if s.vector:
-            product = sp.Sum(product, (CLASS_INDEX, 1, sp.Symbol("K", integer=True, positive=True)))
+            product = sp.Sum(product, (CLASS_INDEX, 1, N_CLASSES))
         coupled.append(product)
     rebuilt = (sp.Add(*coupled) - log_partition) / phi + log_base
     difference = rebuilt - logp
@@ -448,7 +461,8 @@ def deviance(d) -> Deviance:
         else:
             why = (
                 f"{len(params)} learned parameters: one observation's likelihood has no "
-                "maximiser over them (it is unbounded), so there is no saturated model"
+                "maximiser over them in closed form (with a scale or a concentration learned "
+                "it is unbounded)"
             )
         return Deviance(None, None, reason=f"no saturated model for {dist.name}: {why}")
     v = verdict(d)
@@ -492,6 +506,8 @@ def deviance(d) -> Deviance:
     loss_constant = xlogy_form(
         _terms((saturated_stable - d.dropped) / d.scale, y, params), y, params
     )
+    if _zero_on_finite_support(loss_constant, d):
+        loss_constant = sp.S.Zero
     unit = factor * (d.loss - loss_constant)
     return Deviance(
         unit=unit,
@@ -502,6 +518,15 @@ def deviance(d) -> Deviance:
         factor=factor,
         proof=proof,
     )
+
+
+def _zero_on_finite_support(expr, d) -> bool:
+    """Whether ``expr`` (in y and fixed parameters) is exactly 0 at every point of a finite
+    numeric support, such as the labels {0, 1}: then it is 0 wherever y can be."""
+    lo, hi = d.dist.support_bounds
+    if not d.dist.discrete or not (sp.sympify(lo).is_Integer and sp.sympify(hi).is_Integer):
+        return False
+    return all(expr.subs(d.observed, v) == 0 for v in range(int(lo), int(hi) + 1))
 
 
 def _terms(expr, y, params):

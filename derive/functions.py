@@ -23,12 +23,14 @@ from sympy import (
     besseli,
     binomial,
     cosh,
+    erf,
     erfc,
     exp,
     expand_log,
     factorial,
     gamma,
     log,
+    oo,
     pi,
     sqrt,
     tanh,
@@ -301,6 +303,36 @@ class log_i0(Function):
         return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
 
 
+class ndtr(Function):
+    r"""The standard normal CDF :math:`\Phi(x) = \tfrac12 \operatorname{erfc}(-x/\sqrt2)` (a CDF
+    declared on a catalog entry; its log is :class:`log_ndtr`)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, x):
+        if x is S.Zero:
+            return S.Half
+        if x is oo:
+            return S.One
+        if x is -oo:
+            return S.Zero
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return exp(-(x**2) / 2) / sqrt(2 * pi)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return erfc(-x / sqrt(2)) / 2
+
+    def _eval_is_positive(self):
+        return self.args[0].is_extended_real and self.args[0].is_finite
+
+    def _latex(self, printer, exp=None):
+        tex = r"\Phi\left(%s\right)" % printer._print(self.args[0])
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+
 class log_ndtr(Function):
     r""":math:`\log\Phi(x)`, the log of the standard normal CDF, accurate in both tails
     (scipy.special.log_ndtr, torch.special.log_ndtr, jax.scipy.special.log_ndtr): Φ(x) underflows
@@ -385,11 +417,18 @@ class logdiffexp(Function):
 
     nargs = 2
 
+    @classmethod
+    def eval(cls, a, b):
+        if b is -oo:  # log(eᵃ − 0)
+            return a
+
     def fdiff(self, argindex=1):
+        # eᵃ/(eᵃ − eᵇ) = exp(a − L) and −eᵇ/(eᵃ − eᵇ) = −exp(b − L) with L = logdiffexp(a, b):
+        # finite, and so are their derivatives, where eᵃ and eᵇ overflow or round to each other
         a, b = self.args
         if argindex == 1:
-            return 1 / (1 - exp(b - a))
-        return 1 / (1 - exp(a - b))
+            return exp(a - self)
+        return -exp(b - self)
 
     def _eval_rewrite_as_exp(self, a, b, **kwargs):
         return log(exp(a) - exp(b))
@@ -413,6 +452,7 @@ PRIMITIVES = (
     logcosh,
     huber,
     log_i0,
+    ndtr,
     log_ndtr,
     erfcx,
     log1mexp,
@@ -440,6 +480,19 @@ def _one_minus_sigmoid(e):
     if coeff == -1 and isinstance(rest, sigmoid):
         return rest.args[0]
     return None
+
+
+def _one_minus(e, cls):
+    """Match 1 − cls(x) and return x, else None."""
+    if not isinstance(e, Add) or len(e.args) != 2 or S.One not in e.args:
+        return None
+    other = e.args[0] if e.args[1] is S.One else e.args[1]
+    coeff, rest = other.as_coeff_Mul()
+    return rest.args[0] if coeff == -1 and isinstance(rest, cls) else None
+
+
+def _log_of_ndtr(e):
+    return isinstance(e, log) and isinstance(e.args[0], ndtr)
 
 
 def _is_log_sum_exp(e):
@@ -491,6 +544,14 @@ STABLE_RULES = (
     (
         "log(1 + eˣ) = softplus(x)",
         Rule(_is_log_one_plus_exp, _log_one_plus_exp),
+    ),
+    ("log Φ(x) = log_ndtr(x)", Rule(_log_of_ndtr, lambda e: log_ndtr(e.args[0].args[0]))),
+    (
+        "log(1 − Φ(x)) = log_ndtr(−x)",
+        Rule(
+            lambda e: isinstance(e, log) and _one_minus(e.args[0], ndtr) is not None,
+            lambda e: log_ndtr(-_one_minus(e.args[0], ndtr)),
+        ),
     ),
 )
 
@@ -562,10 +623,58 @@ LOG_GAMMA_RULES = (
     ),
 )
 
+
+def _normal_cdf_argument(e):
+    """x where e = c·Φ(x) for a positive factor c, Φ written with erf or erfc (as the parser and
+    SymPy write it: c(1 + erf(u)), c(1 − erf(u)) or c·erfc(u), with x = ±√2·u), else None."""
+    if isinstance(e, erfc):
+        return -sqrt(2) * e.args[0]
+    if isinstance(e, Mul):
+        factor, rest = e.as_independent(erf, erfc, as_Add=False)
+        if factor.is_positive and rest != e:
+            return _normal_cdf_argument(rest)
+        return None
+    if not isinstance(e, Add):
+        return None
+    if e.has(erfc):  # SymPy writes erfc(−u) as 2 − erfc(u): back to erf
+        e = e.rewrite(erf).expand()
+        if not isinstance(e, Add):
+            return None
+    with_erf = [t for t in e.args if t.has(erf)]
+    if len(with_erf) != 1:
+        return None
+    (term,) = with_erf
+    coeff, f = term.as_independent(erf, as_Add=False)
+    rest = e - term
+    if not isinstance(f, erf) or rest.has(erf, erfc) or not rest.is_positive:
+        return None
+    if (coeff - rest).expand() == 0:
+        return sqrt(2) * f.args[0]
+    if (coeff + rest).expand() == 0:
+        return -sqrt(2) * f.args[0]
+    return None
+
+
+def _log_normal_cdf(e):
+    """log(c·Φ(x)) = log c' + log_ndtr(x), c' the positive factor that remains."""
+    inner = e.args[0]
+    x = _normal_cdf_argument(inner)
+    phi = (1 + erf(x / sqrt(2))) / 2
+    return log((inner.rewrite(erf) / phi).expand().simplify()) + log_ndtr(x)
+
+
 #: Special-function rules, applied after :data:`STABLE_RULES`: log-gamma, log-Bessel, weighted
 #: log-sum-exp and log1p forms.
 SPECIAL_RULES = (
     *LOG_GAMMA_RULES,
+    (
+        "log Φ(x) = log_ndtr(x), log(1 − Φ(x)) = log_ndtr(−x), log erfc(u) = log 2 + "
+        "log_ndtr(−√2u)",
+        Rule(
+            lambda e: isinstance(e, log) and _normal_cdf_argument(e.args[0]) is not None,
+            _log_normal_cdf,
+        ),
+    ),
     (
         "log I₀(x) = log_i0(x)",
         Rule(

@@ -5,13 +5,13 @@ entropy / KL pair)."""
 from __future__ import annotations
 
 import textwrap
-from functools import singledispatch
+from functools import partial, singledispatch
 
 import sympy as sp
 
 from .derivation import Derivation
 from .display import ascii_text, display, fitted, inline, linear, pretty, reading
-from .display import equation as _equation
+from .display import equation as _equation_of
 from .infotheory import H_P, KL_PQ, PROOFS, SOURCES, Pair, groups
 from .latex import RELATIONS, Notation, latex_of, steps_of, tex
 from .relative import RelativeDerivation
@@ -37,7 +37,7 @@ def _as_dict(d: Derivation) -> dict:
     return {
         "name": dist.name,
         "title": dist.title,
-        "observed": [dist.observed.name],
+        "observed": [v.name for v in dist.observations],
         "params": [v.name for v in dist.learned],
         "fixed": [v.name for v in dist.fixed],
         "density": str(d.density),
@@ -222,7 +222,7 @@ def render(d: Derivation, width: int = 80, unicode: bool = True) -> str:
         lambda step: (reading(step.lhs), reading(step.rhs)),
     )
     out.append("")
-    for line in expfamily_lines(d):  # its prose wrapped to the width too
+    for line in expfamily_lines(d, unicode):  # its prose wrapped to the width too
         long = len(line) > width and not line.startswith(" ")
         out += _wrap(line, width, "   ") if long else [line]
     return _text(out, unicode)
@@ -258,10 +258,11 @@ def _steps(steps, width: int, shown, reads=None) -> list[str]:
     return out
 
 
-def expfamily_lines(d: Derivation) -> list[str]:
+def expfamily_lines(d: Derivation, unicode: bool = True) -> list[str]:
     """The exponential-family section of `derive show`: the form, or the reason."""
     from .expfamily import verdict
 
+    _equation = partial(_equation_of, unicode=unicode)
     v = verdict(d)
     f = v.family
     if f is None:
@@ -279,9 +280,9 @@ def expfamily_lines(d: Derivation) -> list[str]:
         mu, eta = f.mean_symbol, f.eta_symbol
         rows += [
             ("E[T]", [f.mean]),
-            (f"V({inline(mu)})", [f.variance_function]),
-            (f"g({inline(mu)})", [f.canonical_link]),
-            (f"g⁻¹({inline(eta)})", [f.inverse_link]),
+            (f"V({inline(mu, unicode)})", [f.variance_function]),
+            (f"g({inline(mu, unicode)})", [f.canonical_link]),
+            (f"g⁻¹({inline(eta, unicode)})", [f.inverse_link]),
             ("I", [f.fisher]),
         ]
     for label, exprs in rows:
@@ -299,17 +300,18 @@ def expfamily_lines(d: Derivation) -> list[str]:
     return out
 
 
-def deviance_lines(d: Derivation) -> list[str]:
+def deviance_lines(d: Derivation, unicode: bool = True) -> list[str]:
     """`derive show NAME --deviance`: the unit deviance and the constant that gives it."""
     from .expfamily import deviance
 
+    _equation = partial(_equation_of, unicode=unicode)
     dev = deviance(d)
     if dev.unit is None:
         return [f"deviance: {dev.reason}"]
     ((theta, hat),) = dev.saturated.items()
     return [
         "unit deviance d = 2φ(ℓ(y; θ̂) − ℓ(y; θ)), θ̂ the saturated model:",
-        _equation(theta, hat),
+        _equation(sp.Symbol(f"{inline(theta)}\u0302"), hat),  # θ̂: the saturated model
         _equation(sp.Symbol("d"), dev.declared),
         "in the loss's terms, d = 2φa·(loss − C₀), with the constant C₀ = loss(θ̂):",
         _equation(sp.Symbol("2φa"), dev.factor),
@@ -319,10 +321,11 @@ def deviance_lines(d: Derivation) -> list[str]:
     ]
 
 
-def prior_lines(name: str, d: Derivation | None = None) -> list[str]:
+def prior_lines(name: str, d: Derivation | None = None, unicode: bool = True) -> list[str]:
     """`derive prior NAME` (and, with a derivation, `show NAME --prior PRIOR`)."""
     from .prior import derive_prior, map_objective
 
+    _equation = partial(_equation_of, unicode=unicode)
     p = derive_prior(name)
     w = p.weight
     out = [f"prior {p.name} — {p.title}"]
@@ -341,8 +344,9 @@ def prior_lines(name: str, d: Derivation | None = None) -> list[str]:
         (theta,) = d.learned
         out += [
             "",
-            f"MAP for the linear predictor {inline(theta)} = w·x: minimise "
-            f"Σᵢ a·loss(yᵢ, {inline(theta)}ᵢ) + Σⱼ penalty(wⱼ), a = {inline(d.scale)};",
+            f"MAP for the linear predictor {inline(theta, unicode)} = w·x: minimise "
+            f"Σᵢ a·loss(yᵢ, {inline(theta, unicode)}ᵢ) + Σⱼ penalty(wⱼ), "
+            f"a = {inline(d.scale, unicode)};",
         ]
         out.append("in the loss's own units, Σᵢ loss + Σ (λ/a)·P(w), with")
         for atom, lam in m.strengths_loss.items():

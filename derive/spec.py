@@ -134,6 +134,30 @@ CONSTRAINTS = {
             "∈ (1, 2)",
             (1, 2),
         ),
+        # the bounds of a censored observation: a bound may be infinite (y_upper = ∞)
+        Constraint(
+            "bound",
+            {"extended_real": True},
+            sp.S.Zero,
+            _uniform(-4, 4),
+            "∈ [−∞, ∞]",
+        ),
+        Constraint(
+            "nonnegative_bound",
+            {"extended_nonnegative": True},
+            sp.S.One,
+            _uniform(0.2, 5),
+            "∈ [0, ∞]",
+            (0, sp.oo),
+        ),
+        Constraint(
+            "unit_bound",
+            {"extended_nonnegative": True},
+            sp.S.Half,
+            _uniform(0.02, 0.98),
+            "∈ [0, 1]",
+            (0, 1),
+        ),
         Constraint(
             "simplex",
             {"nonnegative": True},
@@ -245,6 +269,16 @@ CLASS_INDEX = sp.Symbol("k", integer=True, positive=True)
 N_CLASSES = sp.Symbol("K", integer=True, positive=True)
 
 
+#: Modifier name -> function(distribution, ...) -> distribution; filled by derive/composite.py.
+MODIFIERS: dict[str, Callable] = {}
+
+
+def _modifier(name: str) -> Callable:
+    if name not in MODIFIERS:
+        raise RuntimeError(f"the {name} modifier is registered by derive.composite: import it")
+    return MODIFIERS[name]
+
+
 @dataclass(frozen=True)
 class Distribution:
     """A declared density and everything the outputs need to present it.
@@ -264,6 +298,9 @@ class Distribution:
     support: tuple | None = None  # overrides the observed constraint's support
     notes: str = ""  # parametrisation conventions, shown by `show` and in LaTeX
     references: tuple[str, ...] = ()
+    #: the standard loss the derivation must arrive at (DESIGN.md's catalog arrow), or None;
+    #: declared, never trusted: tests check the derivation reports it
+    standard: str | None = None
     symbols_: Mapping[str, sp.Basic] = field(default=None, compare=False, repr=False)
     #: checks that cannot be made for this entry, each with the reason (see :data:`CHECKS`)
     unavailable: Mapping[str, str] = field(default_factory=dict, compare=False)
@@ -273,6 +310,21 @@ class Distribution:
     #: is constrained (a rate, a mean, a probability): the GBM objectives work on the margin
     #: (a key of :data:`NATURAL_LINKS`); None where the learned output is already unconstrained
     natural_link: str | None = None
+    #: the CDF F(y) = P(Y ≤ y), called like ``density`` (checked against it in the tests: dF/dy
+    #: is the density, F is 0 at the lower end of the support); what censoring, truncation and
+    #: discretisation are made from
+    cdf: Callable | None = field(default=None, compare=False)
+    #: further observed variables, after ``observed`` (a censored observation's upper bound)
+    also_observed: tuple[Var, ...] = ()
+    #: rewrite rules the derivation's stable step applies after the standard ones, each
+    #: (note, Rule): composites state the forms of their own cases here (log-diff-exp, …)
+    rules: tuple = field(default=(), compare=False)
+    #: for code: a value inside the support for each observed variable (by name), substituted in
+    #: the rows where a case does not apply, so no unused case overflows (the "double where")
+    guards: Mapping[str, sp.Expr] = field(default_factory=dict, compare=False)
+    #: the declaration this one was made from, and the modifiers applied (composite.py)
+    base: Distribution | None = field(default=None, compare=False, repr=False)
+    modifiers: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.natural_link is not None and self.natural_link not in NATURAL_LINKS:
@@ -282,9 +334,14 @@ class Distribution:
                 raise ValueError(f"{self.name}: unknown check {key!r}; known: {', '.join(CHECKS)}")
 
     @property
+    def observations(self) -> tuple[Var, ...]:
+        """Every observed variable: ``observed``, then ``also_observed``."""
+        return (self.observed, *self.also_observed)
+
+    @property
     def variables(self) -> tuple[Var, ...]:
         return (
-            self.observed,
+            *self.observations,
             *self.params,
             *self.fixed,
             *(link.raw for link in self.links),
@@ -329,19 +386,60 @@ class Distribution:
         y = self.observed
         value = y.draw(rng, classes)
         bounds = self.support_bounds
-        if any(sp.sympify(b).free_symbols for b in bounds):
+        if self.support is not None and tuple(bounds) != tuple(y.domain.support):
             by_symbol = {self.symbols[name]: val for name, val in values.items()}
             lo, hi = (float(sp.sympify(b).subs(by_symbol)) for b in bounds)
             if y.domain.discrete:
-                value = rng.integers(int(lo), int(hi) + 1, np.shape(value)).astype(float)
-            else:
+                top = hi if np.isfinite(hi) else lo + 24
+                value = rng.integers(int(lo), int(top) + 1, np.shape(value)).astype(float)
+            elif np.isfinite(lo) and np.isfinite(hi):
                 value = rng.uniform(lo, hi, np.shape(value))
+            elif np.isfinite(lo):  # [lo, ∞): the domain's draws, folded above lo
+                value = lo + np.abs(value)
+            else:
+                value = hi - np.abs(value)
         values[y.name] = value if y.vector else float(value)
+        for v in self.also_observed:  # further observed variables: bounds, in increasing order
+            values[v.name] = float(v.domain.sample(rng, ()))
+        observed = [v.name for v in self.observations]
+        for name, value in zip(observed, sorted(values[n] for n in observed), strict=True):
+            if len(observed) > 1:
+                values[name] = value
         return values
 
     def density_expr(self) -> sp.Expr:
-        args = [self.sym(v) for v in (self.observed, *self.params, *self.fixed)]
+        args = [self.sym(v) for v in (*self.observations, *self.params, *self.fixed)]
         return self.density(*args)
+
+    def cdf_expr(self) -> sp.Expr | None:
+        """F(y) in the declared parameters, or None where the entry declares no CDF."""
+        if self.cdf is None:
+            return None
+        return self.cdf(*(self.sym(v) for v in (self.observed, *self.params, *self.fixed)))
+
+    # -- modifiers: each returns a new declaration made from this one.  derive/composite.py
+    # registers them in MODIFIERS (it sits above this module, so it is not imported from here;
+    # derive.catalog imports it)
+    def censored(self) -> Distribution:
+        return _modifier("censored")(self)
+
+    def truncated(self, lo=None, hi=None) -> Distribution:
+        return _modifier("truncated")(self, lo, hi)
+
+    def discretised(self, width=1) -> Distribution:
+        return _modifier("discretised")(self, width)
+
+    def zero_inflated(self) -> Distribution:
+        return _modifier("zero_inflated")(self)
+
+    def hurdle(self) -> Distribution:
+        return _modifier("hurdle")(self)
+
+    def mixture(self, components) -> Distribution:
+        return _modifier("mixture")(self, components)
+
+    def link(self, **kinds: str) -> Distribution:
+        return _modifier("link")(self, **kinds)
 
     def fingerprint(self) -> str:
         """A stable key for this declaration (used to cache derivations on disk)."""
@@ -351,6 +449,9 @@ class Distribution:
         for link in self.links:
             parts.append(f"{link.param}<-{link.name}:{sp.srepr(self.link_expr(link))}")
         parts.append(repr(self.support))
+        parts.append(repr(self.modifiers))
+        for v in self.also_observed:
+            parts.append(f"also {v.name}:{v.constraint}")
         return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
     def link_expr(self, link: Link) -> sp.Expr:
@@ -361,7 +462,7 @@ class Distribution:
 
     def describe_vars(self) -> list[tuple[str, str, str]]:
         """(role, name, domain text) for observed, learned and fixed variables."""
-        rows = [("observed", self.observed)]
+        rows = [("observed", v) for v in self.observations]
         rows += [("learned", v) for v in self.learned]
         rows += [("fixed", v) for v in self.fixed]
         return [(role, v.name, v.domain.text) for role, v in rows]

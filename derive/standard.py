@@ -202,6 +202,13 @@ for _std in (
         reference="−log_prob of torch.distributions.Weibull, terms in λ",
     ),
     Standard(
+        "log_logistic",
+        "log-logistic loss",
+        lambda y, alpha, beta: 2 * log1p((y / alpha) ** beta) + beta * sp.log(alpha),
+        n_extra=1,
+        reference="−log_prob of scipy.stats.fisk(c=β, scale=α), terms in α",
+    ),
+    Standard(
         "beta_nll",
         "beta negative log-likelihood",
         lambda y, a, b: (

@@ -76,42 +76,13 @@ SCIPY = {
         v["y"], v["mu"] / v["lambda"], scale=v["lambda"]
     ),
     "weibull": lambda v: stats.weibull_min.logpdf(v["y"], v["k"], scale=v["lambda"]),
+    "log-logistic": lambda v: stats.fisk.logpdf(v["y"], v["beta"], scale=v["alpha"]),
     "beta": lambda v: stats.beta.logpdf(v["y"], v["a"], v["b"]),
     "dirichlet": lambda v: stats.dirichlet.logpdf(v["y"], v["alpha"]),
     "von-mises": lambda v: stats.vonmises.logpdf(v["y"], v["kappa"], loc=v["mu"]),
     "gaussian-mixture": lambda v: special.logsumexp(
         np.log(v["pi"]) + stats.norm.logpdf(v["y"], v["mu"], v["sigma"])
     ),
-}
-
-#: catalog name -> the standard id DESIGN.md fixes for it
-EXPECTED_STANDARD = {
-    "gaussian": "mse",
-    "gaussian-hetero": "gaussian_nll",
-    "laplace": "mae",
-    "asymmetric-laplace": "pinball",
-    "cauchy": "cauchy",
-    "student-t": "student_t",
-    "logistic": "logcosh",
-    "huber": "huber",
-    "lognormal": "mse_log",
-    "bernoulli": "bce",
-    "bernoulli-logit": "bce_logits",
-    "binomial": "binomial",
-    "categorical": "cross_entropy",
-    "categorical-logit": "softmax_cross_entropy",
-    "poisson": "poisson",
-    "poisson-log": "poisson_log",
-    "negative-binomial": "negative_binomial",
-    "gamma": "gamma_deviance",
-    "exponential": "exponential",
-    "inverse-gaussian": "inverse_gaussian",
-    "tweedie": "tweedie",
-    "weibull": "weibull",
-    "beta": "beta_nll",
-    "dirichlet": "dirichlet_nll",
-    "von-mises": "cosine",
-    "gaussian-mixture": "mdn",
 }
 
 

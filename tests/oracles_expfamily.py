@@ -50,6 +50,17 @@ REASON = {
 }
 
 
+#: the entries each oracle map below covers (static, so that collecting the tests imports neither
+#: statsmodels nor sklearn)
+SM_LINKS = ("gaussian", "lognormal", "bernoulli", "bernoulli-logit", "binomial", "poisson",
+            "poisson-log", "negative-binomial", "gamma", "exponential", "inverse-gaussian",
+            "tweedie")  # fmt: skip
+SM_DEVIANCES = ("gaussian", "poisson", "poisson-log", "gamma", "inverse-gaussian", "tweedie",
+                "bernoulli", "bernoulli-logit", "binomial", "negative-binomial")  # fmt: skip
+SK_DEVIANCES = ("gaussian", "poisson", "poisson-log", "gamma", "inverse-gaussian", "tweedie")
+SK_HALF_LOSSES = ("poisson-log", "bernoulli-logit", "gamma", "tweedie", "gaussian")
+
+
 def statsmodels_links():
     """catalog name -> a function (values) -> statsmodels link object of the canonical link."""
     from statsmodels.genmod.families import links

@@ -51,3 +51,18 @@ def test_markdown_table():
     rows = [line for line in lines if line.startswith("| ")]
     assert rows[0].startswith("| loss | derive ms | ÷ torch")
     assert [r.split(" | ")[0][2:] for r in rows[1:6]] == LOSSES
+
+
+def test_composite_benchmark_prints_its_table():
+    pytest.importorskip("torch")
+    pytest.importorskip("statsmodels")
+    script = SCRIPT.with_name("bench_composites.py")
+    done = subprocess.run(
+        [sys.executable, str(script), "--n", "20000", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sum("--censored" in line for line in done.stdout.splitlines()) == 2
+    assert "MixtureSameFamily" in done.stdout

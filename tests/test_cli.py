@@ -177,3 +177,30 @@ def test_show_markdown_carries_the_derivation_as_math(capsys, name):
     assert out.count("   $$ ") == len(runs)
     assert out.count("$") % 2 == 0 and "⎛" not in out and "───" not in out
     assert out.index("**Derivation**") > out.index("$$" if data.get("scale") is None else "$a = ")
+
+
+def test_help_and_a_repeated_list_import_no_sympy(tmp_path):
+    """`derive --help` never needs SymPy; `derive list` needs it once, then reads its table from
+    the (checked) derivation cache."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import atexit, sys; atexit.register(lambda: print('sympy' in sys.modules, "
+        "'numpy' in sys.modules, file=sys.stderr)); from derive.cli import main; "
+        "sys.exit(main(sys.argv[1:]))"
+    )
+    env = {**os.environ, "DERIVE_CACHE": "1", "DERIVE_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run(*argv):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *argv], capture_output=True, text=True, env=env
+        )
+        return done.returncode, done.stdout, done.stderr.strip().splitlines()[-1]
+
+    status, out, imported = run("--help")
+    assert status == 0 and "list" in out and imported == "False False"
+    first = run("list")
+    assert first[0] == 0 and first[2] == "True True"  # derived once
+    second = run("list")
+    assert second[:2] == first[:2] and second[2] == "False False"

@@ -81,17 +81,17 @@ def test_intercept_minimises_the_mean_loss(name, rng):
     assert mean_loss(theta) <= min(mean_loss(theta - step), mean_loss(theta + step)) + 1e-12
 
 
-def test_objectives_of_a_kink_use_the_fisher_hessian():
+def test_objectives_of_a_kink_use_a_unit_hessian():
     """|y − μ| has a zero second derivative almost everywhere (the hessian that learned
-    nothing): the objective's hessian is its expectation under the Laplace model, 1/b."""
+    nothing): the objective's hessian is the constant 1, as xgboost's reg:absoluteerror."""
     m = load("laplace", grad=True)
     y = np.array([0.0, 1.0, 2.0], dtype=np.float32)
     mu = np.array([0.5, 0.5, 0.5], dtype=np.float32)
     g, h = m.with_fixed(b=4.0).sklearn_objective(y, mu)
     np.testing.assert_array_equal(g, np.sign(mu - y))
     assert h.dtype == np.float32
-    np.testing.assert_array_equal(h, np.float32(0.25))
-    assert "Fisher scoring" in m.__doc__
+    np.testing.assert_array_equal(h, np.float32(1.0))
+    assert "the constant 1" in " ".join(m.__doc__.split())
     with pytest.raises(TypeError):  # fixed parameters are keyword-only, never defaulted
         m.lightgbm_objective(mu, None)
 

@@ -10,8 +10,8 @@ import sympy as sp
 from scipy import special
 
 from derive.codegen.backends import NUMPY, Printer
-from derive.codegen.rewrite import CODE_RULES, apply_rules, elementary, prepare
-from derive.functions import SPECIAL_RULES, sigmoid
+from derive.codegen.rewrite import CODE_RULES, apply_rules, elementary, lgamma, log1p, prepare
+from derive.functions import SPECIAL_RULES, log_i0, sigmoid, softplus
 
 x = sp.Symbol("x", real=True)
 v = sp.Symbol("v", real=True)
@@ -109,6 +109,36 @@ CASES = {
         [{x: 40.0}, {x: -40.0}, {x: 0.0}],
         lambda: 1 - special.expit(40.0),
     ),
+    "lgamma(x + d) − lgamma(x) = lgamma_ratio(x, d)": (
+        lgamma(w + n) - lgamma(w),  # the negative binomial's log Γ(y + 1/α) − log Γ(1/α)
+        [{w: 1e12, n: 3}, {w: 2.5, n: 4}, {w: 40.0, n: 0}, {w: 1e-3, n: 7}],
+        lambda: special.gammaln(1e12 + 3) - special.gammaln(1e12),
+    ),
+    "log1p(u²) = log1p_square(u)": (
+        log1p((x - v) ** 2 / w**2),  # the Cauchy loss log(1 + ((y − μ)/γ)²)
+        [{x: 1e200, v: 0.0, w: 1.0}, {x: 1.0, v: 0.5, w: 2.0}, {x: 3e-170, v: 0.0, w: 1.0}],
+        lambda: np.log1p(np.float64(1e200) ** 2),
+    ),
+    "c₁ log y + c₂ log y = (c₁ + c₂) log y": (
+        sp.log(w) - x * sp.log(w),  # the beta's log y − a log y: then xlogy(1 − a, y)
+        [{w: 1e-300, x: 1.0}, {w: 2.0, x: 3.0}, {w: 1e300, x: -2.0}],
+        None,
+    ),
+    "log I₀(x) − x cos u = log ive(0, x) + 2x sin²(u/2)": (
+        log_i0(w) - w * sp.cos(x),  # the von Mises NLL at κ = 1e8: I₀ overflows
+        [{w: 1e8, x: 0.1}, {w: 0.5, x: 3.0}, {w: 800.0, x: 1e-9}],
+        lambda: np.log(special.i0(1e8)) - 1e8 * np.cos(0.1),
+    ),
+    "c − c cos u = 2c sin²(u/2)": (
+        1 - sp.cos(x),  # the cosine loss near r = 0
+        [{x: 1e-8}, {x: 2.0}, {x: -3.1}],
+        lambda: 1 - np.cos(1e-8),
+    ),
+    "softplus(z) − yz = (max(z, 0) − yz) + log1p(e^−|z|)": (
+        softplus(x) - n * x,  # the logit loss, confident and right: log1p(e^−40) = 4.2e-18
+        [{x: 40.0, n: 1}, {x: -30.0, n: 0}, {x: 0.5, n: 1}, {x: -700.0, n: 1}],
+        lambda: np.logaddexp(0, 40.0) - 40.0,
+    ),
 }
 
 
@@ -133,6 +163,14 @@ NAMESPACE = {
     "special": special,
     "_softplus": lambda t: np.logaddexp(0, t),  # independent implementations of the helpers
     "_log1mexp": lambda t: np.log1p(-np.exp(t)) if t < -0.5 else np.log(-np.expm1(t)),
+    # the helpers' own formulas are checked against mpmath in test_codegen_special.py
+    "_lgamma_ratio": lambda a, d: float(
+        mpmath.loggamma(mpmath.mpf(a) + mpmath.mpf(d)) - mpmath.loggamma(mpmath.mpf(a))
+    ),
+    "_log1p_square": lambda t: float(mpmath.log1p(mpmath.mpf(t) ** 2)),
+    "_softplus_minus": lambda z, y: float(
+        mpmath.log1p(mpmath.exp(mpmath.mpf(z))) - mpmath.mpf(y) * mpmath.mpf(z)
+    ),
 }
 
 

@@ -9,7 +9,18 @@ import pytest
 import sympy as sp
 from conftest import NAMES, derivation
 from oracles import SCIPY
-from oracles_expfamily import REASON, VERDICT, statsmodels_links
+from oracles_expfamily import (
+    REASON,
+    SK_DEVIANCES,
+    SK_HALF_LOSSES,
+    SM_DEVIANCES,
+    SM_LINKS,
+    VERDICT,
+    sklearn_deviance,
+    sklearn_half_losses,
+    statsmodels_deviance,
+    statsmodels_links,
+)
 from scipy import stats
 
 from derive import expfamily
@@ -175,10 +186,11 @@ def _check_moments(name, d, f, theta, stat, values, by_name):
     assert frozen.expect(score, **kw) == pytest.approx(fisher, rel=1e-4)
 
 
-@pytest.mark.parametrize("name", sorted(statsmodels_links()))
+@pytest.mark.parametrize("name", SM_LINKS)
 def test_canonical_link_is_statsmodels_canonical_link(name, rng):
     """The derived g(μ) equals statsmodels' canonical link up to an affine map a·g_sm + b (a ≠ 0):
     the same GLM, coefficients rescaled (gamma: −1/μ against 1/μ)."""
+    pytest.importorskip("statsmodels")
     d = derivation(name)
     f = _family(name)
     values, by_name = _declared_values(d, rng)
@@ -317,10 +329,9 @@ def _our_deviance(name, d, y, mu, by_name):
     return module.deviance(y, param, *fixed, reduction="none")
 
 
-@pytest.mark.parametrize("name", sorted(__import__("oracles_expfamily").statsmodels_deviance()))
+@pytest.mark.parametrize("name", SM_DEVIANCES)
 def test_deviance_against_statsmodels(name, rng):
-    from oracles_expfamily import statsmodels_deviance
-
+    pytest.importorskip("statsmodels")
     d = derivation(name)
     f = _family(name)
     values, _ = _declared_values(d, rng)
@@ -330,10 +341,9 @@ def test_deviance_against_statsmodels(name, rng):
     np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", sorted(__import__("oracles_expfamily").sklearn_deviance()))
+@pytest.mark.parametrize("name", SK_DEVIANCES)
 def test_deviance_against_sklearn_metrics(name, rng):
-    from oracles_expfamily import sklearn_deviance
-
+    pytest.importorskip("sklearn")
     d = derivation(name)
     values, _ = _declared_values(d, rng)
     y, mu, by_name = _means(name, d, _family(name), values, rng)
@@ -341,19 +351,19 @@ def test_deviance_against_sklearn_metrics(name, rng):
     assert ours == pytest.approx(sklearn_deviance()[name](y, mu, by_name), rel=1e-9)
 
 
-@pytest.mark.parametrize("name", sorted(__import__("oracles_expfamily").sklearn_half_losses()))
-@pytest.mark.parametrize("power", [1.2, 1.5, 1.8])
+HALF_LOSS_CASES = [(n, None) for n in SK_HALF_LOSSES if n != "tweedie"]
+HALF_LOSS_CASES += [("tweedie", p) for p in (1.2, 1.5, 1.8)]
+
+
+@pytest.mark.parametrize("name, power", HALF_LOSS_CASES)
 def test_deviance_against_sklearn_half_losses(name, power, rng):
     """2·(HalfXLoss + constant_to_optimal_zero) on the raw prediction; the Tweedie at several
-    powers (the other entries do not depend on it)."""
-    from oracles_expfamily import sklearn_half_losses
-
-    if name != "tweedie" and power != 1.5:
-        pytest.skip("the power applies to the Tweedie only")
+    powers."""
+    pytest.importorskip("sklearn")
     d = derivation(name)
     values, _ = _declared_values(d, rng)
     y, mu, by_name = _means(name, d, _family(name), values, rng)
-    if name == "tweedie":
+    if power is not None:
         by_name["power"] = power
     ours = _our_deviance(name, d, y, mu, by_name)
     raw = {"poisson-log": np.log, "bernoulli-logit": lambda m: np.log(m / (1 - m))}
@@ -374,3 +384,40 @@ def test_deviance_is_finite_at_the_support_edge(name):
         param = np.array([0.5, 0.5, 0.5], dtype)
         out = module.deviance(y, param, *(fixed[a] for a in module.FIXED), reduction="none")
         assert np.all(np.isfinite(out)) and np.all(out >= 0)
+
+
+# ---------------------------------------------------------------------------- beyond the catalog
+
+
+def test_a_derive_new_density_gets_a_verdict(capsys):
+    """`derive new` (a Rayleigh density): T = y², η = −1/(2s²), and E[y²] = 2s² against scipy."""
+    import json
+
+    from derive.cli import main
+
+    argv = ["new", "--density", r"\frac{y}{s^2} \exp(-\frac{y^2}{2 s^2})", "--observed", "y",
+            "--param", "s", "--positive", "s", "--support", "0,oo", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    family = json.loads(capsys.readouterr().out)["exponential_family"]
+    assert family["sufficient_stat"] == "y**2"
+    s = sp.Symbol("s", positive=True)
+    mean = sp.sympify(family["mean"], locals={"s": s})
+    assert float(mean.subs(s, 1.7)) == pytest.approx(stats.rayleigh(scale=1.7).moment(2))
+
+
+def test_a_support_that_moves_with_the_parameter_is_the_reason():
+    """Uniform(0, t) with t learned: the support depends on t, whatever the algebra says."""
+    from derive.derivation import derive
+    from derive.spec import Distribution, Var
+
+    t = Var("t", "positive", doc="upper end")
+    dist = Distribution(
+        name="uniform-test",
+        title="uniform on (0, t)",
+        observed=Var("y", "positive"),
+        params=(t,),
+        density=lambda y, t: 1 / t,
+        support=(0, t.symbol()),
+    )
+    v = expfamily.verdict(derive(dist))
+    assert v.family is None and "support depends on t" in v.reason

@@ -117,6 +117,7 @@ def test_every_primitive_has_a_derivative_an_elementary_form_and_latex():
         "logcosh": ((x,), x),
         "huber": ((x, w), x),
         "log_i0": ((w,), w),
+        "ndtr": ((x,), x),
         "log_ndtr": ((x,), x),
         "erfcx": ((x,), x),
         "log1mexp": ((-w,), w),
@@ -192,6 +193,10 @@ RULE_INPUTS = {  # note -> (expression, the points it is checked at)
     "log C(n, k) = lgamma(n + 1) − lgamma(k + 1) − lgamma(n − k + 1)": (
         sp.log(sp.binomial(n, m)),
         [{"n": a, "m": b} for a, b in ((5, 0), (10, 3), (200, 100))],
+    ),
+    "log Φ(x) = log_ndtr(x), log(1 − Φ(x)) = log_ndtr(−x), log erfc(u) = log 2 + log_ndtr(−√2u)": (
+        sp.log((1 + sp.erf(x / sp.sqrt(2))) / 2) + sp.log(1 - sp.erf(x)) + sp.log(3 * sp.erfc(w)),
+        [{"x": a, "w": b} for a, b in ((-3.0, 0.5), (0.0, 2.0), (4.0, 6.0))],
     ),
     "log I₀(x) = log_i0(x)": (sp.log(sp.besseli(0, w)), [{"w": v} for v in (1e-3, 2.0, 600.0)]),
     "log Σₖ cₖ·exp(fₖ) = logsumexp(log cₖ + fₖ)": (

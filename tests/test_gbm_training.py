@@ -391,7 +391,7 @@ def test_fixed_parameters_are_bound_with_with_fixed():
     y = np.array([0.0, 1.0, 2.0, 10.0])
     g, h = api.sklearn_objective(y, np.full(4, 1.5), np.array([1.0, 1.0, 2.0, 1.0]))
     np.testing.assert_array_equal(g, [1.0, 1.0, -2.0, -1.0])  # sign(m − y), weighted
-    np.testing.assert_array_equal(h, [0.5, 0.5, 1.0, 0.5])  # Fisher: 1/b, weighted
+    np.testing.assert_array_equal(h, [1.0, 1.0, 2.0, 1.0])  # the constant 1, weighted
     odd = np.array([0.0, 1.0, 2.0, 10.0, 3.0])
     assert api.intercept(odd) == pytest.approx(2.0, abs=1e-9)  # the median: the MAE's minimiser
 
@@ -405,5 +405,6 @@ def test_intercepts_without_a_closed_form_minimise_the_mean_loss():
 
 @pytest.mark.parametrize("name", ["gaussian-hetero", "categorical-logit", "beta"])
 def test_entries_without_a_scalar_margin_say_why(name):
-    source = __import__("derive.codegen", fromlist=["module_source"]).module_source(name, grad=True)
-    assert "# No GBM objective: " in source and "xgboost_objective" not in source
+    m = load(name, grad=True)
+    assert not hasattr(m, "xgboost_objective") and not hasattr(m, "intercept")
+    assert "single scalar raw output only" in m.NO_GBM_OBJECTIVE

@@ -338,3 +338,17 @@ def test_a_section_passed_in_is_rendered_after_the_distributions(monkeypatch, tm
     assert "\\section{Extra}\\label{sec:extra} 1 distributions." in text
     assert text.index("sec:extra") > text.index("eq:gaussian:relation")
     assert "sec:infotheory" not in text  # only the sections passed in
+
+
+def test_the_python_document_is_the_commands(tmp_path, capsys):
+    """derive.latex.document() from Python and `derive latex --standalone` write one document,
+    the information-theory section included (sections are passed in, not registered at
+    import)."""
+    import derive.relative
+
+    names = ["gaussian", "poisson", "label-smoothing"]
+    target = tmp_path / "doc.tex"
+    assert main(["latex", *names, "--standalone", "-o", str(target)]) == 0
+    ours = latex.document(derive.relative.derivations(names))
+    assert target.read_text() == ours
+    assert r"\label{sec:infotheory}" in ours and r"\label{sec:gaussian}" in ours

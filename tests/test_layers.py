@@ -18,8 +18,9 @@ LAYERS = (
     # declarations, stable functions, display forms, the one numeric evaluator, the one prover
     ("errors", "progress", "budget", "cache", "spec", "functions", "display", "numeric",
      "symbolic", "views"),
-    # the catalog of declarations; standard losses and recognition
-    ("catalog", "standard"),
+    # the catalog of declarations; standard losses and recognition; declarations made from
+    # declarations (censored, truncated, mixtures, links: the modifiers)
+    ("catalog", "standard", "composite"),
     # the pipeline, its record and cache
     ("derivation",),
     # engines built on derivations; LaTeX input and user declarations

@@ -10,6 +10,7 @@ from derive.functions import (
     STABLE_RULES,
     elementary,
     logsumexp,
+    ndtr,
     sigmoid,
     softplus,
     stabilise,
@@ -81,6 +82,10 @@ RULE_INPUTS = {
     "log(1 − σ(x)) = −softplus(x)": sp.log(1 - sigmoid(x)),
     "log(1 + eˣ) = softplus(x)": sp.log(1 + sp.exp(x)),
     "log Σ exp = logsumexp": sp.log(sp.Sum(sp.exp(x * k), (k, 1, 3))),
+    # Φ at x/20 (±35 at the extreme points): SymPy writes Φ(−x) as 1 − erfc(x)/2, whose
+    # cancellation at Φ(−700) ≈ 1e−106406 is beyond the 800 digits of the reference
+    "log Φ(x) = log_ndtr(x)": sp.log(ndtr(x / 20)),
+    "log(1 − Φ(x)) = log_ndtr(−x)": sp.log(1 - ndtr(x / 20)),
 }
 
 

@@ -91,7 +91,8 @@ def test_an_unknown_symbol_name_is_refused():
         (("show", "gaussian"), ["gaussian - Gaussian", "standard loss: mse", "mu", "sigma"]),
         (("show", "categorical-logit"), ["softmax_cross_entropy", "Delta^K (Sigma_k = 1)"]),
         (("show", "hinge"), ["not a likelihood"]),
-        (("list",), ["gaussian", "mse"]),
+        (("show", "poisson", "--deviance", "--prior", "laplace"), ["unit deviance", "prior"]),
+        (("prior", "gaussian"), ["penalty"]),
         (("entropy", "gaussian"), ["H(gaussian)"]),
         (("kl", "gaussian", "laplace"), ["KL(gaussian || laplace)"]),
         (("show", "gaussian", "--json"), ['"standard": "mse"']),
@@ -111,6 +112,18 @@ def test_text_output_falls_back_to_ascii(argv, expected):
     assert status == 0, err.getvalue()
     for part in expected:
         assert part in text, (part, text[:400])
+
+
+def test_list_falls_back_to_ascii(monkeypatch):
+    import derive.derivation
+
+    monkeypatch.setattr(derive.derivation, "standard_of", lambda dist: None)  # "—" everywhere
+    buffer = io.BytesIO()
+    stdout = io.TextIOWrapper(buffer, encoding="ascii", errors="strict")
+    with contextlib.redirect_stdout(stdout):
+        assert main(["list"]) == 0
+    stdout.flush()
+    assert "\ngaussian            -  Gaussian" in buffer.getvalue().decode("ascii")
 
 
 def test_json_read_back_is_the_same_on_an_ascii_terminal():
@@ -149,3 +162,17 @@ def test_the_budget_counts_from_when_the_command_began():
         while time.monotonic() - started < 5:
             pass
     assert time.process_time() - cpu < 0.7  # 0.2 s were left, not 1 s
+
+
+def test_source_for_an_ascii_terminal_is_written_as_utf8():
+    """A module is UTF-8 whatever the terminal (PEP 3120): `derive code NAME > m.py` under an
+    ASCII locale writes the same bytes as -o would, instead of failing."""
+    import ast
+
+    buffer = io.BytesIO()
+    stdout = io.TextIOWrapper(buffer, encoding="ascii", errors="strict")
+    with contextlib.redirect_stdout(stdout):
+        assert main(["code", "gaussian"]) == 0
+    stdout.flush()
+    source = buffer.getvalue().decode("utf-8")
+    assert not source.isascii() and "def loss(" in ast.unparse(ast.parse(source))

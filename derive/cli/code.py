@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..errors import UserError, shown
 from .io import write_output
+from .modifiers import add_arguments as add_modifiers
 
 #: The backends' names (derive.codegen.backends.BACKENDS; a test keeps the two equal), listed here
 #: so that building the argument parser does not import SymPy's printers.
@@ -15,7 +16,12 @@ BACKEND_NAMES = ("numpy", "torch", "jax")
 def _code(args) -> str | None:
     from ..codegen.emit import module_source, test_source
 
-    source = module_source(args.name, args.backend, args.grad, args.prior)
+    target = args.name
+    if args.modifiers:
+        from .modifiers import modified
+
+        target = modified(args.name, args)
+    source = module_source(target, args.backend, args.grad, args.prior)
     if args.tests is None:
         return source
     if args.output is None:
@@ -26,7 +32,7 @@ def _code(args) -> str | None:
             f"cannot import {shown(args.output, quote=False)} from tests: {shown(module)} is not a "
             "module name"
         )
-    tests = test_source(args.name, module, args.backend, args.grad)
+    tests = test_source(target, module, args.backend, args.grad)
     write_output(source, args.output)
     write_output(tests, args.tests)
     return None
@@ -60,4 +66,5 @@ def add_commands(sub) -> None:
         "linear predictor X @ w under this prior on the weights",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write the module here (default stdout)")
+    add_modifiers(p)
     p.set_defaults(handler=_code)

@@ -39,10 +39,16 @@ def write_output(content: str | bytes, path: str | None) -> None:
     data = content.encode("utf-8") if isinstance(content, str) else content
     if path is None:
         if isinstance(content, str):
-            sys.stdout.write(content if content.endswith("\n") else content + "\n")
-        else:
-            sys.stdout.flush()
-            sys.stdout.buffer.write(data)
+            text = content if content.endswith("\n") else content + "\n"
+            try:
+                sys.stdout.write(text)
+                return
+            except UnicodeEncodeError:  # source or LaTeX for a terminal that cannot show it
+                if not hasattr(sys.stdout, "buffer"):
+                    raise
+                data = text.encode("utf-8")  # what a file would hold (PEP 3120 for source)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
         return
     target = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
     try:

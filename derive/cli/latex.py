@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..errors import UserError, shown
 from .io import write_output
+from .modifiers import add_arguments as add_modifiers
 
 
 def _variables(names) -> list[str]:
@@ -58,7 +59,16 @@ def _latex(args):
         tex_engine()  # fail before deriving anything when there is no engine
     names = list(CATALOG) + list(RELATIVE) if args.all else list(dict.fromkeys(args.names))
     notation = _notation(args, names)
-    ds = derivations(names, args.progress)
+    if args.modifiers:
+        if args.all:
+            raise UserError("modifiers apply to named entries: give NAME..., not --all")
+        from ..derivation import derive_cached
+        from .modifiers import modified
+
+        modified_entries = [modified(name, args) for name in names]  # all checked first
+        ds = [derive_cached(dist) for dist in modified_entries]
+    else:
+        ds = derivations(names, args.progress)
     if args.standalone or args.pdf:
         text = document(ds, notation, report=args.progress)
     else:
@@ -115,4 +125,5 @@ def add_commands(sub) -> None:
         metavar="NAME=LATEX",
         help="print a variable under another name, e.g. --symbol 'mu=\\hat{y}' (repeatable)",
     )
+    add_modifiers(p)
     p.set_defaults(handler=_latex)

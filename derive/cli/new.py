@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError, shown
+from .modifiers import add_arguments as add_modifiers
 
 #: derive.user.DEFAULT_TIMEOUT (a test keeps them equal), here so that --help imports no SymPy.
 DEFAULT_TIMEOUT = 30.0
@@ -74,9 +75,10 @@ def _command(args) -> str:
             report=args.progress,
         )
         from ..derivation import derive_cached
+        from .modifiers import apply
 
         args.progress("derive new", 3, 3, "deriving the loss")
-        derivation = derive_cached(declared.dist)
+        derivation = derive_cached(apply(declared.dist, args))
         text = _output(args, declared, derivation)
     if args.latex or args.code:  # outputs that do not show the reading: say it on stderr
         sys.stderr.write(f"derive: {_reading(declared, derivation)}\n")
@@ -193,4 +195,5 @@ def add_commands(sub) -> None:
         metavar="S",
         help=f"give up after S seconds (default {DEFAULT_TIMEOUT:g})",
     )
+    add_modifiers(p)
     p.set_defaults(handler=_command)

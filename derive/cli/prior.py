@@ -6,11 +6,15 @@ import json
 
 
 def _prior(args) -> str:
+    from ..display import ascii_text
     from ..report import prior_lines, prior_record
+    from .io import unicode_stdout
 
+    unicode = unicode_stdout(args)
     if args.json:
-        return json.dumps(prior_record(args.name), indent=2, ensure_ascii=False)
-    return "\n".join(prior_lines(args.name))
+        return json.dumps(prior_record(args.name), indent=2, ensure_ascii=not unicode)
+    text = "\n".join(prior_lines(args.name, unicode=unicode))
+    return text if unicode else ascii_text(text)
 
 
 def add_commands(sub) -> None:

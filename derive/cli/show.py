@@ -6,21 +6,14 @@ import json
 import shutil
 
 from ..errors import UserError
+from .modifiers import add_arguments as add_modifiers
 
 
 def _list(args) -> str:
-    from ..catalog import CATALOG
-    from ..derivation import standard_of
-    from ..display import ascii_text
-    from ..progress import tracked
-    from ..relative import RELATIVE
     from .io import unicode_stdout
 
     unicode = unicode_stdout(args)
-    rows = [
-        (name, standard_of(CATALOG[name]) or "—", CATALOG[name].title)
-        for name in tracked(CATALOG, "deriving", args.progress)
-    ]
+    rows, others = _catalog_rows(args.progress)
     if args.json:  # the catalog of distributions (the names other tools rely on)
         keys = ("name", "standard", "title")
         return json.dumps(
@@ -28,7 +21,6 @@ def _list(args) -> str:
             indent=2,
             ensure_ascii=not unicode,
         )
-    others = [(rel.name, rel.relative_to, rel.title) for rel in RELATIVE.values()]
     width = max(len(r[0]) for r in rows + others)
     std_width = max(len(r[1]) for r in rows + others)
     lines = [f"{'name':<{width}}  {'loss':<{std_width}}  distribution"]
@@ -36,7 +28,43 @@ def _list(args) -> str:
     lines += ["", "losses that are not likelihoods (`derive show` accepts them too):"]
     lines.append(f"{'name':<{width}}  {'relative to':<{std_width}}  loss")
     lines += [f"{n:<{width}}  {s:<{std_width}}  {t}" for n, s, t in others]
-    return "\n".join(lines) if unicode else ascii_text("\n".join(lines))
+    if unicode:
+        return "\n".join(lines)
+    from ..display import ascii_text
+
+    return ascii_text("\n".join(lines))
+
+
+def _catalog_rows(progress) -> tuple[list, list]:
+    """(name, standard id, title) of every catalog entry, and (name, relative to, title) of
+    every loss that is not a likelihood.  Kept in the derivation cache under derive's code
+    version, so a repeated `derive list` imports neither SymPy nor the catalog; otherwise every
+    entry is derived (and cached)."""
+    from .. import cache
+
+    store = cache.default_store()
+    entry = f"list-{cache.code_version()}.json"
+    content = store.load(entry) if store is not None else None
+    if content is not None:
+        try:
+            version, rows, others = json.loads(content)
+            if version == cache.code_version():
+                return [tuple(row) for row in rows], [tuple(row) for row in others]
+        except ValueError:
+            pass
+    from ..catalog import CATALOG
+    from ..derivation import standard_of
+    from ..progress import tracked
+    from ..relative import RELATIVE
+
+    rows = [
+        (name, standard_of(CATALOG[name]) or "—", CATALOG[name].title)
+        for name in tracked(CATALOG, "deriving", progress)
+    ]
+    others = [(rel.name, rel.relative_to, rel.title) for rel in RELATIVE.values()]
+    if store is not None:
+        store.store(entry, json.dumps([cache.code_version(), rows, others]).encode())
+    return rows, others
 
 
 def _show(args) -> str:
@@ -46,7 +74,13 @@ def _show(args) -> str:
     from ..report import as_dict, deviance_lines, markdown, prior_lines, render
     from .io import unicode_stdout
 
-    (derivation,) = derivations([args.name], args.progress)
+    if args.modifiers:
+        from ..derivation import derive_cached
+        from .modifiers import modified
+
+        derivation = derive_cached(modified(args.name, args))
+    else:
+        (derivation,) = derivations([args.name], args.progress)
     unicode = unicode_stdout(args)
     extras = args.deviance or args.prior is not None
     if extras and not isinstance(derivation, Derivation):
@@ -66,9 +100,9 @@ def _show(args) -> str:
         reason = deviance(derivation).reason
         if reason:
             raise UserError(reason)
-        out += ["", *deviance_lines(derivation)]
+        out += ["", *deviance_lines(derivation, unicode)]
     if args.prior is not None:
-        out += ["", *prior_lines(args.prior, derivation)]
+        out += ["", *prior_lines(args.prior, derivation, unicode)]
     text = "\n".join(out)
     return text if unicode else ascii_text(text)
 
@@ -107,4 +141,5 @@ def add_commands(sub) -> None:
         help="also the MAP objective of a linear predictor w·x under this prior on the weights "
         "(see `derive prior --help`)",
     )
+    add_modifiers(p)
     p.set_defaults(handler=_show)

@@ -28,7 +28,7 @@ from .. import functions
 from ..errors import UserError
 from ..functions import sigmoid, softplus, xlogy
 from ..spec import N_CLASSES
-from .rewrite import ive, lgamma, xlog1py
+from .rewrite import Where, ive, lgamma, lgamma_ratio, log1p_square, softplus_minus, xlog1py
 
 Template = str | Callable[["Printer", sp.Basic], str]
 
@@ -130,15 +130,16 @@ def _polygamma(template, digamma):
     return fmt
 
 
-def _ive(templates):
-    """ive(ν, x): a table of orders where the backend only has fixed-order functions."""
+def _ive(templates, general=None):
+    """ive(ν, x): a table of fixed-order functions (i0e, i1e: several times faster than the
+    general ive), and the general function (order, x) for other orders where there is one."""
 
     def fmt(p, e):
         nu, x = e.args
-        if isinstance(templates, str):
-            return templates.format(p._print(nu), p._print(x))
         if nu.is_Integer and int(nu) in templates:
             return templates[int(nu)].format(p._print(x))
+        if general is not None:
+            return general.format(p._print(nu), p._print(x))
         raise Unsupported(f"ive of order {nu} has no {p.backend.name} mapping")
 
     return fmt
@@ -193,6 +194,9 @@ def _elementwise(module: str) -> dict[type, Template]:
 #: stable forms no array library offers under one name.
 HELPER_CALLS = {
     softplus: "_softplus({0})",
+    lgamma_ratio: "_lgamma_ratio({0}, {1})",
+    log1p_square: "_log1p_square({0})",
+    softplus_minus: "_softplus_minus({0}, {1})",
     **_primitives(
         {
             "logcosh": "_logcosh({0})",
@@ -224,11 +228,17 @@ NUMPY = Backend(
         sp.polygamma: _polygamma("special.polygamma({0}, {1})", "special.psi({0})"),
         sp.erf: "special.erf({0})",
         sp.erfc: "special.erfc({0})",
-        **_primitives({"log_ndtr": "special.log_ndtr({0})", "erfcx": "special.erfcx({0})"}),
+        **_primitives(
+            {
+                "ndtr": "special.ndtr({0})",
+                "log_ndtr": "special.log_ndtr({0})",
+                "erfcx": "special.erfcx({0})",
+            }
+        ),
         sp.beta: "special.beta({0}, {1})",
         sp.binomial: "special.binom({0}, {1})",
         sp.factorial: "special.factorial({0}, exact=False)",
-        ive: _ive("special.ive({0}, {1})"),
+        ive: _ive({0: "special.i0e({0})", 1: "special.i1e({0})"}, "special.ive({0}, {1})"),
         sp.besseli: "special.iv({0}, {1})",
         **HELPER_CALLS,
     },
@@ -238,8 +248,19 @@ NUMPY = Backend(
     logsumexp="_logsumexp({body}{keep})",
     where="np.where({0}, {1}, {2})",
     imports={"np.": "import numpy as np", "special.": "from scipy import special"},
-    helpers=("_softplus", "_logsumexp", "_classsum", "_logcosh", "_huber", "_log_i0", "_log1mexp"),
-    helper_uses={"_log_i0": "special."},
+    helpers=(
+        "_softplus",
+        "_logsumexp",
+        "_classsum",
+        "_logcosh",
+        "_huber",
+        "_log_i0",
+        "_log1mexp",
+        "_lgamma_ratio",
+        "_log1p_square",
+        "_softplus_minus",
+    ),
+    helper_uses={"_log_i0": "special.", "_lgamma_ratio": "special."},
 )
 
 TORCH = Backend(
@@ -263,7 +284,11 @@ TORCH = Backend(
         sp.erf: "torch.erf({0})",
         sp.erfc: "torch.erfc({0})",
         **_primitives(
-            {"log_ndtr": "torch.special.log_ndtr({0})", "erfcx": "torch.special.erfcx({0})"}
+            {
+                "ndtr": "torch.special.ndtr({0})",
+                "log_ndtr": "torch.special.log_ndtr({0})",
+                "erfcx": "torch.special.erfcx({0})",
+            }
         ),
         ive: _ive({0: "torch.special.i0e({0})", 1: "torch.special.i1e({0})"}),
         **HELPER_CALLS,
@@ -274,7 +299,16 @@ TORCH = Backend(
     logsumexp="torch.logsumexp({body}, dim=-1{keep})",
     where="torch.where({0}, {1}, {2})",
     imports={"torch.": "import torch"},
-    helpers=("_softplus", "_logcosh", "_huber", "_log_i0", "_log1mexp"),
+    helpers=(
+        "_softplus",
+        "_logcosh",
+        "_huber",
+        "_log_i0",
+        "_log1mexp",
+        "_lgamma_ratio",
+        "_log1p_square",
+        "_softplus_minus",
+    ),
 )
 
 JAX = Backend(
@@ -297,7 +331,9 @@ JAX = Backend(
         sp.erf: "jsp.erf({0})",
         sp.erfc: "jsp.erfc({0})",
         # jax.scipy.special has no erfcx: the module's own _erfcx (an asymptotic series beyond 25)
-        **_primitives({"log_ndtr": "jsp.log_ndtr({0})", "erfcx": "_erfcx({0})"}),
+        **_primitives(
+            {"ndtr": "jsp.ndtr({0})", "log_ndtr": "jsp.log_ndtr({0})", "erfcx": "_erfcx({0})"}
+        ),
         sp.beta: "jnp.exp(jsp.betaln({0}, {1}))",
         ive: _ive({0: "jsp.i0e({0})", 1: "jsp.i1e({0})"}),
         **HELPER_CALLS,
@@ -312,8 +348,18 @@ JAX = Backend(
         "jax.": "import jax",
         "jsp.": "import jax.scipy.special as jsp",
     },
-    helpers=("_softplus", "_logcosh", "_huber", "_log_i0", "_log1mexp", "_erfcx"),
-    helper_uses={"_log_i0": "jsp.", "_erfcx": "jsp."},
+    helpers=(
+        "_softplus",
+        "_logcosh",
+        "_huber",
+        "_log_i0",
+        "_log1mexp",
+        "_erfcx",
+        "_lgamma_ratio",
+        "_log1p_square",
+        "_softplus_minus",
+    ),
+    helper_uses={"_log_i0": "jsp.", "_erfcx": "jsp.", "_lgamma_ratio": "jsp."},
 )
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, TORCH, JAX)}
@@ -357,8 +403,11 @@ class Printer(StrPrinter):
 
     printmethod = "_derive_code"  # never the objects' own _sympystr: the table decides
 
-    def __init__(self, backend: Backend, names, per_class=(), class_indices=()):
+    def __init__(self, backend: Backend, names, per_class=(), class_indices=(), observed=()):
         super().__init__({"order": "none"})
+        #: the observed symbols: a Piecewise case free of them (they are guarded, or absent)
+        #: evaluates only learned and fixed values, which are finite wherever the case is not used
+        self.observed = frozenset(observed)
         self.backend = backend
         self.names = dict(names)
         self.per_class = set(per_class)
@@ -517,10 +566,20 @@ class Printer(StrPrinter):
             raise Unsupported(f"{e}: logsumexp must run over the class axis")
         return self._class_reduction(self.backend.logsumexp, f, k)
 
+    def _unguarded(self, value) -> bool:
+        """Whether an observed symbol occurs in ``value`` outside a Where guard."""
+        stripped = value.replace(lambda n: isinstance(n, Where), lambda n: sp.S.Zero)
+        return bool(stripped.free_symbols & self.observed)
+
+    def _code_Where(self, e):
+        cond, a, b = e.args
+        return self.backend.where.format(self._print(cond), self._print(a), self._print(b))
+
     def _code_Piecewise(self, e):
         pieces = list(e.args)
         for value, _ in pieces:
-            if not _safe_branch(value):
+            bare = self.observed and not self._unguarded(value)
+            if not (bare or _safe_branch(value)):
                 raise Unsupported(
                     f"Piecewise branch {value} could overflow or divide by zero where it is not "
                     "selected; `where` evaluates every branch: rewrite it in closed form"

@@ -29,7 +29,7 @@ from . import literal
 from .backends import BACKENDS, Backend, Printer, Unsupported
 from .literal import Literals
 from .objective import MARGIN, YBAR, NoObjective, objective
-from .rewrite import prepare
+from .rewrite import guard_cases, prepare
 
 #: Names the module itself defines or imports: an argument with one of these names gets a "_".
 RESERVED = frozenset(
@@ -74,7 +74,7 @@ class Argument:
 
 def arguments(d: Derivation) -> tuple[Argument, ...]:
     dist = d.dist
-    rows = [("observed", d.observed, dist.observed)]
+    rows = [("observed", dist.sym(v), v) for v in dist.observations]
     rows += [("learned", s, v) for s, v in zip(d.learned, dist.learned, strict=True)]
     rows += [("fixed", s, v) for s, v in zip(d.fixed, dist.fixed, strict=True)]
     out, seen = [], set()
@@ -195,17 +195,22 @@ def _undefined(exprs) -> str:
     return ", ".join(sorted(map(str, found)))
 
 
-def function_code(name, backend: Backend, args, exprs, per_class) -> FunctionCode:
-    """Rewrite, share subexpressions, print.  An expression with an undefined function gives a
-    function that raises NotImplementedError naming it."""
+def function_code(name, backend: Backend, args, exprs, per_class, guards=None) -> FunctionCode:
+    """Rewrite, guard the cases (see :func:`.rewrite.guard_cases`), share subexpressions, print.
+    An expression with an undefined function gives a function that raises NotImplementedError
+    naming it."""
     undefined = _undefined(exprs)
     if undefined:
         return FunctionCode(
             name, [], [], list(per_class), unavailable=f"{undefined} has no closed form"
         )
     prepared, fired = [], []
+    observed = [a.symbol for a in args if a.role == "observed"]
+    guards = _symbol_guards(guards, args)
     for expr in exprs:
         new, notes = prepare(expr)
+        if guards:
+            new = guard_cases(new, guards, observed)
         prepared.append(new)
         fired += [n for n in notes if n not in fired]
     arg_names = {a.name for a in args}
@@ -225,9 +230,9 @@ def function_code(name, backend: Backend, args, exprs, per_class) -> FunctionCod
         names[symbol] = symbol.name
         if J in expr.free_symbols or expr.free_symbols & classed:
             classed.add(symbol)
-        printer = Printer(backend, names, classed, (J,))
+        printer = Printer(backend, names, classed, (J,), observed if guards else ())
         lines.append((symbol.name, printer.doprint(expr, per_class=symbol in classed)))
-    printer = Printer(backend, names, classed, (J,))
+    printer = Printer(backend, names, classed, (J,), observed if guards else ())
     outputs = [printer.doprint(e, per_class=c) for e, c in zip(reduced, per_class, strict=True)]
     code = " ".join(c for _, c in lines) + " ".join(outputs)
     return FunctionCode(
@@ -283,6 +288,17 @@ def _objective_context(d: Derivation, b: Backend, args) -> dict:
         "surrogate": obj.surrogate,
         "intercept_latex": tex(obj.intercept) if obj.intercept is not None else None,
         "closed_intercept": obj.intercept is not None,
+    }
+
+
+def _symbol_guards(guards, args):
+    """The declaration's guards (condition → {observed name: value}) keyed by symbol."""
+    if not guards:
+        return {}
+    by_name = {a.var.name: a.symbol for a in args if a.role == "observed"}
+    return {
+        cond: {by_name[n]: sp.sympify(v) for n, v in values.items() if n in by_name}
+        for cond, values in guards.items()
     }
 
 
@@ -506,11 +522,12 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
         raise Unsupported(f"unknown backend {shown(backend)}; choose one of {', '.join(BACKENDS)}")
     b = BACKENDS[backend]
     args = arguments(d)
+    guards = d.dist.guards
     if _undefined([d.loss]):
         raise Unsupported(f"the loss of {d.dist.name} involves {_undefined([d.loss])}")
     functions = {
-        "_loss": function_code("_loss", b, args, [d.loss], [False]),
-        "_nll": function_code("_nll", b, args, [d.nll], [False]),
+        "_loss": function_code("_loss", b, args, [d.loss], [False], guards),
+        "_nll": function_code("_nll", b, args, [d.nll], [False], guards),
     }
     learned = [a for a in args if a.role == "learned"]
     kinks = False
@@ -523,7 +540,7 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
             outputs = ([rest] if rest != 0 else []) + [f for _, _, a, b in pairs for f in (a, b)]
             flags = ([False] if rest != 0 else []) + [c for _, c, _, _ in pairs for _ in (0, 1)]
             name = f"_{function}_parts"
-            functions[name] = function_code(name, b, args, outputs, flags)
+            functions[name] = function_code(name, b, args, outputs, flags, guards)
             plans[function] = (rest != 0, [(float(c), per_class) for c, per_class, _, _ in pairs])
     gbm = None
     domain = domain_code(d, b, args) if backend == "numpy" else None
@@ -532,8 +549,8 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
     labels = labels_range(d, args) if backend == "numpy" else None
     if grad:
         grads, hessians, per_class = derivatives(d, args)
-        functions["_gradient"] = function_code("_gradient", b, args, grads, per_class)
-        functions["_hessian"] = function_code("_hessian", b, args, hessians, per_class)
+        functions["_gradient"] = function_code("_gradient", b, args, grads, per_class, guards)
+        functions["_hessian"] = function_code("_hessian", b, args, hessians, per_class, guards)
         gbm = _objective_context(d, b, args)
     kinks = grad and any(h.has(sp.DiracDelta) for h in hessians)
     if gbm is not None:

@@ -11,9 +11,12 @@ The hessian a boosting step divides by must be positive.  Where the exact one is
 is used and stated (in the emitted docstring and :attr:`Objective.surrogate`):
 
 * a kink (|y − θ|: the laplace, the asymmetric-laplace's pinball) has a Dirac delta for a second
-  derivative, zero almost everywhere; the delta is replaced by its expectation under the model,
-  E δ(y − y₀) = p(y₀ | θ) — Fisher scoring.  For the Laplace that is the constant 1/b, for the
-  pinball τ(1 − τ)/σ: the common constant-hessian surrogate, in the loss's own units;
+  derivative, zero almost everywhere (a booster then learns nothing); the delta is replaced by
+  the constant 1, the surrogate xgboost's reg:absoluteerror / reg:quantileerror and LightGBM's
+  l1 / quantile use (before their leaf refresh).  Fisher scoring (the delta's expectation under
+  the model, τ(1 − τ)/σ for the pinball) was tried and rejected: at τ = 0.8 its Newton steps of up
+  to σ/(1 − τ) overshoot with xgboost's defaults (held-out pinball 0.52 against 0.42 built-in; the
+  constant 1 gives 0.41);
 * a hessian that vanishes or turns negative for some y (Huber's linear part, the Cauchy,
   Student-t and von Mises far from the centre, the inverse Gaussian on the log scale) is taken at
   y = θ, the value the margin predicts: for a location family the curvature at the mode, the
@@ -103,27 +106,6 @@ def _positive(expr, values) -> bool:
     return bool(np.all(np.isfinite(got) & (got > 0)))
 
 
-def _expected_deltas(h, d: Derivation, theta):
-    """h with each Dirac delta δ(u(y)) replaced by its expectation under the model,
-    Σ over the roots y₀ of u of p(y₀ | θ)/|u'(y₀)| (times the delta's coefficient at y₀)."""
-    y = d.observed
-    density = d.dist.density_expr().xreplace({d.dist.sym(d.dist.params[0]): theta})
-    out = sp.S.Zero
-    for term in sp.Add.make_args(sp.expand(h)):
-        deltas = [f for f in sp.Mul.make_args(term) if isinstance(f, sp.DiracDelta)]
-        if not deltas:
-            out += term
-            continue
-        if len(deltas) != 1 or len(deltas[0].args) != 1:
-            raise NoObjective(f"{d.dist.name}: a hessian term {term} has no expectation rule")
-        (delta,) = deltas
-        (u,) = delta.args
-        coefficient = term / delta
-        for root in sp.solve(u, y):
-            out += (coefficient * density / sp.Abs(sp.diff(u, y))).subs(y, root)
-    return sp.simplify(out)
-
-
 def objective(d: Derivation) -> Objective:
     """The GBM objective of a derivation with one scalar learned output (:class:`NoObjective`
     otherwise)."""
@@ -136,11 +118,11 @@ def objective(d: Derivation) -> Objective:
     values = _draws(d, link, np.random.default_rng(0))
     surrogate = ""
     if hessian.has(sp.DiracDelta):
-        # the model's parameter in the declared symbols: θ for the identity, inverse(m) otherwise
-        hessian = prepare(_expected_deltas(hessian, d, inverse))[0]
+        hessian = prepare(hessian.replace(sp.DiracDelta, lambda *args: sp.S.Zero) + 1)[0]
         surrogate = (
             "the loss has a kink: its second derivative, a Dirac delta at the kink, is replaced by "
-            "the delta's expectation under the model (p(y₀ | θ) at the kink y₀; Fisher scoring)"
+            "the constant 1 (as xgboost's reg:absoluteerror and reg:quantileerror, LightGBM's l1 "
+            "and quantile, before their leaf refresh); steps are then in units of the target"
         )
     elif not _positive(hessian, values):
         hessian = prepare(hessian.xreplace({d.observed: inverse}))[0]

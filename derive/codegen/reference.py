@@ -20,12 +20,18 @@ DPS = 40
 def points(d, args, count: int = 4, classes: int = 3, seed: int = 20261130):
     """``count`` points drawn from the declared constraints: a list of {argument name: value}."""
     rng = np.random.default_rng(seed)
+    observed = [a.name for a in args if a.role == "observed"]
     out = []
-    for _ in range(count):
+    for i in range(count):
         point = {}
         for a in args:
             value = a.var.draw(rng, classes)
             point[a.name] = [float(v) for v in value] if a.vector else value
+        if len(observed) > 1:  # bounds (censored): ordered, and equal (exact) at the first point
+            ordered = sorted(point[name] for name in observed)
+            point.update(
+                zip(observed, [ordered[0]] * len(observed) if i == 0 else ordered, strict=True)
+            )
         out.append(point)
     return out
 

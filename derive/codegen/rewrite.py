@@ -13,7 +13,16 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 from sympy.codegen.numpy_nodes import logaddexp
 
-from ..functions import Rule, apply_rules, log1mexp, sigmoid, softplus, stabilise, xlogy
+from ..functions import (
+    Rule,
+    apply_rules,
+    log1mexp,
+    log_i0,
+    sigmoid,
+    softplus,
+    stabilise,
+    xlogy,
+)
 from ..functions import elementary as primitives
 
 
@@ -47,6 +56,12 @@ class lgamma(sp.Function):
     def _eval_rewrite_as_gamma(self, x, **kwargs):
         return sp.loggamma(x)
 
+    def _eval_evalf(self, prec):
+        # a number: log Γ(1/3) folds to its value (the printer writes numbers as literals)
+        if self.args[0].is_number:
+            return sp.loggamma(self.args[0])._eval_evalf(prec)
+        return None
+
 
 class ive(sp.Function):
     r"""Exponentially scaled modified Bessel function :math:`e^{-|x|} I_\nu(x)` (scipy.special.ive):
@@ -65,14 +80,126 @@ class ive(sp.Function):
         return sp.exp(-sp.Abs(x)) * sp.besseli(nu, x)
 
 
+class Where(sp.Function):
+    r"""``where(condition, a, b)``: a where the condition holds, else b (element-wise).
+
+    Code wraps an observed variable in it inside each case of a Piecewise, with b a value at
+    which that case is finite (the declaration's ``guards``): the unused case is then evaluated
+    at harmless values, so it neither overflows nor poisons a gradient (the "double where")."""
+
+    nargs = 3
+
+
+def _guard_of(cond, guards):
+    """The safe values of a case: its own, or, for cases merged into an Or (equal values), those
+    of the first merged case that has them (any point where one of them holds will do)."""
+    if cond in guards:
+        return guards[cond]
+    for part in sp.Or.make_args(cond):
+        if part in guards:
+            return guards[part]
+    return {}
+
+
+def guard_cases(expr, guards, observed):
+    """Each case of each Piecewise in ``expr`` with the observed symbols in it replaced by
+    ``Where(condition, symbol, safe value)``, the safe values from ``guards`` (condition →
+    {symbol: value}); a case without guards is left as it is."""
+
+    def guard(pw):
+        cases, earlier = [], []
+        for value, cond in pw.args:
+            safe = _guard_of(cond, guards)
+            # where this case is the one selected: its condition and none before it
+            selected = sp.And(cond, *(sp.Not(c) for c in earlier)) if earlier else cond
+            mapping = {
+                s: Where(selected, s, safe[s]) for s in observed if s in safe and value.has(s)
+            }
+            cases.append((value.xreplace(mapping) if mapping else value, cond))
+            earlier.append(cond)
+        return sp.Piecewise(*cases, evaluate=False)
+
+    return expr.replace(lambda e: isinstance(e, sp.Piecewise), guard)
+
+
+class lgamma_ratio(sp.Function):
+    r""":math:`\log\Gamma(x + d) - \log\Gamma(x)` for x, x + d > 0, without the cancellation of the
+    difference at large x (each term ~x log x, the difference ~d log x): from 10 on, the Stirling
+    series of the difference, (x − ½)·log1p(d/x) + d·log(x + d) − d + S(x + d) − S(x)."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        x, d = self.args
+        if argindex == 1:
+            return sp.polygamma(0, x + d) - sp.polygamma(0, x)
+        return sp.polygamma(0, x + d)
+
+    def _eval_rewrite_as_gamma(self, x, d, **kwargs):
+        return sp.loggamma(x + d) - sp.loggamma(x)
+
+    def _eval_evalf(self, prec):
+        if all(a.is_number for a in self.args):
+            return self._eval_rewrite_as_gamma(*self.args)._eval_evalf(prec)
+        return None
+
+
+class log1p_square(sp.Function):
+    r""":math:`\log(1 + u^2)`, finite where u² overflows (|u| > 1.3e154 in float64, 1.8e19 in
+    float32): 2 log|u| + log1p(u⁻²) for |u| > 1, log1p(u²) below."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, u):
+        if u.could_extract_minus_sign():  # even: one canonical sign
+            return cls(-u)
+
+    def fdiff(self, argindex=1):
+        u = self.args[0]
+        return 2 * u / (1 + u**2)
+
+    def _eval_rewrite_as_log(self, u, **kwargs):
+        return sp.log(1 + u**2)
+
+
+class softplus_minus(sp.Function):
+    r""":math:`\operatorname{softplus}(z) - yz`, the logit losses, evaluated as
+    (max(z, 0) − yz) + log1p(e^{−|z|}): for y ∈ [0, 1] both parts are ≥ 0, so the sum keeps its
+    relative accuracy when the prediction is confident and right (log1p(e^{−40}) = 4.2e-18, where
+    softplus(z) − yz rounds to 0 or 7e-15), at the cost of softplus itself."""
+
+    nargs = 2
+
+    def fdiff(self, argindex=1):
+        z, y = self.args
+        return sigmoid(z) - y if argindex == 1 else -z
+
+    def _eval_rewrite_as_log(self, z, y, **kwargs):
+        return sp.log(1 + sp.exp(z)) - y * z
+
+
 #: Functions this module adds to the derivation's vocabulary.
-CODE_FUNCTIONS = (log1p, expm1, logaddexp, xlog1py, lgamma, ive, log1mexp)
+CODE_FUNCTIONS = (
+    log1p,
+    expm1,
+    logaddexp,
+    xlog1py,
+    lgamma,
+    ive,
+    log1mexp,
+    lgamma_ratio,
+    log1p_square,
+)
 
 
 def elementary(expr):
     """Rewrite the code functions (and derive's primitives) into exp/log/special-function form."""
     expr = expr.replace(lambda e: isinstance(e, ive), lambda e: e.rewrite(sp.exp))
     expr = expr.replace(lambda e: isinstance(e, lgamma), lambda e: sp.loggamma(e.args[0]))
+    expr = expr.replace(lambda e: isinstance(e, lgamma_ratio), lambda e: e.rewrite(sp.gamma))
+    expr = expr.replace(lambda e: isinstance(e, log1p_square), lambda e: e.rewrite(sp.log))
+    expr = expr.replace(lambda e: isinstance(e, softplus_minus), lambda e: e.rewrite(sp.log))
     expr = expr.replace(lambda e: isinstance(e, (xlog1py, log1mexp)), lambda e: e.rewrite(sp.log))
     expr = expr.replace(lambda e: isinstance(e, (log1p, logaddexp)), lambda e: e.rewrite(sp.log))
     expr = expr.replace(lambda e: isinstance(e, expm1), lambda e: e.rewrite(sp.exp))
@@ -204,9 +331,139 @@ def _split_positive_number(e):
     return sp.log(sp.Mul(*numbers)) + sp.log(rest)
 
 
+def _lgamma_pair(e):
+    """(sign, x, d, p, q) for an Add with terms lgamma(p) and −lgamma(q) where one argument is the
+    other plus a simpler d (lgamma(y + 1/α) and lgamma(1/α), lgamma(ν/2 + ½) and lgamma(ν/2)):
+    lgamma(p) − lgamma(q) = sign·lgamma_ratio(x, d); else None."""
+    if not isinstance(e, sp.Add):
+        return None
+    plus = [t.args[0] for t in e.args if isinstance(t, lgamma) and not t.is_number]
+    minus = [(-t).args[0] for t in e.args if isinstance(-t, lgamma) and not t.is_number]
+
+    def size(a):  # a number is simplest, then fewer symbols, then fewer operations
+        return (not a.is_number, len(a.free_symbols), sp.count_ops(a))
+
+    best = None
+    for p in plus:
+        for q in minus:
+            for sign, x, other in ((1, q, p), (-1, p, q)):
+                d = sp.expand(other - x)
+                if d == 0 or size(d) >= size(other):
+                    continue
+                if best is None or size(d) < size(best[2]):
+                    best = (sign, x, d, p, q)
+    return best
+
+
+def _replace_lgamma_pair(e):
+    sign, x, d, p, q = _lgamma_pair(e)
+    return e - lgamma(p) + lgamma(q) + sign * lgamma_ratio(x, d)
+
+
+def _square_root(x):
+    """u where x = u² has a squared factor that is not known positive (the residual of
+    (y − μ)²/γ², whose square overflows), written by SymPy without a new root of it
+    (|y − μ|/γ), else None."""
+    if x.is_number or not x.is_nonnegative:
+        return None
+    squares = [
+        f
+        for f in sp.Mul.make_args(x)
+        if isinstance(f, sp.Pow) and f.exp.is_even and f.exp > 0 and not f.base.is_positive
+    ]
+    if not squares:
+        return None
+    u = sp.sqrt(x)
+    roots = [f for f in u.atoms(sp.Pow) if f.exp in (sp.S.Half, -sp.S.Half)]
+    if any(not r.base.is_positive for r in roots):
+        return None
+    # log(1 + u²) is even in u: |r|/γ can be r/γ, which differentiates without a kink
+    return u.replace(lambda f: isinstance(f, sp.Abs), lambda f: f.args[0])
+
+
+def _one_minus_cos(e):
+    """(c, u) where the Add e has the terms c and −c·cos(u), else None."""
+    if not isinstance(e, sp.Add):
+        return None
+    for term in e.args:
+        c, f = term.as_independent(sp.cos, as_Add=False)
+        if isinstance(f, sp.cos) and any(sp.expand(t + c) == 0 for t in e.args):
+            return -c, f.args[0]
+    return None
+
+
+def _replace_one_minus_cos(e):
+    c, u = _one_minus_cos(e)
+    return e - c + c * sp.cos(u) + 2 * c * sp.sin(u / 2) ** 2
+
+
+def _log_i0_minus_cos(e):
+    """(x, u) where the Add e has the terms log_i0(x) and −x·cos(u) (the von Mises NLL), else
+    None."""
+    if not isinstance(e, sp.Add):
+        return None
+    for term in e.args:
+        if isinstance(term, log_i0):
+            x = term.args[0]
+            for other in e.args:
+                c, f = other.as_independent(sp.cos, as_Add=False)
+                if isinstance(f, sp.cos) and sp.expand(c + x) == 0:
+                    return x, f.args[0]
+    return None
+
+
+def _replace_log_i0_minus_cos(e):
+    x, u = _log_i0_minus_cos(e)
+    return e - log_i0(x) + x * sp.cos(u) + sp.log(ive(0, x)) + 2 * x * sp.sin(u / 2) ** 2
+
+
+def _shared_logs(e):
+    """The logs that are a factor of two or more terms of the Add e (c₁ log y + c₂ log y)."""
+    if not isinstance(e, sp.Add):
+        return []
+    seen, shared = set(), []
+    for term in e.args:
+        for f in set(sp.Mul.make_args(term)):
+            if isinstance(f, sp.log):
+                if f in seen and f not in shared:
+                    shared.append(f)
+                seen.add(f)
+    return shared
+
+
+def _softplus_minus_linear(e):
+    """(z, y) for an Add containing softplus(z) and −y·z (the logit losses), else None."""
+    if not isinstance(e, sp.Add):
+        return None
+    for term in e.args:
+        if isinstance(term, softplus):
+            z = term.args[0]
+            for other in e.args:
+                if other is term:
+                    continue
+                y = sp.cancel(-other / z)
+                data = y.free_symbols
+                if data and not data & z.free_symbols and sp.expand(-y * z - other) == 0:
+                    return z, y
+    return None
+
+
+def _split_softplus(e):
+    z, y = _softplus_minus_linear(e)
+    return e - softplus(z) + y * z + softplus_minus(z, y)
+
+
 #: The code rules, in the order one pass applies them.  Each is an identity on the real domain of
 #: its arguments; the note is what the emitted module's docstring lists when the rule fired.
 CODE_RULES = (
+    (
+        "log I₀(x) − x cos u = log ive(0, x) + 2x sin²(u/2)",
+        Rule(lambda e: _log_i0_minus_cos(e) is not None, _replace_log_i0_minus_cos),
+    ),
+    (
+        "c − c cos u = 2c sin²(u/2)",
+        Rule(lambda e: _one_minus_cos(e) is not None, _replace_one_minus_cos),
+    ),
     (
         "I_ν(x) = e^|x| ive(ν, x)",
         Rule(
@@ -239,6 +496,21 @@ CODE_RULES = (
         ),
     ),
     (
+        "lgamma(x + d) − lgamma(x) = lgamma_ratio(x, d)",
+        Rule(lambda e: _lgamma_pair(e) is not None, _replace_lgamma_pair),
+    ),
+    (
+        "log1p(u²) = log1p_square(u)",
+        Rule(
+            lambda e: isinstance(e, log1p) and _square_root(e.args[0]) is not None,
+            lambda e: log1p_square(_square_root(e.args[0])),
+        ),
+    ),
+    (
+        "softplus(z) − yz = (max(z, 0) − yz) + log1p(e^−|z|)",
+        Rule(lambda e: _softplus_minus_linear(e) is not None, _split_softplus),
+    ),
+    (
         "log cosh x = |x| + softplus(−2|x|) − log 2",
         Rule(
             _log_of(sp.cosh),
@@ -260,6 +532,10 @@ CODE_RULES = (
             lambda e: isinstance(e, sp.log) and _exp_pair(e.args[0]) is not None,
             lambda e: logaddexp(*_exp_pair(e.args[0])),
         ),
+    ),
+    (
+        "c₁ log y + c₂ log y = (c₁ + c₂) log y",
+        Rule(lambda e: bool(_shared_logs(e)), lambda e: sp.collect(e, _shared_logs(e))),
     ),
     (
         "x·log y = xlogy(x, y)",

@@ -246,7 +246,9 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
             }
             for p, link in links.items()
         ],
-        "loss_args": ", ".join(T(s) for s in (d.observed, *d.learned)),
+        "loss_args": ", ".join(
+            T(s) for s in (*(dist.sym(v) for v in dist.observations), *d.learned)
+        ),
         "nll_lhs": steps[-1]["lhs"] if steps else "",
         "standard": (
             {"id": standard.id, "title": standard.title, "reference": standard.reference}

@@ -121,7 +121,10 @@ def document_context(derivations, report: Report | None = None) -> dict:
     """The information-theory section of the standalone document: for each distribution, its
     pair with a second member of its family; the classics whose families are in the document.
     ``report`` (see derive.progress) hears of each pair (a pair can take seconds)."""
-    names = [d.dist.name for d in derivations]
+    from ..catalog import CATALOG
+
+    # catalog entries only: composites and `derive new` declarations have no KL registry entry
+    names = [d.dist.name for d in derivations if CATALOG.get(d.dist.name) is d.dist]
     pairs = []
     for name in tracked(names, "information theory: KL within", report):
         try:
@@ -134,6 +137,8 @@ def document_context(derivations, report: Report | None = None) -> dict:
     if {"categorical", "categorical-logit"} & set(names):
         chosen.append(label_smoothing())
     for d in derivations:
+        if d.dist.name not in names:
+            continue
         if "nll" not in d.dist.unavailable and (classic := _try_expected_loss(d.dist.name)):
             chosen.append(classic)
             break

@@ -79,7 +79,13 @@ class Printer(LatexPrinter):
     def _print_applied(self, expr, exp=None):
         """p(y | μ, σ), L(μ), ℓ(μ): display-only applications, with plain parentheses."""
         name, args = expr.args
-        shown = [self._print(a) for a in args]
+        if args and isinstance(args[0], sp.Tuple):  # several observed: p(a, b | θ)
+            args = (*args[0], *args[1:])
+            shown = [self._print(a) for a in args]
+            n = len(expr.args[1][0])
+            shown = [", ".join(shown[:n]), *shown[n:]]
+        else:
+            shown = [self._print(a) for a in args]
         if getattr(expr, "separator", "") and len(shown) > 1:
             inner = r"%s \mid %s" % (shown[0], ", ".join(shown[1:]))
         else:
@@ -277,8 +283,10 @@ class Printer(LatexPrinter):
         base = self._print(expr.base)
         index = "".join(self._print(i) for i in expr.indices)
         subscript = re.fullmatch(r"(.*)_\{([^{}]*)\}", base)
-        if subscript:  # y_i indexed by k reads y_{ik}
-            return "%s_{%s%s}" % (subscript.group(1), subscript.group(2), index)
+        if subscript:  # y_i indexed by k reads y_{ik}; log_σ by k reads log_{σ k}
+            sub = subscript.group(2)
+            gap = " " if re.search(r"\\[A-Za-z]+$", sub) else ""
+            return "%s_{%s%s%s}" % (subscript.group(1), sub, gap, index)
         return "%s_{%s}" % (base, index)
 
     def limits(self, expr) -> str:
