@@ -238,6 +238,11 @@ def _separate(term, y, params):
     return coeff * numeric, stat, False
 
 
+def _cut(text: str, limit: int = 160) -> str:
+    """A long term shown by its start (a censored likelihood's Piecewise is pages long)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _dispersion(natural, params):
     """φ: the product of the proven-positive factors of η that involve only fixed parameters."""
     if not isinstance(natural, sp.Mul):
@@ -292,7 +297,7 @@ def form(d) -> Verdict:
                         None,
                         "not an exponential family: y and "
                         + ", ".join(map(linear, params))
-                        + f" are coupled non-linearly in {linear(shown)}",
+                        + f" are coupled non-linearly in {_cut(linear(shown))}",
                         coupling=shown,
                         params=params,
                     )

@@ -32,6 +32,7 @@ VERDICT = {
     "inverse-gaussian": "form",
     "tweedie": "form",
     "weibull": "form",
+    "log-logistic": "not",
     "beta": "form",
     "dirichlet": "form",
     "von-mises": "curved",
@@ -47,6 +48,7 @@ REASON = {
     "student-t": "coupled",
     "logistic": "coupled",
     "huber": "coupled",
+    "log-logistic": "coupled",
 }
 
 
