@@ -7,6 +7,7 @@ the split, the standard loss, LaTeX, code) is derived from it.
 
 from __future__ import annotations
 
+import difflib
 from functools import cache
 
 from sympy import (
@@ -42,10 +43,24 @@ _j = Symbol("j", integer=True, positive=True)  # a second class index, for norma
 
 
 class UnknownDistribution(KeyError):
+    """An unknown name: the message offers the closest known ones (``known``: the names that
+    were accepted where it was asked; the catalog by default)."""
+
+    def __init__(self, name, known=None):
+        super().__init__(name)
+        self.known = tuple(CATALOG if known is None else known)
+
     def __str__(self):
         name = self.args[0]
-        count = len(CATALOG)
-        return f"unknown distribution {shown(name)}; `derive list` shows the {count} known names"
+        close = difflib.get_close_matches(str(name), self.known, n=3, cutoff=0.6)
+        close += [k for k in self.known if str(name) and k.startswith(str(name)) and k not in close]
+        close = close[:3]
+        hint = ", ".join(close[:-1]) + " or " + close[-1] if len(close) > 1 else "".join(close)
+        hint = f"did you mean {hint}? " if close else ""
+        return (
+            f"unknown distribution {shown(name)}; {hint}(`derive list` shows the "
+            f"{len(self.known)} known names)"
+        )
 
 
 def register(dist: Distribution) -> Distribution:
@@ -56,6 +71,18 @@ def register(dist: Distribution) -> Distribution:
 
 
 def get(name: str) -> Distribution:
+    """The catalog's declaration called ``name``.
+
+    Parameters:
+        name: a catalog name, as `derive list` shows them ("gaussian", "poisson-log", ...).
+
+    Raises :class:`UnknownDistribution` (a KeyError) naming the closest known names.
+
+    >>> import derive
+    >>> dist = derive.get("poisson-log")
+    >>> dist.title, [v.name for v in dist.learned]
+    ('Poisson, log-rate output', ['eta'])
+    """
     try:
         return CATALOG[name]
     except KeyError:

@@ -30,6 +30,7 @@ from .functions import elementary, log1p, loggamma, rename_index, split_sums, st
 from .spec import CLASS_INDEX, N_CLASSES, Distribution
 from .standard import STANDARDS, Standard, content, recognise
 from .symbolic import identically_zero
+from .views import Viewable
 
 
 class _Applied(sp.Expr):
@@ -107,8 +108,8 @@ STEP_KINDS = (
 )
 
 
-@dataclass
-class Derivation:
+@dataclass(repr=False)
+class Derivation(Viewable):
     """The record every output reads (LaTeX, code, CLI); outputs never re-derive."""
 
     dist: Distribution
@@ -354,7 +355,21 @@ def _fold_constant_variables(expr, dist):
 
 
 def derive(dist: Distribution) -> Derivation:
-    """Run the pipeline on a declaration and return the recorded derivation."""
+    """Run the pipeline on a declaration and return the recorded derivation.
+
+    Parameters:
+        dist: a :class:`~derive.spec.Distribution`: ``derive.get(name)`` for a catalog entry,
+            or ``derive.declare(...).dist`` for a density of your own.
+
+    Returns a :class:`Derivation`: ``loss``, ``scale`` (a), ``dropped``, ``nll`` with
+    nll = a·loss + dropped, the recognised ``standard`` loss and the recorded ``steps``;
+    ``to_text(width)``, ``to_markdown()`` and ``to_latex()`` present it (a notebook shows it).
+
+    >>> import derive
+    >>> d = derive.derive(derive.get("gaussian"))
+    >>> d.standard.id, d.scale, d.loss
+    ('mse', 1/(2*sigma**2), (-mu + y)**2)
+    """
     steps: list[Step] = []
     declared = tuple(dist.sym(v) for v in dist.params)
     learned = tuple(dist.sym(v) for v in dist.learned)

@@ -7,9 +7,11 @@ import unicodedata
 from contextlib import contextmanager
 
 import sympy as sp
+from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.pretty import pretty_symbology
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.stringpict import prettyForm
+from sympy.printing.str import StrPrinter
 
 
 class Polygamma(sp.Expr):
@@ -41,6 +43,14 @@ def display(expr):
     )
 
 
+def _suffixed(name, unicode=True):
+    """μ_p for mu_p (SymPy writes μₚ beside μ_q: there is no subscript q)."""
+    base, _, suffix = name.rpartition("_")
+    if base and suffix in ("p", "q"):
+        return sp.pretty(sp.Symbol(base), use_unicode=unicode) + "_" + suffix
+    return None
+
+
 class Pretty(PrettyPrinter):
     """Unicode maths, terms in the order given, parameters suffixed _p / _q shown alike
     (μ_p beside μ_q, not μₚ beside μ_q)."""
@@ -49,14 +59,23 @@ class Pretty(PrettyPrinter):
         super().__init__({"use_unicode": unicode, "wrap_line": False, "order": "none"})
 
     def _suffixed(self, name):
-        base, _, suffix = name.rpartition("_")
-        if base and suffix in ("p", "q"):
-            return sp.pretty(sp.Symbol(base), use_unicode=self._use_unicode) + "_" + suffix
-        return None
+        return _suffixed(name, self._use_unicode)
 
     def _print_Symbol(self, e, bold_name=False):
         shown = self._suffixed(e.name)
         return prettyForm(shown) if shown else super()._print_Symbol(e, bold_name)
+
+    def _print_Max(self, e):
+        """max(a, b) (SymPy's pretty printer falls back to str(): Max(0, -f*y + 1))."""
+        return self._print_Function(e, func_name="max")
+
+    def _print_Min(self, e):
+        return self._print_Function(e, func_name="min")
+
+    def _print_loggamma(self, e):
+        """log Γ(x), as papers write it (SymPy prints the function's name, loggamma)."""
+        name = "log Γ" if self._use_unicode else "log Gamma"  # laid out at its printed width
+        return prettyForm(*prettyForm(*self._print(e.args[0]).parens()).left(name))
 
     def _print_Indexed(self, e):
         shown = self._suffixed(e.base.name) or sp.pretty(
@@ -83,9 +102,97 @@ def pretty(expr, unicode: bool = True) -> str:
         return Pretty(unicode).doprint(display(expr))
 
 
+_TO_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+#: How the one-line form names functions: as papers write them, not as Python does.
+_NAMES = {"loggamma": "log Γ", "gamma": "Γ", "lgamma": "log Γ", "polygamma": "ψ"}
+
+
+class Linear(StrPrinter):
+    """Mathematical notation on one line: σ², 1/(2·σ²), √x, log Γ(1 + y), |x|, Σ_(k=1..K) …
+    (SymPy's str() writes Python: σ**2, 1/(2*σ**2), sqrt(x), loggamma(1 + y), Abs(x))."""
+
+    def __init__(self):
+        super().__init__({"order": "none"})
+
+    def _print_Symbol(self, e):
+        return _suffixed(e.name) or sp.pretty(e, use_unicode=True)
+
+    def _print_Indexed(self, e):
+        return self._print(e.base.label) + "[" + ", ".join(self._print(i) for i in e.indices) + "]"
+
+    def _print_Pi(self, e):
+        return "π"
+
+    def _print_Exp1(self, e):
+        return "e"
+
+    def _print_Infinity(self, e):
+        return "∞"
+
+    def _print_NegativeInfinity(self, e):
+        return "-∞"
+
+    def _print_Abs(self, e):
+        return "|" + self._print(e.args[0]) + "|"
+
+    def _print_Max(self, e):
+        return "max(" + ", ".join(self._print(a) for a in e.args) + ")"
+
+    def _print_Min(self, e):
+        return "min(" + ", ".join(self._print(a) for a in e.args) + ")"
+
+    def _print_Pow(self, e, rational=False):
+        base, power = e.args
+        if power is sp.S.Half:
+            return "√" + self.parenthesize(base, PRECEDENCE["Atom"], strict=True)
+        if power.is_Integer and power > 0:
+            shown = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
+            return shown + str(power).translate(_TO_SUPERSCRIPT)
+        if power.is_Number and power.is_negative:
+            return "1/" + self.parenthesize(sp.Pow(base, -power, evaluate=False), PRECEDENCE["Mul"])
+        shown = self.parenthesize(base, PRECEDENCE["Pow"], strict=True)
+        exponent = self._print(power)
+        atomic = precedence(power) >= PRECEDENCE["Atom"] and not exponent.startswith("-")
+        return f"{shown}^{exponent}" if atomic else f"{shown}^({exponent})"
+
+    def _print_Function(self, e):
+        name = _NAMES.get(type(e).__name__, type(e).__name__)
+        return name + "(" + ", ".join(self._print(a) for a in e.args) + ")"
+
+    def _print_Polygamma(self, e):
+        order, x = e.args
+        name = {0: "ψ", 1: "ψ′"}.get(int(order), f"ψ^({order})")
+        return f"{name}({self._print(x)})"
+
+    def _print_Sum(self, e):
+        limits = ", ".join(
+            f"{self._print(i)}={self._print(a)}..{self._print(b)}" for i, a, b in e.limits
+        )
+        return f"Σ_({limits}) " + self.parenthesize(e.function, PRECEDENCE["Mul"])
+
+    def _print_Product(self, e):
+        limits = ", ".join(
+            f"{self._print(i)}={self._print(a)}..{self._print(b)}" for i, a, b in e.limits
+        )
+        return f"Π_({limits}) " + self.parenthesize(e.function, PRECEDENCE["Mul"])
+
+    def _print(self, expr, **kwargs):
+        if type(expr).__name__ == "logsumexp":  # log Σ exp, as papers write it (its str() is code)
+            expr = expr.as_sum()
+        return super()._print(expr, **kwargs)
+
+    def _print_Mul(self, e):
+        return super()._print_Mul(e).replace("*", "·")
+
+
+def linear(expr) -> str:
+    """``expr`` on one line, in mathematical notation (see :class:`Linear`)."""
+    return Linear().doprint(display(expr))
+
+
 def inline(expr, unicode: bool = True) -> str:
-    """One line: the 2-D form when it fits on one line, else str() with symbols and π shown by
-    their Unicode names."""
+    """One line: the 2-D form when it fits on one line, else the one-line mathematical form."""
     expr = display(expr)
     with _symbology(unicode):
         text = Pretty(unicode).doprint(expr)
@@ -93,9 +200,7 @@ def inline(expr, unicode: bool = True) -> str:
         return text
     if not unicode:
         return sp.sstr(expr)
-    names = {s: sp.Symbol(sp.pretty(s, use_unicode=True)) for s in expr.free_symbols}
-    names[sp.pi] = sp.Symbol("π")
-    return sp.sstr(expr.xreplace(names))
+    return linear(expr)
 
 
 def equation(lhs, *rhs, indent: str = "   ", relation: str = "=", unicode: bool = True) -> str:
@@ -108,6 +213,100 @@ def equation(lhs, *rhs, indent: str = "   ", relation: str = "=", unicode: bool 
         form = prettyForm(*forms[0].right(*forms[1:]))
         lines = form.render(wrap_line=False).splitlines()
     return "\n".join(indent + line.rstrip() for line in lines)
+
+
+def _breaks(text: str) -> list[tuple[int, float, int]]:
+    """(position, priority, characters dropped) of each place a long line may break: before a
+    + or − (dropping the space), after a · (a product too long for a line), shallowest first."""
+    out, depth = [], 0
+    for position, char in enumerate(text):
+        depth += (char in "([{") - (char in ")]}")
+        if char == " " and text[position + 1 : position + 3] in ("+ ", "- "):
+            out.append((position, depth, 1))
+        elif char == "·":
+            out.append((position + 1, depth + 0.5, 0))
+    return out
+
+
+def _chunks(text: str, room: int) -> list[str]:
+    """``text`` cut where :func:`_breaks` allows, shallowest first, into pieces of at most
+    ``room`` characters where it can be."""
+    breaks = [b for b in _breaks(text) if 0 < b[0] < len(text)]
+    if len(text) <= room or not breaks:
+        return [text]
+    priority = min(p for _, p, _ in breaks)
+    cuts = [(c, drop) for c, p, drop in breaks if p == priority]
+    starts = [0] + [c + drop for c, drop in cuts]
+    ends = [c for c, _ in cuts] + [len(text)]
+    pieces = [text[a:b] for a, b in zip(starts, ends, strict=True)]
+    return [chunk for piece in pieces for chunk in _chunks(piece, room)]
+
+
+def _filled(first: str, text: str, pad: str, width: int) -> list[str]:
+    """``first`` + ``text`` filled to ``width`` columns; continuation lines start with ``pad``."""
+    lines, line = [], first
+    for number, chunk in enumerate(_chunks(text, width - len(pad))):
+        gap = "" if number == 0 or line.endswith("·") else " "
+        if number and len(line) + len(gap) + len(chunk) > width:
+            lines.append(line.rstrip())
+            line, gap = pad, ""
+        line += gap + chunk
+    return [*lines, line.rstrip()]
+
+
+def fitted(
+    lhs, *rhs, width: int = 80, indent: str = "   ", relation: str = "=", unicode: bool = True
+) -> str:
+    """:func:`equation` when its 2-D form fits in ``width`` columns; otherwise the one-line
+    form, broken before a + or − where a line would pass ``width`` (a long left-hand side gets
+    lines of its own, the relation starting the next)."""
+    shown = equation(lhs, *rhs, indent=indent, relation=relation, unicode=unicode)
+    if max(map(len, shown.splitlines())) <= width:
+        return shown
+    left = linear(lhs)
+    if len(indent) + len(left) <= width // 2:
+        lines, pad = [], " " * (len(indent) + len(left) + len(relation) + 2)
+        first = f"{indent}{left} {relation} "
+    else:
+        lines = _filled(indent, left, indent + "  ", width)
+        pad = indent + " " * (len(relation) + 3)
+        first = f"{indent}  {relation} "
+    for r in rhs:
+        lines += _filled(first, linear(r), pad, width)
+        first = pad[: -len(relation) - 2] + f"{relation} "
+    return "\n".join(lines)
+
+
+def reading(expr) -> str:
+    """How ``expr`` reads, up to the names of summation indices (Σ_j e^(z_j) reads as
+    Σ_k e^(z_k)) and with log-sum-exp as the sum it is shown as: two steps that read alike
+    need not be shown twice."""
+
+    def has_bound(e) -> bool:
+        return any(
+            isinstance(a, sp.Sum | sp.Product) or type(a).__name__ == "logsumexp"
+            for a in sp.preorder_traversal(e)
+        )
+
+    def walk(e, depth):
+        if not has_bound(e):  # nothing to rename: as it is (unevaluated products stay products)
+            return e
+        if type(e).__name__ == "logsumexp":
+            e = e.as_sum()
+        if isinstance(e, sp.Sum | sp.Product) and len(e.limits) == 1:
+            ((index, lo, hi),) = e.limits
+            fresh = sp.Dummy(f"i{depth}")
+            body = walk(e.function.xreplace({index: fresh}), depth + 1)
+            return type(e)(body, (fresh, walk(lo, depth), walk(hi, depth)))
+        args = [walk(a, depth) for a in e.args]
+        if isinstance(e, sp.Add | sp.Mul | sp.Pow):
+            return e.func(*args, evaluate=False)
+        return e.func(*args)
+
+    try:
+        return linear(walk(sp.sympify(expr), 0))
+    except Exception:  # a form the walk cannot rebuild: compare as printed
+        return linear(expr)
 
 
 #: ASCII for the characters the text outputs use outside the maths (which SymPy prints in ASCII

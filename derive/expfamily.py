@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .derivation import distribute
+from .display import linear
 from .functions import elementary, stabilise, xlogy
 from .spec import CLASS_INDEX, N_CLASSES
 from .symbolic import identically_zero
@@ -295,8 +296,8 @@ def form(d) -> Verdict:
                     return Verdict(
                         None,
                         "not an exponential family: y and "
-                        + ", ".join(map(str, params))
-                        + f" are coupled non-linearly in {_cut(sp.sstr(shown))}",
+                        + ", ".join(map(linear, params))
+                        + f" are coupled non-linearly in {_cut(linear(shown))}",
                         coupling=shown,
                         params=params,
                     )

@@ -42,6 +42,7 @@ from .errors import UserError
 from .functions import PRIMITIVES, elementary, huber, loggamma, split_sums
 from .spec import CLASS_INDEX, N_CLASSES, Distribution, Var
 from .symbolic import canonical_sums, identically_zero
+from .views import Viewable
 
 #: Seconds one fallback (a series or an integral) may run before it is kept explicit.
 TIME_LIMIT = 3.0
@@ -817,8 +818,8 @@ def is_zero(expr, simplex=(), total=()) -> bool:
 # ---------------------------------------------------------------------------- the record
 
 
-@dataclass
-class Pair:
+@dataclass(repr=False)
+class Pair(Viewable):
     """Entropy, cross-entropy and KL of one pair (or the entropy alone, with ``q`` None)."""
 
     p: Distribution
@@ -896,7 +897,18 @@ def _entropy_of(side: _Side, engine: _Expectations, steps: list[Step]) -> sp.Exp
 
 @cache
 def entropy(name: str) -> Pair:
-    """H(P) of a catalog entry, in its declared parameters suffixed _p."""
+    """H(P) of a catalog entry, in its declared parameters suffixed _p.
+
+    Parameters:
+        name: a catalog name (`derive list`).
+
+    Returns a :class:`Pair` with ``q`` None: ``entropy_p`` and the recorded ``steps``
+    (``to_text()``, ``to_markdown()``, ``to_latex()``; a notebook shows it).
+
+    >>> import derive
+    >>> derive.entropy("exponential").entropy_p
+    1 - log(lambda_p)
+    """
     dist = get(name)
     _check_available(dist)
     side = _Side(dist, "p")
@@ -917,7 +929,20 @@ def entropy(name: str) -> Pair:
 
 @cache
 def divergence(p_name: str, q_name: str) -> Pair:
-    """H(P, Q), H(P) and KL(P ‖ Q) of two catalog entries, with the proofs."""
+    """H(P, Q), H(P) and KL(P ‖ Q) of two catalog entries, with the proofs.
+
+    Parameters:
+        p_name: the reference distribution P (a catalog name).
+        q_name: the model Q (a catalog name); parameters are suffixed _p and _q.
+
+    Returns a :class:`Pair`: ``kl``, ``cross_entropy``, ``entropy_p``, ``proofs`` (the
+    identity H(P, Q) = H(P) + KL(P ‖ Q), KL(P ‖ P) = 0, …) and the recorded ``steps``.
+
+    >>> import derive
+    >>> pair = derive.divergence("exponential", "exponential")
+    >>> pair.kl, all(pair.proofs.values())
+    (log(lambda_p/lambda_q) - 1 + lambda_q/lambda_p, True)
+    """
     p, q = get(p_name), get(q_name)
     _check_available(p)
     _check_available(q)

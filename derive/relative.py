@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
-from .catalog import get
+from .catalog import CATALOG, UnknownDistribution, get
 from .derivation import Step, _Applied, derive_cached, inline
 from .functions import rename_index, split_sums, xlogy
 from .spec import CLASS_INDEX as k
 from .spec import N_CLASSES as K
 from .spec import Var
 from .symbolic import canon, identically_zero
+from .views import Viewable
 
 _j = sp.Symbol("j", integer=True, positive=True)
 
@@ -67,8 +68,8 @@ class Relative:
         return _derive(self)
 
 
-@dataclass
-class RelativeDerivation:
+@dataclass(repr=False)
+class RelativeDerivation(Viewable):
     """What `derive show` prints for a relative loss; the fields mirror :class:`Derivation`'s."""
 
     relative: Relative
@@ -431,7 +432,14 @@ def derivation_of(name: str):
     likelihood (derived relative to cross-entropy)."""
     if name in RELATIVE:
         return RELATIVE[name].derive()
+    _known(name)
     return derive_cached(get(name))
+
+
+def _known(name: str) -> None:
+    """Raise UnknownDistribution, offering the closest names `derive show` accepts."""
+    if name not in CATALOG and name not in RELATIVE:
+        raise UnknownDistribution(name, (*CATALOG, *RELATIVE))
 
 
 def derivations(names, report=None) -> list:
@@ -441,6 +449,5 @@ def derivations(names, report=None) -> list:
 
     names = list(names)
     for name in names:
-        if name not in RELATIVE:
-            get(name)
+        _known(name)
     return [derivation_of(name) for name in tracked(names, "deriving", report)]

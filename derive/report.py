@@ -1,20 +1,20 @@
-"""Presenting records for the terminal and as JSON: one ``render`` and one ``as_dict`` for every
-record kind (a derivation, a loss that is not a likelihood, an entropy / KL pair)."""
+"""Presenting records for the terminal, as JSON and as Markdown: one ``render``, one ``as_dict``
+and one ``markdown`` for every record kind (a derivation, a loss that is not a likelihood, an
+entropy / KL pair)."""
 
 from __future__ import annotations
 
+import textwrap
 from functools import partial, singledispatch
 
 import sympy as sp
 
 from .derivation import Derivation
-from .display import ascii_text, display, inline, pretty
+from .display import ascii_text, display, fitted, inline, linear, pretty, reading
 from .display import equation as _equation_of
 from .infotheory import H_P, KL_PQ, PROOFS, SOURCES, Pair, groups
 from .latex import RELATIONS, Notation, latex_of, steps_of, tex
 from .relative import RelativeDerivation
-
-_equation = _equation_of  # the terminal's equations (render binds unicode=)
 
 
 @singledispatch
@@ -192,27 +192,70 @@ def _text(lines, unicode: bool) -> str:
 
 
 @singledispatch
-def render(d: Derivation, width: int = 100, unicode: bool = True) -> str:
-    """The derivation as a terminal reads it: Unicode maths (ASCII where ``unicode`` is false),
-    a note per step, the summary."""
-    _equation = partial(_equation_of, unicode=unicode)
+def render(d: Derivation, width: int = 80, unicode: bool = True) -> str:
+    """The derivation as a terminal reads it, fitted to ``width`` columns: what it is, the
+    answer (the standard loss, a, what was dropped and why, NLL = a·loss + dropped), the notes,
+    then the steps (a step whose expression is the previous one's says so instead), then the
+    exponential-family form.  Unicode maths, or ASCII where ``unicode`` is false."""
     dist = d.dist
-    out = [f"{dist.name} — {dist.title}"]
-    out.append(" · ".join(f"{role} {name} {text}" for role, name, text in _vars(dist, unicode)))
-    for number, step in enumerate(d.steps, start=1):
-        out += ["", f"{number}. {step.note}", _equation(step.lhs, step.rhs)]
+    out = _wrap(f"{dist.name} — {dist.title}", width, "   ")
+    out += _wrap(
+        " · ".join(f"{role} {name} {text}" for role, name, text in _vars(dist, unicode)), width
+    )
     out.append("")
     if d.standard is not None:
-        out.append(f"standard loss: {d.standard.id} — {d.standard.title} ({d.standard.reference})")
+        out += _wrap(f"standard loss: {d.standard.id} — {d.standard.title}", width, "   ")
+        out += _wrap(f"reference: {d.standard.reference}", width, "   ", "   ")
     else:
         out.append("standard loss: none registered matches; the loss below is as derived")
     out.append("NLL = a·loss + dropped, with")
     for label, expr in (("a", d.scale), ("loss", d.loss), ("dropped", d.dropped)):
-        out.append(_equation(sp.Symbol(label), expr))
+        out.append(fitted(sp.Symbol(label), expr, width=width, unicode=unicode))
+    out += _wrap(_why_dropped(d), width, "   ", "   ")
     if dist.notes:
-        out += ["", f"note: {dist.notes}"]
-    out += ["", *expfamily_lines(d, unicode)]
+        out += ["", *_wrap(f"note: {dist.notes}", width, "      ")]
+    out += ["", "derivation:"]
+    out += _steps(
+        d.steps,
+        width,
+        lambda step: fitted(step.lhs, step.rhs, width=width, unicode=unicode),
+        lambda step: (reading(step.lhs), reading(step.rhs)),
+    )
+    out.append("")
+    for line in expfamily_lines(d, unicode):  # its prose wrapped to the width too
+        long = len(line) > width and not line.startswith(" ")
+        out += _wrap(line, width, "   ") if long else [line]
     return _text(out, unicode)
+
+
+def _why_dropped(d: Derivation) -> str:
+    names = ", ".join(inline(t) for t in d.learned)
+    if d.dropped == 0:
+        return f"dropped: nothing (every term involves {names})"
+    return f"dropped: free of {names}, so it does not move the minimiser"
+
+
+def _wrap(text: str, width: int, indent: str = "", first: str = "") -> list[str]:
+    """Prose wrapped to ``width`` columns (continuation lines indented by ``indent``)."""
+    return textwrap.wrap(
+        text, width, initial_indent=first, subsequent_indent=indent, break_on_hyphens=False
+    ) or [""]
+
+
+def _steps(steps, width: int, shown, reads=None) -> list[str]:
+    """Numbered steps: the note (wrapped), then the equation; an equation that reads as the one
+    just shown (``reads``: a key, by default the text itself) is not repeated."""
+    out, previous = [], None
+    for number, step in enumerate(steps, start=1):
+        text = shown(step)
+        key = reads(step) if reads is not None else text
+        same = key == previous
+        note = f"{number}. {step.note}" + (" (the expression reads as before)" if same else "")
+        out += ["", *_wrap(note, width, " " * len(f"{number}. "))]
+        if not same:
+            out.append(text)
+        previous = key
+    return out
 
 
 def expfamily_lines(d: Derivation, unicode: bool = True) -> list[str]:
@@ -320,13 +363,10 @@ def _vars(dist, unicode: bool = True):
     ]
 
 
-# ---------------------------------------------------------------------------- relative losses
-
-
 @as_dict.register
 def _(d: RelativeDerivation, **_options) -> dict:
-    """The `--json` object for a loss that is not a likelihood (the DESIGN keys that apply, with
-    density, nll, dropped and scale null, and what is particular to it)."""
+    """The `--json` object for a loss that is not a likelihood (the keys of `show --json` that
+    apply, with density, nll, dropped and scale null, and what is particular to it)."""
     rel = d.relative
     out = {
         "name": rel.name,
@@ -364,28 +404,35 @@ def _(d: RelativeDerivation, **_options) -> dict:
 
 
 @render.register
-def _(d: RelativeDerivation, width: int = 100, unicode: bool = True) -> str:
-    _equation = partial(_equation_of, unicode=unicode)
+def _(d: RelativeDerivation, width: int = 80, unicode: bool = True) -> str:
+    """A loss that is not a likelihood: what it is, the verdict and the loss, then the steps."""
     rel = d.relative
     verdict = {True: "a likelihood", False: "not a likelihood", None: "not settled"}
-    out = [f"{rel.name} — {rel.title} ({verdict[d.normalisable]}; relative to {rel.relative_to})"]
+    title = f"{rel.name} — {rel.title} ({verdict[d.normalisable]}; relative to {rel.relative_to})"
+    out = _wrap(title, width, "   ")
     roles = [("observed", rel.observed), *(("learned", v) for v in rel.params)]
     roles += [("fixed", v) for v in rel.fixed]
-    out.append(
-        " · ".join(f"{role} {inline(v.symbol(), unicode)} {v.domain.text}" for role, v in roles)
+    out += _wrap(
+        " · ".join(f"{role} {inline(v.symbol(), unicode)} {v.domain.text}" for role, v in roles),
+        width,
     )
-    for number, step in enumerate(d.steps, start=1):
-        relation = step.data["relation"]
-        out += ["", f"{number}. {step.note}", _equation(step.lhs, step.rhs, relation=relation)]
-    out += ["", f"likelihood: {d.statement}"]
+    out += ["", *_wrap(f"likelihood: {d.statement}", width, "   ")]
+    out.append("loss:")
+    out.append(fitted(sp.Symbol("ℓ"), d.loss, width=width, unicode=unicode))
     if d.bound is not None:
         _, rhs, condition = d.bound
         out.append(f"bound ({condition}):")
-        out.append(_equation(sp.Symbol("loss"), rhs, relation="≥"))
-    out.append("loss:")
-    out.append(_equation(sp.Symbol("ℓ"), d.loss))
+        out.append(fitted(sp.Symbol("loss"), rhs, relation="≥", width=width, unicode=unicode))
     if rel.notes:
-        out += ["", f"note: {rel.notes}"]
+        out += ["", *_wrap(f"note: {rel.notes}", width, "      ")]
+    out += ["", "derivation:"]
+    out += _steps(
+        d.steps,
+        width,
+        lambda step: fitted(
+            step.lhs, step.rhs, relation=step.data["relation"], width=width, unicode=unicode
+        ),
+    )
     return _text(out, unicode)
 
 
@@ -400,55 +447,56 @@ def _who(side_dist, params, unicode: bool = True) -> str:
     return f"{side_dist.name}({', '.join(pretty(s, unicode) for s in params)})"
 
 
-def _render_steps(steps, unicode: bool = True) -> list[str]:
-    _equation = partial(_equation_of, unicode=unicode)
+def _render_steps(steps, width: int, unicode: bool = True) -> list[str]:
     out, number = [], 0
     for kind, members in groups(steps):
         if kind == "expectation":
-            out.append(f"   under P ({members[0].note}):")
-            out += [_equation(s.lhs, s.rhs, indent="      ") for s in members]
+            out += _wrap(f"under P ({members[0].note}):", width, "      ", "   ")
+            out += [
+                fitted(s.lhs, s.rhs, indent="      ", width=width, unicode=unicode) for s in members
+            ]
             continue
         step = members[0]
         number += 1
-        out += ["", f"{number}. {step.note}"]
+        out += ["", *_wrap(f"{number}. {step.note}", width, " " * len(f"{number}. "))]
         if kind == "densities" and "q" in step.data:
             out += [
-                _equation(step.lhs, step.rhs),
-                _equation(step.data["q"], step.data["q_density"]),
+                fitted(step.lhs, step.rhs, width=width, unicode=unicode),
+                fitted(step.data["q"], step.data["q_density"], width=width, unicode=unicode),
             ]
         elif "expectation" in step.data:
-            out.append(_equation(step.lhs, step.data["expectation"], step.rhs))
+            out.append(
+                fitted(step.lhs, step.data["expectation"], step.rhs, width=width, unicode=unicode)
+            )
         else:
-            out.append(_equation(step.lhs, step.rhs))
+            out.append(fitted(step.lhs, step.rhs, width=width, unicode=unicode))
     return out
 
 
 @render.register
-def _(pair: Pair, width: int = 100, unicode: bool = True) -> str:
-    """The terminal view of `derive kl` / `derive entropy`."""
-    _equation = partial(_equation_of, unicode=unicode)
+def _(pair: Pair, width: int = 80, unicode: bool = True) -> str:
+    """The terminal view of `derive kl` / `derive entropy`: the result first, then the steps."""
     p, q = pair.p, pair.q
     if q is None:
         out = [f"H({p.name}): entropy of the {p.title}", f"P = {_who(p, pair.params_p, unicode)}"]
     else:
-        out = [
-            f"KL({p.name} ‖ {q.name}): {p.title} ‖ {q.title}",
-            f"P = {_who(p, pair.params_p, unicode)} · Q = {_who(q, pair.params_q, unicode)}",
-        ]
-    out += _render_steps(pair.steps, unicode)
-    if pair.proofs:
-        marks = {True: "✓", False: "✗ (not proven)"}
-        out += [
-            "",
-            "proof: " + " · ".join(f"{PROOFS[k]} {marks[ok]}" for k, ok in pair.proofs.items()),
-        ]
+        out = _wrap(f"KL({p.name} ‖ {q.name}): {p.title} ‖ {q.title}", width, "   ")
+        out.append(f"P = {_who(p, pair.params_p, unicode)} · Q = {_who(q, pair.params_q, unicode)}")
     out.append("")
     out.append(
-        _equation(H_P, pair.entropy_p, indent="")
+        fitted(H_P, pair.entropy_p, indent="", width=width, unicode=unicode)
         if q is None
-        else _equation(KL_PQ, pair.kl, indent="")
+        else fitted(KL_PQ, pair.kl, indent="", width=width, unicode=unicode)
     )
-    out += [f"note: {note}" for note in pair.notes()]
+    for note in pair.notes():
+        out += _wrap(f"note: {note}", width, "      ")
+    if pair.proofs:
+        marks = {True: "✓", False: "✗ (not proven)"}
+        proofs = [f"{PROOFS[k]} {marks[ok]}" for k, ok in pair.proofs.items()]
+        line = "proof: " + " · ".join(proofs)
+        out += [line] if len(line) <= width else [f"proof: {p}" for p in proofs]
+    out += ["", "derivation:"]
+    out += _render_steps(pair.steps, width, unicode)
     return _text(out, unicode)
 
 
@@ -484,3 +532,93 @@ def _(pair: Pair) -> dict:
         for s in pair.steps
     ]
     return data
+
+
+# ---------------------------------------------------------------------------- Markdown
+
+
+@singledispatch
+def markdown(d: Derivation) -> str:
+    """The derivation as Markdown with ``$…$`` math (`derive show --markdown`, Jupyter): the
+    summary first, then the numbered steps."""
+    dist, shown = d.dist, latex_of(d)
+    why = _why_dropped(d).removeprefix("dropped: ")
+    out = [f"### {dist.name} — {dist.title}", ""]
+    out.append(" · ".join(f"{role} {name} {text}" for role, name, text in _vars(dist)))
+    out.append("")
+    if d.standard is not None:
+        out.append(
+            f"**Standard loss:** `{d.standard.id}`, {d.standard.title} ({d.standard.reference})"
+        )
+    else:
+        out.append("**Standard loss:** none registered matches; the loss below is as derived")
+    out += [
+        "",
+        r"$\mathrm{NLL} = a \cdot \mathrm{loss} + \mathrm{dropped}$, with",
+        "",
+        f"- $a = {shown['scale']}$",
+        f"- $\\mathrm{{loss}} = {shown['loss']}$",
+        f"- $\\mathrm{{dropped}} = {shown['dropped']}$ ({why})",
+    ]
+    if dist.notes:
+        out += ["", f"*Note:* {dist.notes}"]
+    return "\n".join([*out, "", "**Derivation**", "", *_markdown_steps(steps_of(d))])
+
+
+def _markdown_steps(steps) -> list[str]:
+    out, previous = [], None
+    for number, step in enumerate(steps, start=1):
+        same = step["latex"] == previous
+        out.append(f"{number}. {step['note']}" + (" (the expression is unchanged)" if same else ""))
+        if not same:
+            out += ["", f"   $$ {step['latex']} $$", ""]
+        previous = step["latex"]
+    return out
+
+
+@markdown.register
+def _(d: RelativeDerivation) -> str:
+    rel, data = d.relative, as_dict(d)
+    verdict = {True: "a likelihood", False: "not a likelihood", None: "not settled"}
+    out = [f"### {rel.name} — {rel.title}", ""]
+    out.append(f"{verdict[d.normalisable]}; relative to `{rel.relative_to}`. {d.statement}")
+    out += ["", f"$$ \\ell = {data['latex']['loss']} $$"]
+    if rel.notes:
+        out += ["", f"*Note:* {rel.notes}"]
+    return "\n".join([*out, "", "**Derivation**", "", *_markdown_steps(data["steps"])])
+
+
+@markdown.register
+def _(pair: Pair) -> str:
+    data = as_dict(pair)
+    if pair.q is None:
+        out = [f"### H({pair.p.name}): entropy of the {pair.p.title}", ""]
+        out.append(f"$$ H(P) = {data['latex']['entropy_p']} $$")
+    else:
+        out = [f"### KL({pair.p.name} ‖ {pair.q.name}): {pair.p.title} ‖ {pair.q.title}", ""]
+        out.append(f"$$ \\mathrm{{KL}}(P \\,\\|\\, Q) = {data['latex']['kl']} $$")
+    out += [f"*Note:* {note}" for note in pair.notes()]
+    return "\n".join([*out, "", "**Derivation**", "", *_markdown_steps(data["steps"])])
+
+
+# ---------------------------------------------------------------------------- repr
+
+
+@singledispatch
+def summary_line(d: Derivation) -> str:
+    """A short ``repr``: the entry, the loss and its scale, the standard id."""
+    standard = d.standard.id if d.standard else "none"
+    loss, scale = linear(d.loss), linear(d.scale)
+    return f"<Derivation {d.dist.name}: loss = {loss}, a = {scale}, standard {standard}>"
+
+
+@summary_line.register
+def _(d: RelativeDerivation) -> str:
+    return f"<RelativeDerivation {d.relative.name}: loss = {linear(d.loss)}>"
+
+
+@summary_line.register
+def _(pair: Pair) -> str:
+    if pair.q is None:
+        return f"<Pair H({pair.p.name}) = {linear(pair.entropy_p)}>"
+    return f"<Pair KL({pair.p.name} ‖ {pair.q.name}) = {linear(pair.kl)}>"

@@ -23,4 +23,5 @@ for page in pages:
 sheet.save(sys.argv[2], optimize=True)
 PY
 
-derive plot gaussian laplace cauchy huber student-t logistic -o docs/robust-losses.png
+# Student-t at ν = 4: at the reference ν = 1 it is the Cauchy, and its curve would hide that one
+derive plot gaussian laplace cauchy huber student-t logistic --set nu=4 -o docs/robust-losses.png

@@ -8,6 +8,8 @@ import pytest
 
 # Tests never read or write the user's derivation cache; test_cache.py sets its own directory.
 os.environ.setdefault("DERIVE_CACHE", "0")
+# The terminal views are fitted to COLUMNS; the golden files are laid out at 80 columns.
+os.environ["COLUMNS"] = "80"
 
 from derive.catalog import CATALOG
 from derive.derivation import derive

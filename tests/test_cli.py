@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -29,10 +30,50 @@ def run(capsys, *argv):
 def test_list_names_every_entry_with_its_loss(capsys):
     status, out, _ = run(capsys, "list")
     assert status == 0
-    lines = out.splitlines()
+    distributions, _others = out.split("\n\n")
+    lines = distributions.splitlines()
     assert lines[0].split() == ["name", "loss", "distribution"]
     assert [line.split()[0] for line in lines[1:]] == NAMES
     assert lines[1].split()[:2] == ["gaussian", "mse"]
+
+
+def test_list_also_names_the_losses_that_are_not_likelihoods(capsys):
+    """Every name `show` accepts is listed: the second group holds the relative losses."""
+    from derive.relative import RELATIVE
+
+    status, out, _ = run(capsys, "list")
+    heading, columns, *rows = out.split("\n\n")[1].splitlines()
+    assert status == 0 and "not likelihoods" in heading
+    assert columns.split() == ["name", "relative", "to", "loss"]
+    assert [row.split()[:2] for row in rows] == [[r.name, r.relative_to] for r in RELATIVE.values()]
+    for name in ("label-smoothing", "focal", "hinge"):
+        assert run(capsys, "show", name)[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "suggestion"),
+    [
+        (["show", "gausian"], "did you mean gaussian"),
+        (["show", "student"], "did you mean student-t"),
+        (["show", "label-smothing"], "did you mean label-smoothing"),
+        (["code", "poison"], "did you mean poisson"),
+        (["kl", "gaussian", "laplce"], "did you mean laplace"),
+    ],
+)
+def test_unknown_names_get_the_closest_known_ones(capsys, argv, suggestion):
+    status, out, err = run(capsys, *argv)
+    assert (status, out) == (2, "") and suggestion in err and len(err.splitlines()) == 1
+
+
+def test_help_texts_do_not_mention_files_users_do_not_have():
+    import argparse
+
+    from derive.cli import parser
+
+    top = parser()
+    (commands,) = [a for a in top._actions if isinstance(a, argparse._SubParsersAction)]
+    texts = [top.format_help(), *(p.format_help() for p in commands.choices.values())]
+    assert len(texts) > 5 and not [t for t in texts if "DESIGN" in t]
 
 
 def test_list_json(capsys):
@@ -121,6 +162,21 @@ def test_unwritable_output_is_one_line_and_nothing_written(tmp_path, capsys):
     status, out, err = run(capsys, "latex", "gaussian", "-o", str(tmp_path / "missing" / "x.tex"))
     assert status == 2 and out == "" and "missing" in err and err.count("\n") == 1
     assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize("name", ["gaussian", "categorical-logit", "focal"])
+def test_show_markdown_carries_the_derivation_as_math(capsys, name):
+    """--markdown: the summary, then each step of --json (its LaTeX in $$…$$), nothing 2-D."""
+    status, out, _ = run(capsys, "show", name, "--markdown")
+    assert status == 0 and out.startswith(f"### {name} — ")
+    _, data, _ = run(capsys, "show", name, "--json")
+    data = json.loads(data)
+    latexes = [s["latex"] for s in data["steps"]]
+    runs = [b for a, b in itertools.pairwise([None, *latexes]) if a != b]  # no repeats shown
+    assert all(f"$$ {latex} $$" in out for latex in latexes)
+    assert out.count("   $$ ") == len(runs)
+    assert out.count("$") % 2 == 0 and "⎛" not in out and "───" not in out
+    assert out.index("**Derivation**") > out.index("$$" if data.get("scale") is None else "$a = ")
 
 
 def test_help_and_a_repeated_list_import_no_sympy(tmp_path):

@@ -17,7 +17,7 @@ LAYERS = (
     # primitives: errors, progress callbacks, the one time limit, the one on-disk cache,
     # declarations, stable functions, display forms, the one numeric evaluator, the one prover
     ("errors", "progress", "budget", "cache", "spec", "functions", "display", "numeric",
-     "symbolic"),
+     "symbolic", "views"),
     # the catalog of declarations; standard losses and recognition; declarations made from
     # declarations (censored, truncated, mixtures, links: the modifiers)
     ("catalog", "standard", "composite"),
@@ -32,6 +32,11 @@ LAYERS = (
 )  # fmt: skip
 
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+
+#: The one module allowed to call upwards: derive.views, the records' thin delegations
+#: (to_text, to_markdown, to_latex, the Jupyter repr), each importing its output when called.
+#: test_the_delegations_stay_thin checks that it holds nothing else.
+DELEGATES = {"derive.views": {"derive.report", "derive.latex"}}
 
 
 def _module(path: Path) -> str:
@@ -75,7 +80,26 @@ def _layer(module: str) -> str:
     return module.split(".")[1] if "." in module else ""
 
 
-GRAPH = {_module(p): _imports(p) for p in sorted(PACKAGE.rglob("*.py"))}
+GRAPH = {
+    _module(p): _imports(p) - DELEGATES.get(_module(p), set())
+    for p in sorted(PACKAGE.rglob("*.py"))
+}
+
+
+def test_the_delegations_stay_thin():
+    """derive.views imports nothing of derive at module level, and each of its functions is an
+    import and a return (or a return alone): presentation code lives in the outputs."""
+    for module, allowed in DELEGATES.items():
+        path = PACKAGE.parent.joinpath(*module.split(".")).with_suffix(".py")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            assert not (isinstance(node, ast.ImportFrom) and node.level), ast.unparse(node)
+        functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+        assert functions
+        for f in functions:
+            body = [n for n in f.body if not isinstance(n, ast.Expr)]  # docstrings aside
+            assert [type(n) for n in body] in ([ast.ImportFrom, ast.Return], [ast.Return]), f.name
+        assert _imports(path) == allowed
 
 
 def test_every_module_has_a_layer():

@@ -79,3 +79,42 @@ def test_without_matplotlib_the_error_says_what_to_install(capsys, monkeypatch, 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     assert main(["plot", "gaussian", "-o", str(tmp_path / "g.png")]) == 2
     assert "pip install 'derive-losses[plot]'" in capsys.readouterr().err
+
+
+def test_set_holds_a_parameter_and_labels_it():
+    """--set nu=5: the Student-t curve is (ν+1)/2·log1p(r²/ν) at ν = 5, not the Cauchy's ν = 1."""
+    (row,) = plot.panels(
+        [derivation("student-t"), derivation("cauchy")], points=5, values={"nu": 5}
+    )
+    student, cauchy = row.curves
+    r = np.linspace(-4, 4, 5)
+    np.testing.assert_allclose(student.loss, 3 * np.log1p(r**2 / 5))
+    np.testing.assert_allclose(cauchy.loss, np.log1p(r**2))
+    assert "\\nu = 5" in student.label and "=" not in cauchy.label.split(":")[1]
+    (default,) = plot.panels([derivation("student-t")], points=5)
+    np.testing.assert_allclose(default.curves[0].loss, np.log1p(r**2))  # ν = 1: the Cauchy
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--set", "nu=0"], "--set nu=0: nu of student-t must be > 0"),
+        (["--set", "nu"], "expected PARAM=NUMBER"),
+        (["--set", "nu=five"], "expected PARAM=NUMBER"),
+        (["--set", "foo=1"], "no plotted entry has a parameter 'foo'"),
+        (["--set", "mu=1"], "mu is on the x-axis"),
+    ],
+)
+def test_bad_set_is_one_line(tmp_path, capsys, derived, argv, message):
+    target = tmp_path / "t.png"
+    assert main(["plot", "student-t", *argv, "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not target.exists()
+
+
+def test_every_curve_stays_visible_beside_the_mse():
+    """Beside robust losses the MSE is cut at the top, so the others fill the axes."""
+    rows = plot.panels([derivation(n) for n in ("gaussian", "laplace", "cauchy")])
+    _bottom, top = plot._ylim([c.loss for c in rows[0].curves])
+    assert top < 16 and top >= 1.6 * 4 * 0.99  # the MAE reaches 4; the MSE 16
+    assert plot._ylim([c.loss for c in rows[0].curves[1:]]) is None  # nothing to cut

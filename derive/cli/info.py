@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 
 def _pair(args):
+    from ..catalog import get
     from ..infotheory import divergence, entropy
 
+    for name in (args.p, args.q):
+        if name is not None:
+            get(name)  # an unknown name fails before any progress is shown
+    what = f"H({args.p})" if args.q is None else f"KL({args.p} ‖ {args.q})"
+    args.progress("deriving", 1, 1, what)
     return entropy(args.p) if args.q is None else divergence(args.p, args.q)
 
 
@@ -23,7 +30,7 @@ def _command(args) -> str:
     unicode = unicode_stdout(args)
     if args.json:
         return json.dumps(as_dict(pair), indent=2, ensure_ascii=not unicode)
-    return render(pair, unicode=unicode)
+    return render(pair, width=shutil.get_terminal_size((80, 24)).columns, unicode=unicode)
 
 
 def add_commands(sub) -> None:

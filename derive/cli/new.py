@@ -72,10 +72,12 @@ def _command(args) -> str:
             name=args.name,
             normalize=args.normalize,
             budget=budget,
+            report=args.progress,
         )
         from ..derivation import derive_cached
         from .modifiers import apply
 
+        args.progress("derive new", 3, 3, "deriving the loss")
         derivation = derive_cached(apply(declared.dist, args))
         text = _output(args, declared, derivation)
     if args.latex or args.code:  # outputs that do not show the reading: say it on stderr
@@ -98,7 +100,7 @@ def _output(args, declared, derivation) -> str:
         return _latex(derivation)
     if args.code:
         return _code(derivation)
-    width = shutil.get_terminal_size((100, 24)).columns
+    width = shutil.get_terminal_size((80, 24)).columns
     unicode = unicode_stdout(args)
     text = _echo(declared, derivation, unicode) + "\n\n" + render(derivation, width, unicode)
     return text if unicode else ascii_text(text)
@@ -179,7 +181,9 @@ def add_commands(sub) -> None:
     )
     p.add_argument("--name", default="new", help="a name for the distribution (default: new)")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--json", action="store_true", help="one JSON object (DESIGN.md keys)")
+    group.add_argument(
+        "--json", action="store_true", help="one JSON object: every field of the derivation"
+    )
     group.add_argument("--latex", action="store_true", help="the derivation as a LaTeX fragment")
     group.add_argument("--code", action="store_true", help="the numpy module, as `derive code`")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically)")

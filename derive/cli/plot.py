@@ -1,4 +1,4 @@
-"""`derive plot NAME... [-o FILE.png|.pdf|.svg]`."""
+"""`derive plot NAME... [--set PARAM=VALUE ...] [-o FILE.png|.pdf|.svg]`."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _plot(args):
     output = args.output or (f"{names[0]}.png" if len(names) == 1 else "losses.png")
     if Path(output).suffix.lower() not in FORMATS:
         raise UserError(f"cannot write {output}: give a file ending in {', '.join(FORMATS)}")
-    fig = figure(derivations(names, args.progress))
+    fig = figure(derivations(names, args.progress), values=_values(args.set))
     try:
         data = image(fig, output)
     finally:
@@ -30,6 +30,21 @@ def _plot(args):
     write_output(data, output)
     print(f"derive: wrote {output}", file=sys.stderr)
     return None
+
+
+def _values(items) -> dict[str, float]:
+    """``--set NAME=VALUE`` items as {name: value}; the plot checks names and domains."""
+    values = {}
+    for item in items or ():
+        name, sep, text = item.partition("=")
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if not sep or not name.strip() or value is None:
+            raise UserError(f"--set {item!r}: expected PARAM=NUMBER, e.g. --set nu=5")
+        values[name.strip()] = value
+    return values
 
 
 def add_commands(sub) -> None:
@@ -41,6 +56,13 @@ def add_commands(sub) -> None:
         "the others are drawn against their learned parameter.",
     )
     p.add_argument("names", nargs="+", metavar="NAME", help="catalog names (see `derive list`)")
+    p.add_argument(
+        "--set",
+        action="append",
+        metavar="PARAM=VALUE",
+        help="hold a parameter at VALUE instead of its reference value (1 for a scale), in "
+        "every entry that has it, e.g. --set nu=5 (repeatable)",
+    )
     p.add_argument(
         "-o",
         "--output",

@@ -1,4 +1,4 @@
-"""`derive list` and `derive show NAME`."""
+"""`derive list` and `derive show NAME [--json | --markdown]`."""
 
 from __future__ import annotations
 
@@ -13,18 +13,21 @@ def _list(args) -> str:
     from .io import unicode_stdout
 
     unicode = unicode_stdout(args)
-    rows = _catalog_rows(args.progress)
-    if args.json:
+    rows, others = _catalog_rows(args.progress)
+    if args.json:  # the catalog of distributions (the names other tools rely on)
         keys = ("name", "standard", "title")
         return json.dumps(
             [dict(zip(keys, row, strict=True)) for row in rows],
             indent=2,
             ensure_ascii=not unicode,
         )
-    width = max(len(r[0]) for r in rows)
-    std_width = max(len(r[1]) for r in rows)
+    width = max(len(r[0]) for r in rows + others)
+    std_width = max(len(r[1]) for r in rows + others)
     lines = [f"{'name':<{width}}  {'loss':<{std_width}}  distribution"]
     lines += [f"{n:<{width}}  {s:<{std_width}}  {t}" for n, s, t in rows]
+    lines += ["", "losses that are not likelihoods (`derive show` accepts them too):"]
+    lines.append(f"{'name':<{width}}  {'relative to':<{std_width}}  loss")
+    lines += [f"{n:<{width}}  {s:<{std_width}}  {t}" for n, s, t in others]
     if unicode:
         return "\n".join(lines)
     from ..display import ascii_text
@@ -32,10 +35,11 @@ def _list(args) -> str:
     return ascii_text("\n".join(lines))
 
 
-def _catalog_rows(progress) -> list[tuple[str, str, str]]:
-    """(name, standard id, title) of every catalog entry.  Kept in the derivation cache under
-    derive's code version, so a repeated `derive list` imports neither SymPy nor the catalog;
-    otherwise every entry is derived (and cached)."""
+def _catalog_rows(progress) -> tuple[list, list]:
+    """(name, standard id, title) of every catalog entry, and (name, relative to, title) of
+    every loss that is not a likelihood.  Kept in the derivation cache under derive's code
+    version, so a repeated `derive list` imports neither SymPy nor the catalog; otherwise every
+    entry is derived (and cached)."""
     from .. import cache
 
     store = cache.default_store()
@@ -43,29 +47,31 @@ def _catalog_rows(progress) -> list[tuple[str, str, str]]:
     content = store.load(entry) if store is not None else None
     if content is not None:
         try:
-            version, rows = json.loads(content)
+            version, rows, others = json.loads(content)
             if version == cache.code_version():
-                return [tuple(row) for row in rows]
+                return [tuple(row) for row in rows], [tuple(row) for row in others]
         except ValueError:
             pass
     from ..catalog import CATALOG
     from ..derivation import standard_of
     from ..progress import tracked
+    from ..relative import RELATIVE
 
     rows = [
         (name, standard_of(CATALOG[name]) or "—", CATALOG[name].title)
         for name in tracked(CATALOG, "deriving", progress)
     ]
+    others = [(rel.name, rel.relative_to, rel.title) for rel in RELATIVE.values()]
     if store is not None:
-        store.store(entry, json.dumps([cache.code_version(), rows]).encode())
-    return rows
+        store.store(entry, json.dumps([cache.code_version(), rows, others]).encode())
+    return rows, others
 
 
 def _show(args) -> str:
     from ..derivation import Derivation
     from ..display import ascii_text
-    from ..relative import derivation_of
-    from ..report import as_dict, deviance_lines, prior_lines, render
+    from ..relative import derivations
+    from ..report import as_dict, deviance_lines, markdown, prior_lines, render
     from .io import unicode_stdout
 
     if args.modifiers:
@@ -74,7 +80,7 @@ def _show(args) -> str:
 
         derivation = derive_cached(modified(args.name, args))
     else:
-        derivation = derivation_of(args.name)
+        (derivation,) = derivations([args.name], args.progress)
     unicode = unicode_stdout(args)
     extras = args.deviance or args.prior is not None
     if extras and not isinstance(derivation, Derivation):
@@ -83,7 +89,10 @@ def _show(args) -> str:
     if args.json:
         data = as_dict(derivation, deviance=args.deviance, prior=args.prior)
         return json.dumps(data, indent=2, ensure_ascii=not unicode)
-    width = shutil.get_terminal_size((100, 24)).columns
+    if args.markdown:
+        text = markdown(derivation)
+        return text if unicode else ascii_text(text)
+    width = shutil.get_terminal_size((80, 24)).columns
     out = [render(derivation, width=width, unicode=unicode)]
     if args.deviance:
         from ..expfamily import deviance
@@ -99,13 +108,26 @@ def _show(args) -> str:
 
 
 def add_commands(sub) -> None:
-    p = sub.add_parser("list", help="list the catalog of distributions and their losses")
-    p.add_argument("--json", action="store_true", help="one JSON array")
+    p = sub.add_parser(
+        "list",
+        help="list the distributions and their losses, and the losses that are not likelihoods",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON array (the distributions)")
     p.set_defaults(handler=_list)
-    p = sub.add_parser("show", help="show the derivation of a catalog entry")
-    p.add_argument("name", help="a catalog name (see `derive list`)")
-    p.add_argument(
-        "--json", action="store_true", help="one JSON object (every key of the derivation)"
+    p = sub.add_parser(
+        "show",
+        help="show a derivation: the loss, its scale and dropped terms first, then the steps",
+        description="Show how the loss of NAME follows from its negative log-likelihood: the "
+        "summary (standard loss, scale a, dropped terms) first, then each step. Formulas are "
+        "fitted to the terminal's width (COLUMNS, default 80).",
+    )
+    p.add_argument("name", help="a name `derive list` shows")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--json", action="store_true", help="one JSON object: every field of the derivation"
+    )
+    shown.add_argument(
+        "--markdown", action="store_true", help="Markdown with $…$ math (for notebooks, READMEs)"
     )
     p.add_argument(
         "--deviance",

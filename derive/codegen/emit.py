@@ -696,7 +696,23 @@ def _load(source: str, name: str, backend: str) -> types.ModuleType:
 def load(
     target, backend: str = "numpy", grad: bool = False, prior: str | None = None
 ) -> types.ModuleType:
-    """The emitted module, in-process, without writing a file (catalog names are cached)."""
+    """The emitted module, in-process, without writing a file (catalog names are cached).
+
+    Parameters:
+        target: a catalog name, a :class:`~derive.spec.Distribution` or a Derivation.
+        backend: "numpy", "torch" or "jax".
+        grad: also ``gradient``/``hessian`` (and the GBM objectives, numpy, one raw output).
+        prior: a prior's name (`derive prior`): the MAP objective's penalty too.
+
+    The module holds ``loss(observed, *params, *fixed, reduction="mean")`` and ``nll(...)``;
+    the torch backend also an ``nn.Module`` loss class in torch's order (``forward(input...,
+    target)``), e.g. ``CategoricalLogitLoss``.
+
+    >>> import derive
+    >>> m = derive.load("poisson-log")
+    >>> m.PARAMS, float(m.loss([2.0], [0.0]))
+    (('eta',), 1.0)
+    """
     if isinstance(target, str):
         if prior is not None:
             return _load(module_source(target, backend, grad, prior), target, backend)

@@ -41,6 +41,7 @@ __all__ = [
     "fragment_context",
     "latex_of",
     "lines",
+    "record_latex",
     "relative_context",
     "render_template",
     "steps_of",
@@ -48,3 +49,12 @@ __all__ = [
     "tex",
     "tex_engine",
 ]
+
+
+def record_latex(record) -> str:
+    """The LaTeX of a record: the fragment of a derivation (or of a loss that is not a
+    likelihood), the section of an entropy / KL pair."""
+    from ..infotheory import Pair
+    from .infotheory import pair_section
+
+    return pair_section(record) if isinstance(record, Pair) else fragment(record)

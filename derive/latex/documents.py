@@ -415,17 +415,19 @@ class Section:
 
     template: str
     context: Callable[[list], dict]
+    #: the context also takes ``report=`` (see derive.progress) and says how far it is
+    reports: bool = False
 
 
-def _infotheory(derivations) -> dict:
+def _infotheory(derivations, report: Report | None = None) -> dict:
     from .infotheory import document_context
 
-    return document_context(derivations)
+    return document_context(derivations, report)
 
 
 #: The sections every standalone document has, in order: the Python API and `derive latex`
 #: build the same document from this one table.
-SECTIONS: tuple[Section, ...] = (Section("infotheory.tex.j2", _infotheory),)
+SECTIONS: tuple[Section, ...] = (Section("infotheory.tex.j2", _infotheory, reports=True),)
 
 
 def _is_relative(d) -> bool:
@@ -458,9 +460,17 @@ def document(
     relatives = [d for d in derivations if _is_relative(d)]
     derivations = [d for d in derivations if not _is_relative(d)]
     notation = notation or Notation()
-    contexts = [fragment_context(d, notation) for d in derivations]
+    contexts = [
+        fragment_context(d, notation)
+        for d in tracked(derivations, "writing LaTeX", report, name=lambda d: d.dist.name)
+    ]
     built = [
-        {"template": section.template, "data": section.context(derivations)}
+        {
+            "template": section.template,
+            "data": section.context(derivations, report=report)
+            if section.reports
+            else section.context(derivations),
+        }
         for section in tracked(
             SECTIONS if sections is None else list(sections),
             "building section",

@@ -19,6 +19,7 @@ from ..infotheory import (
     label_smoothing,
     vae_kl,
 )
+from ..progress import Report, tracked
 from .printer import WIDTH, _width, lines, tex
 from .templates import render_template
 
@@ -108,19 +109,24 @@ def classic_context(classic: Classic) -> dict:
 
 def latex_section(p_name: str, q_name: str | None = None) -> str:
     """The LaTeX section for a pair (or for the entropy of one entry): a fragment for a paper."""
-    pair = entropy(p_name) if q_name is None else divergence(p_name, q_name)
+    return pair_section(entropy(p_name) if q_name is None else divergence(p_name, q_name))
+
+
+def pair_section(pair: Pair) -> str:
+    """The LaTeX section of a computed pair (what `derive kl P Q --latex` writes)."""
     return render_template("infotheory_pair.tex.j2", pair=pair_context(pair, r"\section"))
 
 
-def document_context(derivations) -> dict:
+def document_context(derivations, report: Report | None = None) -> dict:
     """The information-theory section of the standalone document: for each distribution, its
-    pair with a second member of its family; the classics whose families are in the document."""
+    pair with a second member of its family; the classics whose families are in the document.
+    ``report`` (see derive.progress) hears of each pair (a pair can take seconds)."""
     from ..catalog import CATALOG
 
     # catalog entries only: composites and `derive new` declarations have no KL registry entry
     names = [d.dist.name for d in derivations if CATALOG.get(d.dist.name) is d.dist]
     pairs = []
-    for name in names:
+    for name in tracked(names, "information theory: KL within", report):
         try:
             pairs.append(pair_context(divergence(name, name)))
         except UserError:  # no full density (tweedie): nothing to say
