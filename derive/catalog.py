@@ -620,6 +620,7 @@ register(
         natural_link="log",
         # the tail ∝ y^(−β−1) is very heavy for the small shapes the tests draw (β ≈ 0.2)
         tolerances={"normalisation": 1e-6},
+        natural_link="log",
     )
 )
 
