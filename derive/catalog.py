@@ -617,7 +617,6 @@ register(
         "survival:aft with the logistic distribution model log α (aft_loss_distribution_scale "
         "= 1/β).",
         references=("scipy.stats.fisk", "lifelines LogLogisticAFTFitter"),
-        natural_link="log",
         # the tail ∝ y^(−β−1) is very heavy for the small shapes the tests draw (β ≈ 0.2)
         tolerances={"normalisation": 1e-6},
         natural_link="log",
