@@ -264,8 +264,9 @@ def test_logit_loss_keeps_its_relative_accuracy_when_confident_and_right(lib):
 
 
 def _new(density, observed, params, fixed=(), **kw):
-    from derive.codegen import load
     from derive.new import declare
+
+    from derive.codegen import load
 
     return load(declare(density, observed, params, fixed, **kw).dist)
 
