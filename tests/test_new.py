@@ -475,7 +475,7 @@ def test_code_is_the_module_derive_code_emits(capsys, tmp_path):
     assert (status, out) == (0, "")
     assert err == (
         "derive: read the density as p(y | λ) = λ·exp(-λ·y); e as Euler's number; normalises: "
-        "the integral over (0, ∞) is 1 at 3 random parameter values (quadrature)\n"
+        "the symbolic integral over (0, ∞) is 1\n"
     )
     spec = importlib.util.spec_from_file_location("expo", target)
     module = importlib.util.module_from_spec(spec)
@@ -596,7 +596,7 @@ def test_a_density_that_does_not_normalise_is_refused_with_its_integral(capsys):
     assert "does not normalise: its integral over (-∞, ∞) is sqrt(2), not 1" in err
     err = bad(capsys, "--density", r"\lambda^y e^{-\lambda}", "--observed", "y", "--param",
               "lambda", "--positive", "lambda", "--discrete")  # fmt: skip
-    assert "does not normalise: its sum over {0, …, ∞} is" in err
+    assert "does not normalise: its sum over {0, …, ∞}" in err  # diverges where λ ≥ 1
 
 
 def test_a_negative_density_is_refused(capsys):
