@@ -12,7 +12,9 @@ from functools import cache
 
 from sympy import (
     Abs,
+    EulerGamma,
     Function,
+    Piecewise,
     Product,
     S,
     Sum,
@@ -20,6 +22,8 @@ from sympy import (
     besseli,
     binomial,
     cos,
+    digamma,
+    erf,
     exp,
     factorial,
     gamma,
@@ -27,6 +31,7 @@ from sympy import (
     log,
     oo,
     pi,
+    polygamma,
     sqrt,
 )
 
@@ -35,7 +40,7 @@ from .errors import shown
 from .functions import huber, ndtr, sigmoid
 from .spec import CLASS_INDEX as k
 from .spec import N_CLASSES as K
-from .spec import Distribution, Link, Var
+from .spec import Distribution, Link, Moment, Var
 
 CATALOG: dict[str, Distribution] = {}
 
@@ -186,6 +191,148 @@ def _gaussian_mixture(y, weights, mu, sigma):
     return Sum(weights[k] * _gaussian(y, mu[k], sigma[k]), (k, 1, K))
 
 
+# ---------------------------------------------------------------------------- expectations
+#
+# 𝔼 of the statistics each family's information theory needs (derive.infotheory.STATISTICS names
+# the kinds), each with the condition under which it exists.  A table receives the family's
+# symbols in declaration order (observed, params, fixed).  The Bernoulli needs none: its
+# expectations are exact sums over the support.  What a table leaves out is summed or integrated,
+# with its existence decided from the integrand's tails.  tests/test_infotheory.py checks every
+# entry against quadrature, on both sides of its condition.
+
+
+def _gaussian_moments(y, mu, sigma):
+    def abs_dev(m):  # 𝔼|y − m| = σ√(2/π)·e^{−d²/2σ²} + d·erf(d/σ√2), d = μ − m
+        d = mu - m
+        return sigma * sqrt(2 / pi) * exp(-(d**2) / (2 * sigma**2)) + d * erf(d / (sqrt(2) * sigma))
+
+    return {"y": mu, "(y - m)^2": lambda m: sigma**2 + (mu - m) ** 2, "|y - m|": abs_dev}
+
+
+def _laplace_moments(y, mu, b):
+    return {
+        "y": mu,
+        "(y - m)^2": lambda m: 2 * b**2 + (mu - m) ** 2,
+        "|y - m|": lambda m: Abs(mu - m) + b * exp(-Abs(mu - m) / b),
+    }
+
+
+def _categorical_moments(y, p):
+    # Both declare y on the simplex so that the loss takes probability targets; as a distribution
+    # their draws are one-hot (the constraint is a relaxation), which is what makes 𝔼[y_k] = p_k.
+    return {"y_k": lambda k_: p[k_]}
+
+
+def _exponential_moments(y, lam):
+    def abs_dev(m):  # 𝔼|y − m| = m − 1/λ + 2e^{−λm}/λ for m > 0, 1/λ − m otherwise
+        return Piecewise((m - 1 / lam + 2 * exp(-lam * m) / lam, m > 0), (1 / lam - m, True))
+
+    return {
+        "y": 1 / lam,
+        "(y - m)^2": lambda m: 1 / lam**2 + (1 / lam - m) ** 2,
+        "|y - m|": abs_dev,
+        "y^s": lambda s: Moment(gamma(1 + s) / lam**s, s > -1),
+        "log y": -EulerGamma - log(lam),
+        "(log y - m)^2": lambda m: pi**2 / 6 + (-EulerGamma - log(lam) - m) ** 2,
+    }
+
+
+def _gamma_moments(y, mu, shape):
+    log_mean = digamma(shape) - log(shape / mu)  # 𝔼 log y, rate shape/μ
+    return {
+        "y": mu,
+        "(y - m)^2": lambda m: mu**2 / shape + (mu - m) ** 2,
+        "y^s": lambda s: Moment((mu / shape) ** s * gamma(shape + s) / gamma(shape), s + shape > 0),
+        "log y": log_mean,
+        "(log y - m)^2": lambda m: polygamma(1, shape) + (log_mean - m) ** 2,
+    }
+
+
+def _beta_moments(y, a, b):
+    mean, log_mean = a / (a + b), digamma(a) - digamma(a + b)
+    return {
+        "y": mean,
+        "(y - m)^2": lambda m: a * b / ((a + b) ** 2 * (a + b + 1)) + (mean - m) ** 2,
+        "y^s": lambda s: Moment(
+            gamma(a + s) * gamma(a + b) / (gamma(a) * gamma(a + b + s)), s + a > 0
+        ),
+        "log y": log_mean,
+        "log(1 - y)": digamma(b) - digamma(a + b),
+        "(log y - m)^2": lambda m: polygamma(1, a) - polygamma(1, a + b) + (log_mean - m) ** 2,
+    }
+
+
+def _dirichlet_moments(y, alpha):
+    total = Sum(alpha[_j], (_j, 1, K))
+    return {
+        "y_k": lambda k_: alpha[k_] / total,
+        "log y_k": lambda k_: digamma(alpha[k_]) - digamma(total),
+    }
+
+
+def _lognormal_moments(y, mu, sigma):
+    return {
+        "y": exp(mu + sigma**2 / 2),
+        "y^s": lambda s: exp(s * mu + s**2 * sigma**2 / 2),
+        "log y": mu,
+        "(log y - m)^2": lambda m: sigma**2 + (mu - m) ** 2,
+    }
+
+
+def _weibull_moments(y, lam, k_):
+    return {
+        "y": lam * gamma(1 + 1 / k_),
+        "y^s": lambda s: Moment(lam**s * gamma(1 + s / k_), s + k_ > 0),
+        "log y": log(lam) - EulerGamma / k_,
+    }
+
+
+def _cauchy_moments(y, mu, g0):
+    # no moments; 𝔼 log((y − m)² + g²) = log((γ + g)² + (μ − m)²) (the Cauchy's Poisson kernel)
+    return {
+        "y": Moment.never(),
+        "(y - m)^2": lambda m: Moment.never(),
+        "|y - m|": lambda m: Moment.never(),
+        "y^s": lambda s: Moment.never() if s.is_Integer and s >= 1 else None,
+        "log(1 + ((y - m)/g)^2)": lambda m, g: log(((g0 + g) ** 2 + (mu - m) ** 2) / g**2),
+    }
+
+
+def _student_t_moments(y, mu, nu, s):
+    # moments of order r exist for ν > r only; the entropy's term at the t's own location and scale
+    return {
+        "y": Moment(mu, nu > 1),
+        "(y - m)^2": lambda m: Moment(s**2 * nu / (nu - 2) + (mu - m) ** 2, nu > 2),
+        "log(1 + ((y - m)/g)^2)": Moment(
+            digamma((nu + 1) / 2) - digamma(nu / 2), at=(mu, sqrt(nu) * s)
+        ),
+    }
+
+
+def _logistic_moments(y, mu, s):
+    return {"y": mu, "log(1 + exp(-(y - m)/g))": Moment(S.One, at=(mu, s))}
+
+
+def _asymmetric_laplace_moments(y, mu, tau, sigma):
+    # P(y > μ) = 1 − τ; beyond μ the tails are exponential with means σ/τ (right), σ/(1 − τ) (left)
+    right, left = (1 - tau) * sigma / tau, tau * sigma / (1 - tau)
+    return {"y": mu + right - left, "|y - m|": Moment(right + left, at=(mu,))}
+
+
+def _von_mises_moments(y, mu, kappa):
+    return {"cos(y - m)": lambda m: besseli(1, kappa) / besseli(0, kappa) * cos(mu - m)}
+
+
+def _inverse_gaussian_moments(y, mu, lam):
+    # every moment exists, negative ones too; these two have short closed forms
+    return {"y": mu, "y^s": lambda s: {1: mu, -1: 1 / mu + 1 / lam}.get(s)}
+
+
+def _mean(name):
+    """The table of a family whose one declared expectation is its mean (a parameter expression)."""
+    return lambda y, *params: {"y": name(*params)}
+
+
 # ---------------------------------------------------------------------------- variables
 
 Y = Var("y", "real", doc="target")
@@ -215,6 +362,7 @@ register(
         fixed=(_fixed("sigma", doc="noise standard deviation"),),
         density=_gaussian,
         cdf=_gaussian_cdf,
+        expectations=_gaussian_moments,
         notes="σ is a fixed standard deviation, not a variance; the MSE is the NLL up to the "
         "scale 1/(2σ²) and the constant log σ + ½ log 2π.",
         references=(
@@ -236,6 +384,7 @@ register(
         ),
         density=_gaussian,
         cdf=_gaussian_cdf,
+        expectations=_gaussian_moments,
         notes="μ is the mean and σ a standard deviation; torch's gaussian_nll_loss takes the "
         "variance σ². "
         "A network should output log σ (or log σ²) and exponentiate.",
@@ -252,6 +401,7 @@ register(
         params=(Var("mu", "real", doc="median (the prediction)"),),
         fixed=(_fixed("b", doc="scale"),),
         density=lambda y, mu, b: exp(-Abs(y - mu) / b) / (2 * b),
+        expectations=_laplace_moments,
         notes="μ is the median (the minimiser of the MAE is the conditional median); b is the "
         "scale (variance 2b²).",
         references=(
@@ -273,6 +423,7 @@ register(
             _fixed("sigma", doc="scale"),
         ),
         density=_asymmetric_laplace,
+        expectations=_asymmetric_laplace_moments,
         notes="Quantile-regression form (Yu & Moyeed 2001): p = τ(1−τ)/σ · exp(−ρ_τ((y−μ)/σ)) with "
         "ρ_τ(r) = r(τ − 1[r<0]) = r(τ − ½) + |r|/2, so μ is the τ-quantile. scipy's "
         "laplace_asymmetric(κ) is the same law with κ = √(τ/(1−τ)) and scale σ/√(τ(1−τ)). "
@@ -290,6 +441,7 @@ register(
         params=(Var("mu", "real", doc="location (median)"),),
         fixed=(_fixed("gamma", doc="scale (half width at half maximum)"),),
         density=lambda y, mu, g: 1 / (pi * g * (1 + ((y - mu) / g) ** 2)),
+        expectations=_cauchy_moments,
         notes="γ is the half width at half maximum; the Cauchy has no mean, μ is its median. "
         "The loss log(1 + (r/γ)²) is the ρ(z) = log(1 + z) of scipy.optimize.least_squares("
         "loss='cauchy', f_scale=γ), which multiplies it by γ².",
@@ -305,6 +457,7 @@ register(
         params=(Var("mu", "real", doc="location"),),
         fixed=(_fixed("nu", doc="degrees of freedom"), _fixed("s", doc="scale")),
         density=_student_t,
+        expectations=_student_t_moments,
         notes="s is a scale, not a standard deviation (the variance is s²ν/(ν−2) for ν > 2); "
         "ν → ∞ gives the Gaussian, ν = 1 the Cauchy. As torch.distributions.StudentT(df=ν, "
         "loc=μ, scale=s).",
@@ -322,6 +475,7 @@ register(
         fixed=(_fixed("s", doc="scale"),),
         density=lambda y, mu, s: exp(-(y - mu) / s) / (s * (1 + exp(-(y - mu) / s)) ** 2),
         cdf=lambda y, mu, s: sigmoid((y - mu) / s),
+        expectations=_logistic_moments,
         notes="s is the scale (variance π²s²/3). With r = y − μ the NLL is "
         "r/s + 2·log(1 + e^(−r/s)) + log s = 2·log cosh(r/(2s)) + log 4s: the log-cosh loss, "
         "evaluated stably as |x| + softplus(−2|x|) − log 2. At s = ½ it is Keras' log_cosh.",
@@ -356,6 +510,7 @@ register(
         fixed=(_fixed("sigma", doc="standard deviation of log y"),),
         density=lambda y, mu, sigma: _gaussian(log(y), mu, sigma) / y,
         cdf=lambda y, mu, sigma: _gaussian_cdf(log(y), mu, sigma),
+        expectations=_lognormal_moments,
         notes="μ and σ are the mean and standard deviation of log y: the median is e^μ, the mean "
         "e^(μ+σ²/2). The loss is the squared log error (log y − μ)² with μ = log ŷ; sklearn's "
         "mean_squared_log_error applies it to 1 + y and 1 + ŷ.",
@@ -407,6 +562,7 @@ register(
         params=(Var("p", "unit_interval", doc="success probability"),),
         fixed=(_N,),
         density=lambda y, p, n: binomial(n, y) * p**y * (1 - p) ** (n - y),
+        expectations=_mean(lambda p, n: n * p),
         support=(0, _N.symbol()),
         notes="y counts successes out of n trials with success probability p (scipy binom(n, p), "
         "torch Binomial(total_count=n, probs=p)); the mean is np. n = 1 is the Bernoulli.",
@@ -423,6 +579,7 @@ register(
         observed=SIMPLEX_Y,
         params=(Var("p", "simplex", vector=True, doc="class probabilities"),),
         density=_categorical,
+        expectations=_categorical_moments,
         notes="p are class probabilities over the class axis (last), Σₖ pₖ = 1; y is one-hot or "
         "a probability vector. torch's cross_entropy takes logits: pass log p (or use "
         "nll_loss(log p, class index)); prefer categorical-logit.",
@@ -446,6 +603,7 @@ register(
             ),
         ),
         density=_categorical,
+        expectations=_categorical_moments,
         notes="z are logits over the class axis (last), p = softmax(z); y is one-hot or any "
         "probability vector (Σₖ yₖ = 1), as in torch's cross_entropy with probability targets.",
         references=("torch.nn.functional.cross_entropy",),
@@ -460,6 +618,7 @@ register(
         observed=COUNT,
         params=(LAMBDA,),
         density=_poisson,
+        expectations=_mean(lambda lam: lam),
         notes="λ is the rate (the mean); prefer poisson-log, which learns η = log λ.",
         references=("torch.nn.functional.poisson_nll_loss(log_input=False)",),
         natural_link="log",
@@ -475,6 +634,7 @@ register(
         params=(LAMBDA,),
         links=(Link("lambda", Var("eta", "real", doc="log-rate"), exp, "exp"),),
         density=_poisson,
+        expectations=_mean(lambda lam: lam),
         notes="η = log λ is the log-rate, as in a GLM with log link and xgboost's count:poisson.",
         references=(
             "torch.nn.functional.poisson_nll_loss(log_input=True)",
@@ -492,6 +652,7 @@ register(
         params=(MEAN,),
         fixed=(_fixed("alpha", doc="dispersion"),),
         density=_negative_binomial,
+        expectations=_mean(lambda mu, alpha: mu),
         notes="NB2 mean/dispersion form: mean μ, variance μ + αμ² (α → 0 is the Poisson). "
         "In counts/probabilities form (scipy nbinom(n, p), torch NegativeBinomial(total_count, "
         "probs)) n = 1/α and p = 1/(1 + αμ) is scipy's success probability; torch's probs is "
@@ -512,6 +673,7 @@ register(
         params=(MEAN,),
         fixed=(_fixed("shape", doc="shape (1/dispersion)"),),
         density=_gamma,
+        expectations=_gamma_moments,
         notes="Mean/shape form: mean μ, shape k (variance μ²/k, dispersion φ = 1/k); scipy "
         "gamma(a=k, scale=μ/k), torch Gamma(concentration=k, rate=k/μ). The loss is the gamma "
         "deviance 2(log(μ/y) + y/μ − 1) of sklearn's mean_gamma_deviance, with a = k/2; "
@@ -530,6 +692,7 @@ register(
         params=(Var("lambda", "positive", doc="rate (1/mean)"),),
         density=lambda y, lam: lam * exp(-lam * y),
         cdf=lambda y, lam: 1 - exp(-lam * y),
+        expectations=_exponential_moments,
         notes="λ is the rate, the reciprocal of the mean (scipy expon(scale=1/λ), torch "
         "Exponential(rate=λ)). The gamma with shape 1.",
         references=("torch.distributions.Exponential",),
@@ -546,6 +709,7 @@ register(
         params=(MEAN,),
         fixed=(_fixed("lambda", doc="shape"),),
         density=_inverse_gaussian,
+        expectations=_inverse_gaussian_moments,
         notes="Mean μ and shape λ (variance μ³/λ); scipy invgauss(mu=μ/λ, scale=λ). The loss "
         "(y−μ)²/(yμ²) is the unit deviance, sklearn's mean_tweedie_deviance(power=3); a = λ/2.",
         references=("sklearn.metrics.mean_tweedie_deviance(power=3)",),
@@ -594,6 +758,7 @@ register(
         fixed=(_fixed("k", doc="shape"),),
         density=_weibull,
         cdf=lambda y, lam, shape: 1 - exp(-((y / lam) ** shape)),
+        expectations=_weibull_moments,
         notes="λ is the scale (the 63rd percentile), k the shape; scipy weibull_min(c=k, "
         "scale=λ), torch Weibull(scale=λ, concentration=k). k = 1 is the exponential with rate "
         "1/λ.",
@@ -634,6 +799,7 @@ register(
             Var("b", "positive", doc="concentration β"),
         ),
         density=_beta,
+        expectations=_beta_moments,
         notes="a, b are the two concentrations (scipy beta(a, b), torch Beta(concentration1=a, "
         "concentration0=b)); the mean is a/(a+b). For a mean/precision model use a = mφ, "
         "b = (1−m)φ.",
@@ -649,6 +815,7 @@ register(
         observed=Var("y", "open_simplex", vector=True, doc="probability vector"),
         params=(Var("alpha", "positive", vector=True, doc="concentrations"),),
         density=_dirichlet,
+        expectations=_dirichlet_moments,
         notes="α are concentrations over the class axis (last), y a probability vector with "
         "positive components (scipy dirichlet(α), torch Dirichlet(concentration=α)); the mean "
         "is α/Σα.",
@@ -665,6 +832,7 @@ register(
         params=(Var("mu", "real", doc="mean direction"),),
         fixed=(_fixed("kappa", doc="concentration"),),
         density=_von_mises,
+        expectations=_von_mises_moments,
         support=(-pi, pi),
         notes="y and μ are angles in radians (any period-2π representative); κ is the "
         "concentration (1/κ ≈ the variance for large κ). scipy vonmises(κ, loc=μ), torch "

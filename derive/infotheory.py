@@ -7,13 +7,20 @@ observation times a *statistic* T of it (y, (y − m)², |y − m|, log y, log(1
 Expectation is linear, so 𝔼_P[−log q(y)] = Σ c·𝔼_P[T(y)] needs 𝔼_P of a few statistics only,
 found in this order:
 
-1. declared once per family in :data:`EXPECTATIONS` (the tests check every entry against
-   quadrature or summation at high precision; nothing here is trusted);
+1. declared on the family's declaration in derive/catalog.py (``expectations=``), each with the
+   condition under which it exists (the tests check every entry against quadrature or summation
+   at high precision, on both sides of its condition; nothing here is trusted);
 2. linearity again, after a polynomial expansion of T ((y − m)² = y² − 2my + m²);
 3. an exact sum over a finite support (Bernoulli: y ∈ {0, 1});
 4. a series over the counts, summed in closed form when SymPy manages within :data:`TIME_LIMIT`,
    else kept as an explicit Σ and said so (the Poisson entropy has no closed form);
 5. an integral within the time limit, else kept explicit and said so.
+
+Whether a summed or integrated expectation exists is decided from its integrand's tails
+(:mod:`derive.tails`), never from the closed form SymPy returns: a result that uses an expectation
+states its condition (``finite when shape_p > 1``), and KL(P ‖ Q), which lies in [0, ∞], is +∞
+where the integral of p·log(p/q) diverges at an end of the support, said with the reason.  What
+cannot be shown convergent is never reported finite.
 
 The KL divergence is the expectation of the log-density ratio, computed on its own rather than as
 the difference H(P, Q) − H(P), so H(P, Q) = H(P) + KL(P ‖ Q) is a check: it is proven per pair with
@@ -40,12 +47,15 @@ from .derivation import Step, derive_cached, expand_logs
 from .display import inline, pretty
 from .errors import UserError
 from .functions import PRIMITIVES, elementary, huber, loggamma, split_sums
-from .spec import CLASS_INDEX, N_CLASSES, Distribution, Var
+from .spec import CLASS_INDEX, N_CLASSES, Distribution, Moment, Var
 from .symbolic import canonical_sums, identically_zero
+from .tails import integrable, log_abs, sum_integrable
 from .views import Viewable
 
 #: Seconds one fallback (a series or an integral) may run before it is kept explicit.
 TIME_LIMIT = 3.0
+#: Seconds the tails of one integrand may take to decide whether its integral converges.
+TAIL_LIMIT = 3.0
 
 # ---------------------------------------------------------------------------- display objects
 
@@ -276,226 +286,6 @@ STATISTICS: dict[str, Callable] = {
 }
 
 
-@dataclass(frozen=True)
-class Family:
-    """What is declared once per family: 𝔼 of its statistics, and how its observation ranges."""
-
-    #: (y, *params, *fixed) -> {kind: value, or callable(*kind arguments) -> value or None where
-    #: there is no closed form for those arguments}
-    expectations: Callable
-    onehot: bool = False  # the observation is a one-hot vector whatever its declared constraint
-
-
-#: catalog name -> :class:`Family`.  Each entry is checked against numerical integration (or
-#: summation) of the declared density in tests/test_infotheory.py.
-EXPECTATIONS: dict[str, Family] = {}
-
-
-def expectations(*names: str, onehot: bool = False):
-    """Register the statistic expectations of the families ``names`` (they share a density)."""
-
-    def register(fn):
-        for name in names:
-            EXPECTATIONS[name] = Family(fn, onehot)
-        return fn
-
-    return register
-
-
-# The table.  Each function receives the family's symbols in declaration order (observed, params,
-# fixed) and returns 𝔼 of the statistics it knows.  The Bernoulli needs none: its expectations are
-# exact sums over the support.  What a table leaves out goes to a series or an integral.
-
-
-def _at(condition, value):
-    """``value`` where ``condition`` holds symbolically (its closed form's only case), else None."""
-    return value if condition else None
-
-
-def _equal(a, b):
-    return sp.expand(a - b) == 0
-
-
-def _holds(relation) -> bool:
-    """Whether ``relation`` holds under the symbols' assumptions (𝔼 yˢ exists only for some s)."""
-    return relation is sp.true
-
-
-@expectations("gaussian", "gaussian-hetero")
-def _gaussian(y, mu, sigma):
-    def abs_dev(m):  # 𝔼|y − m| = σ√(2/π)·e^{−d²/2σ²} + d·erf(d/σ√2), d = μ − m
-        d = mu - m
-        return sigma * sp.sqrt(2 / sp.pi) * sp.exp(-(d**2) / (2 * sigma**2)) + d * sp.erf(
-            d / (sp.sqrt(2) * sigma)
-        )
-
-    return {
-        "y": mu,
-        "(y - m)^2": lambda m: sigma**2 + (mu - m) ** 2,
-        "|y - m|": abs_dev,
-    }
-
-
-@expectations("laplace")
-def _laplace(y, mu, b):
-    return {
-        "y": mu,
-        "(y - m)^2": lambda m: 2 * b**2 + (mu - m) ** 2,
-        "|y - m|": lambda m: sp.Abs(mu - m) + b * sp.exp(-sp.Abs(mu - m) / b),
-    }
-
-
-@expectations("categorical", "categorical-logit", onehot=True)
-def _categorical(y, p):
-    # Both declare y on the simplex so that the loss takes probability targets; as a distribution
-    # their draws are one-hot, which is what makes 𝔼[y_k] = p_k.
-    return {"y_k": lambda k: p[k]}
-
-
-@expectations("exponential")
-def _exponential(y, lam):
-    def abs_dev(m):  # 𝔼|y − m| = m − 1/λ + 2e^{−λm}/λ for m > 0, 1/λ − m otherwise
-        return sp.Piecewise((m - 1 / lam + 2 * sp.exp(-lam * m) / lam, m > 0), (1 / lam - m, True))
-
-    return {
-        "y": 1 / lam,
-        "(y - m)^2": lambda m: 1 / lam**2 + (1 / lam - m) ** 2,
-        "|y - m|": abs_dev,
-        "y^s": lambda s: _at(_holds(s > -1), sp.gamma(1 + s) / lam**s),
-        "log y": -sp.EulerGamma - sp.log(lam),
-        "(log y - m)^2": lambda m: sp.pi**2 / 6 + (-sp.EulerGamma - sp.log(lam) - m) ** 2,
-    }
-
-
-@expectations("gamma")
-def _gamma(y, mu, shape):
-    log_mean = sp.digamma(shape) - sp.log(shape / mu)  # 𝔼 log y, rate shape/μ
-    return {
-        "y": mu,
-        "(y - m)^2": lambda m: mu**2 / shape + (mu - m) ** 2,
-        "y^s": lambda s: _at(
-            _holds(s + shape > 0), (mu / shape) ** s * sp.gamma(shape + s) / sp.gamma(shape)
-        ),
-        "log y": log_mean,
-        "(log y - m)^2": lambda m: sp.polygamma(1, shape) + (log_mean - m) ** 2,
-    }
-
-
-@expectations("beta")
-def _beta(y, a, b):
-    mean, log_mean = a / (a + b), sp.digamma(a) - sp.digamma(a + b)
-    return {
-        "y": mean,
-        "(y - m)^2": lambda m: a * b / ((a + b) ** 2 * (a + b + 1)) + (mean - m) ** 2,
-        "y^s": lambda s: _at(
-            _holds(s + a > 0),
-            sp.gamma(a + s) * sp.gamma(a + b) / (sp.gamma(a) * sp.gamma(a + b + s)),
-        ),
-        "log y": log_mean,
-        "log(1 - y)": sp.digamma(b) - sp.digamma(a + b),
-        "(log y - m)^2": lambda m: (
-            sp.polygamma(1, a) - sp.polygamma(1, a + b) + (log_mean - m) ** 2
-        ),
-    }
-
-
-_j = sp.Symbol("j", integer=True, positive=True)  # a second class index, for totals
-
-
-@expectations("dirichlet")
-def _dirichlet(y, alpha):
-    total = sp.Sum(alpha[_j], (_j, 1, N_CLASSES))
-    return {
-        "y_k": lambda k: alpha[k] / total,
-        "log y_k": lambda k: sp.digamma(alpha[k]) - sp.digamma(total),
-    }
-
-
-@expectations("lognormal")
-def _lognormal(y, mu, sigma):
-    return {
-        "y": sp.exp(mu + sigma**2 / 2),
-        "y^s": lambda s: sp.exp(s * mu + s**2 * sigma**2 / 2),
-        "log y": mu,
-        "(log y - m)^2": lambda m: sigma**2 + (mu - m) ** 2,
-    }
-
-
-@expectations("weibull")
-def _weibull(y, lam, k):
-    return {
-        "y": lam * sp.gamma(1 + 1 / k),
-        "y^s": lambda s: _at(_holds(s + k > 0), lam**s * sp.gamma(1 + s / k)),
-        "log y": sp.log(lam) - sp.EulerGamma / k,
-    }
-
-
-@expectations("cauchy")
-def _cauchy(y, mu, gamma):
-    # 𝔼 log((y − m)² + g²) = log((γ + g)² + (μ − m)²) (the Cauchy's Poisson kernel)
-    return {
-        "log(1 + ((y - m)/g)^2)": lambda m, g: sp.log(((gamma + g) ** 2 + (mu - m) ** 2) / g**2),
-    }
-
-
-@expectations("student-t")
-def _student_t(y, mu, nu, s):
-    # the mean exists only for ν > 1, which a fixed ν does not promise: only the entropy's term
-    return {
-        "log(1 + ((y - m)/g)^2)": lambda m, g: _at(
-            _equal(m, mu) and _equal(g, sp.sqrt(nu) * s),
-            sp.digamma((nu + 1) / 2) - sp.digamma(nu / 2),
-        ),
-    }
-
-
-@expectations("logistic")
-def _logistic(y, mu, s):
-    return {
-        "y": mu,
-        "log(1 + exp(-(y - m)/g))": lambda m, g: _at(_equal(m, mu) and _equal(g, s), sp.S.One),
-    }
-
-
-@expectations("asymmetric-laplace")
-def _asymmetric_laplace(y, mu, tau, sigma):
-    # P(y > μ) = 1 − τ; beyond μ the tails are exponential with means σ/τ (right), σ/(1 − τ) (left)
-    right, left = (1 - tau) * sigma / tau, tau * sigma / (1 - tau)
-    return {
-        "y": mu + right - left,
-        "|y - m|": lambda m: _at(_equal(m, mu), right + left),
-    }
-
-
-@expectations("von-mises")
-def _von_mises(y, mu, kappa):
-    return {"cos(y - m)": lambda m: sp.besseli(1, kappa) / sp.besseli(0, kappa) * sp.cos(mu - m)}
-
-
-@expectations("inverse-gaussian")
-def _inverse_gaussian(y, mu, lam):
-    return {
-        "y": mu,
-        "y^s": lambda s: {1: mu, -1: 1 / mu + 1 / lam}.get(s),
-    }
-
-
-@expectations("poisson", "poisson-log")
-def _poisson(y, lam):
-    # 𝔼 log y! has no closed form: it falls through to the series, kept explicit
-    return {"y": lam}
-
-
-@expectations("negative-binomial")
-def _negative_binomial(y, mu, alpha):
-    return {"y": mu}
-
-
-@expectations("binomial")
-def _binomial(y, p, n):
-    return {"y": n * p}
-
-
 # ---------------------------------------------------------------------------- one side of a pair
 
 
@@ -600,14 +390,15 @@ def support(dist: Distribution, side: _Side | None = None) -> Support:
     if side is not None:
         rename = {dist.symbols[v.name]: side.symbols[v.name] for v in side.vars}
         lo, hi = lo.xreplace(rename), hi.xreplace(rename)
-    family = EXPECTATIONS.get(dist.name)
-    onehot = family is not None and family.onehot
+    # a relaxed constraint (the categorical's simplex) is normalised over its discrete outcomes
+    onehot = dist.observed.domain.relaxed
     return Support(lo, hi, dist.discrete or onehot, dist.observed.vector)
 
 
 def _check_available(dist: Distribution) -> None:
-    reason = getattr(dist, "unavailable", {}).get("nll")
-    if reason:
+    if reason := dist.unavailable.get("infotheory"):
+        raise UserError(f"{dist.name}: {reason}")
+    if reason := dist.unavailable.get("nll"):
         raise UserError(f"{dist.name}: {reason}; entropy and KL need the full density")
 
 
@@ -656,16 +447,36 @@ SOURCES = {
     "integral": "integral in closed form",
     "integral-explicit": "integral with no closed form found in time: kept explicit",
     "explicit": "no closed form known: kept as an expectation",
+    "divergent": "does not exist: the integrand's tails are not integrable",
 }
 
 
 @dataclass(frozen=True)
 class Expected:
-    """𝔼_P[stat] = value, and where it came from (a key of :data:`SOURCES`)."""
+    """𝔼_P[stat] = value, where it came from (a key of :data:`SOURCES`), and where it exists:
+    ``exists`` is true, false, a relation between P's parameters, or None where existence could
+    not be shown (nothing built on it is reported finite)."""
 
     stat: sp.Expr
     value: sp.Expr
     source: str
+    exists: sp.Basic | None = sp.true
+
+
+def _equal(a, b):
+    return sp.expand(sp.sympify(a) - b) == 0
+
+
+def _refined(condition):
+    """A condition with the symbols' assumptions applied (shape + 1 > 0 is true for shape > 0)."""
+    if condition is None or condition in (sp.true, sp.false):
+        return condition
+    from .tails import tidy_relation
+
+    condition = sp.sympify(condition)
+    if isinstance(condition, sp.core.relational.Relational):
+        return tidy_relation(condition)
+    return condition
 
 
 class _Expectations:
@@ -673,10 +484,18 @@ class _Expectations:
 
     def __init__(self, side: _Side):
         self.side, self.y = side, side.y
-        family = EXPECTATIONS.get(side.dist.name)
-        self.table = family.expectations(side.y, *side.params) if family else {}
+        declared = side.dist.expectations
+        self.table = declared(side.y, *side.params) if declared else {}
         self.support = support(side.dist, side)
         self.used: dict[sp.Expr, Expected] = {}
+        self._touched: list[Expected] = []
+
+    def collect(self, expr) -> tuple[sp.Expr, tuple[Expected, ...]]:
+        """𝔼_P[expr] and the expectations it is built from (their conditions are its own)."""
+        self._touched = []
+        value = self.of(expr)
+        touched, self._touched = tuple(dict.fromkeys(self._touched)), []
+        return value, touched
 
     def of(self, expr) -> sp.Expr:
         """𝔼_P[expr], term by term."""
@@ -694,11 +513,21 @@ class _Expectations:
 
     def statistic(self, g) -> sp.Expr:
         if g in self.used:
+            self._touched.append(self.used[g])
             return self.used[g].value
         for kind, match in STATISTICS.items():
             if kind in self.table and (args := match(g, self.y)) is not None:
                 value = self.table[kind]
                 value = value(*args) if callable(value) else value
+                if isinstance(value, Moment):
+                    if value.at is not None and not (
+                        len(value.at) == len(args) and all(map(_equal, args, value.at))
+                    ):
+                        continue  # declared at other arguments only
+                    exists = _refined(value.exists)
+                    if exists is sp.false:
+                        return self._record(g, Expectation(g), "divergent", sp.false)
+                    return self._record(g, value.value, "declared", exists)
                 if value is not None:
                     return self._record(g, value, "declared")
         if isinstance(g, sp.Add):
@@ -720,31 +549,56 @@ class _Expectations:
             return ()
         return (sp.Sum(density, (y, s.lo, s.hi)), sp.Integral(density, (y, s.lo, s.hi)))
 
-    def _record(self, g, value, source):
-        self.used[g] = Expected(g, value, source)
+    def _record(self, g, value, source, exists=sp.true):
+        self.used[g] = Expected(g, value, source, exists)
+        self._touched.append(self.used[g])
         return value
+
+    def exists(self, g):
+        """Where 𝔼_P[g] exists, from the tails of p·g (None: not decided in time)."""
+        s, y = self.support, self.y
+        log_p = -self.side.nll(y)
+        return bounded(
+            lambda: integrable(log_p, log_abs(g), y, s.lo, s.hi, s.discrete), TAIL_LIMIT
+        )
+
+    def sum_exists(self, expr):
+        """Where 𝔼_P|expr| is finite for a sum of statistics, term by term (see
+        :func:`derive.tails.sum_integrable`); None where not decided in time."""
+        s, y = self.support, self.y
+        terms = sp.Add.make_args(_expand_outside_functions(sp.sympify(expr)))
+        log_p = -self.side.nll(y)
+        return bounded(
+            lambda: sum_integrable(log_p, terms, y, s.lo, s.hi, s.discrete), 4 * TAIL_LIMIT
+        )
 
     def _fallback(self, g):
         s, y = self.support, self.y
         if s.vector:
-            return Expectation(g), "explicit"
+            return Expectation(g), "explicit", None
         density = self.side.density()
         if s.discrete and s.lo.is_Integer and s.hi.is_Integer:
             values = range(int(s.lo), int(s.hi) + 1)
-            return sp.Add(*((density * g).subs(y, v) for v in values)), "finite"
+            return sp.Add(*((density * g).subs(y, v) for v in values)), "finite", sp.true
+        exists = _refined(self.exists(g))
         if s.discrete:
             series = sp.Sum(density * g, (y, s.lo, s.hi))
+            if exists is sp.false:
+                return split_sums(series), "divergent", exists
             closed = bounded(series.doit, TIME_LIMIT)
             if closed is not None and not closed.has(sp.Sum) and closed.is_finite is not False:
-                return closed, "series"
-            return split_sums(series), "series-explicit"
+                return closed, "series", exists
+            return split_sums(series), "series-explicit", exists
         integral = sp.Integral(density * g, (y, s.lo, s.hi))
+        if exists is sp.false:
+            return integral, "divergent", exists
+        # conds="none": the value where the integral converges, which `exists` states
         closed = bounded(
             lambda: sp.integrate(density * g, (y, s.lo, s.hi), conds="none"), TIME_LIMIT
         )
         if closed is not None and not closed.has(sp.Integral) and closed.is_finite is not False:
-            return closed, "integral"
-        return integral, "integral-explicit"
+            return closed, "integral", exists
+        return integral, "integral-explicit", exists
 
 
 # ---------------------------------------------------------------------------- tidying and proofs
@@ -836,11 +690,45 @@ class Pair(Viewable):
     expected: tuple[Expected, ...] = ()
     proofs: dict[str, bool] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
+    #: where the result (KL and cross-entropy; the entropy for an entropy alone) is finite beyond
+    #: the supports: true, a relation between the parameters, or None where not shown
+    exists: sp.Basic | None = sp.true
+    otherwise: str | None = None  # why KL(P ‖ Q) = ∞ where ``exists`` fails
+    unshown: tuple[Expected, ...] = ()  # expectations used whose existence was not shown
 
     @property
     def explicit(self) -> tuple[Expected, ...]:
         """The expectations kept explicit (no closed form): said so wherever results are shown."""
         return tuple(e for e in self.expected if e.source.endswith("explicit"))
+
+    @property
+    def finite(self) -> bool | None:
+        """False where KL (or the entropy alone) is ∞ for every parameter value, True where it
+        is finite (under :attr:`finite_when`), None where finiteness was not shown."""
+        value = self.entropy_p if self.q is None else self.kl
+        if value == sp.oo or self.exists is sp.false:
+            return False
+        return None if self.exists is None else True
+
+    @property
+    def finite_when(self) -> sp.Basic | None:
+        """The whole condition under which the result is finite (supports and expectations);
+        None where there is none (finite for every parameter value) or none was shown."""
+        parts = [c for c in (self.condition, self.exists) if c is not None and c is not sp.true]
+        return sp.And(*parts) if parts else None
+
+    def kl_at(self, values: dict) -> tuple[sp.Expr, str | None]:
+        """KL(P ‖ Q) at parameter values (symbol -> number): (+∞, why) outside the condition,
+        else (the value, None).  Raises ValueError where finiteness was not shown."""
+        if self.kl == sp.oo:
+            return sp.oo, self.infinite
+        if self.exists is None:
+            raise ValueError(f"KL({self.p.name} ‖ {self.q.name}) was not shown finite")
+        if self.condition is not None and not self.condition.xreplace(values):
+            return sp.oo, "the supports do not nest"
+        if not sp.sympify(self.exists).xreplace(values):
+            return sp.oo, self.otherwise
+        return self.kl.xreplace(values), None
 
     def notes(self) -> list[str]:
         out = []
@@ -849,6 +737,14 @@ class Pair(Viewable):
         if self.condition is not None:
             where = inline(self.condition)
             out.append(f"finite where {where} (the supports nest); KL(P ‖ Q) = ∞ elsewhere")
+        what = "H(P)" if self.q is None else "KL(P ‖ Q)"
+        if self.exists is not None and self.exists not in (sp.true, sp.false):
+            tail = f"; {what} = ∞ otherwise" if self.q is not None else ""
+            why = f" ({self.otherwise})" if self.otherwise else ""
+            out.append(f"finite when {inline(self.exists)}{tail}{why}")
+        if self.exists is None:
+            stats = ", ".join(f"𝔼_P[{inline(e.stat)}]" for e in self.unshown)
+            out.append(f"{what} not shown finite: the convergence of {stats} was not decided")
         for e in self.explicit:
             out.append(f"𝔼_P[{inline(e.stat)}]: {SOURCES[e.source]}")
         return out
@@ -889,10 +785,49 @@ def _entropy_of(side: _Side, engine: _Expectations, steps: list[Step]) -> sp.Exp
     )
     steps.append(Step("nll", "−log p is linear in statistics of y", lhs, nll))
     before = len(engine.used)
-    value = tidy(engine.of(nll), side.simplex_params, engine.values())
+    value, used = engine.collect(nll)
+    value = tidy(value, side.simplex_params, engine.values())
     steps += _expectation_steps(engine, side.dist.name, before)
     steps.append(Step("entropy", "by linearity of expectation", H_P, value))
-    return value
+    return value, used
+
+
+def _condition_of(used) -> tuple[sp.Basic, tuple[Expected, ...]]:
+    """(Where every expectation in ``used`` exists, those whose existence was not shown)."""
+    unshown = tuple(e for e in used if e.exists is None)
+    return sp.And(*(e.exists for e in used if e.exists is not None)), unshown
+
+
+def _why(used) -> str:
+    parts = []
+    for e in used:
+        if e.exists is sp.false:
+            parts.append(f"𝔼_P[{inline(e.stat)}] does not exist")
+        elif e.exists is not None and e.exists is not sp.true:
+            where = inline(e.exists)
+            parts.append(f"𝔼_P[{inline(e.stat)}] exists only where {where}")
+    return "; ".join(parts)
+
+
+def _kl_exists(engine: _Expectations, used, ratio):
+    """(Where KL(P ‖ Q) is finite, why it is ∞ elsewhere, the expectations not shown to exist).
+
+    KL lies in [0, ∞]: log(p/q) ≥ 1 − q/p bounds its negative part, so it is +∞ exactly where
+    ∫ p·|log(p/q)| diverges.  Where every expectation used exists that cannot happen; otherwise
+    the tails of p·log(p/q) as a whole decide (terms may cancel), and where they cannot be decided
+    nothing is claimed either way."""
+    known, unshown = _condition_of(used)
+    if known is sp.true and not unshown:
+        return sp.true, None, ()
+    whole = _refined(engine.sum_exists(ratio))
+    why = _why(used)
+    if whole is None:
+        return None, None, unshown or tuple(e for e in used if e.exists is not sp.true)
+    reason = "∫ p·log(p/q) diverges at an end of the support" + (f": {why}" if why else "")
+    if whole is sp.false:
+        return sp.false, reason, ()
+    exists = sp.And(whole, known)
+    return exists, (reason if exists is not sp.true else None), ()
 
 
 @cache
@@ -914,7 +849,8 @@ def entropy(name: str) -> Pair:
     side = _Side(dist, "p")
     engine = _Expectations(side)
     steps = [Step("densities", "the density", side.label("p", side.y), side.density())]
-    value = _entropy_of(side, engine, steps)
+    value, used = _entropy_of(side, engine, steps)
+    exists, unshown = _condition_of(used)
     return Pair(
         p=dist,
         q=None,
@@ -924,6 +860,9 @@ def entropy(name: str) -> Pair:
         entropy_p=value,
         expected=tuple(engine.used.values()),
         steps=steps,
+        exists=None if unshown else exists,
+        otherwise=_why(used) or None,
+        unshown=unshown,
     )
 
 
@@ -961,7 +900,7 @@ def divergence(p_name: str, q_name: str) -> Pair:
     ]
     pair = Pair(p, q, P.params, Q.params, y, entropy_p=sp.S.Zero, condition=condition, steps=steps)
     if reason is not None:
-        pair.entropy_p = _entropy_of(P, engine, steps)
+        pair.entropy_p, _ = _entropy_of(P, engine, steps)
         pair.cross_entropy = pair.kl = sp.oo
         pair.infinite = reason
         pair.supports = (support(p, P), support(q, Q))
@@ -995,8 +934,16 @@ def divergence(p_name: str, q_name: str) -> Pair:
     lhs_ratio = sp.Add(P.log("p", y), -Q.log("q", y), evaluate=False)
     steps.append(Step("log-ratio", "the log-density ratio", lhs_ratio, ratio))
     before = len(engine.used)
-    kl = tidy(engine.of(ratio), simplex, engine.values())
+    kl, used = engine.collect(ratio)
+    kl = tidy(kl, simplex, engine.values())
     steps += _expectation_steps(engine, p.name, before)
+    pair.exists, pair.otherwise, pair.unshown = _kl_exists(engine, used, ratio)
+    if pair.exists is sp.false:  # the integral diverges for every parameter value
+        pair.entropy_p, pair.cross_entropy, pair.kl = entropy_p, sp.oo, sp.oo
+        pair.infinite, pair.exists = pair.otherwise, sp.true
+        pair.expected = tuple(engine.used.values())
+        steps.append(Step("divergent", pair.infinite, KL_PQ, sp.oo))
+        return pair
     steps.append(
         Step(
             "kl",
@@ -1216,13 +1163,11 @@ def groups(steps) -> list[tuple[str, list[Step]]]:
 
 
 __all__ = [
-    "EXPECTATIONS",
     "STATISTICS",
     "Expectation",
     "Pair",
     "divergence",
     "entropy",
-    "expectations",
     "is_zero",
     "neg_log",
     "support",

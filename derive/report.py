@@ -518,11 +518,17 @@ def _(pair: Pair) -> dict:
         data["cross_entropy"] = str(pair.cross_entropy)
         latex = {"kl": _ptex(pair.kl), **latex, "cross_entropy": _ptex(pair.cross_entropy)}
     data["latex"] = latex
+    when = pair.finite_when
+    # finite: true (under `condition` where one is given), false, or null (not shown)
+    data["finite"] = pair.finite
     if not entropy_only:
-        data["finite"] = pair.infinite is None
         data["infinite_reason"] = pair.infinite
-        data["condition"] = str(pair.condition) if pair.condition is not None else None
+    data["condition"] = str(when) if when is not None else None
+    if not entropy_only:
+        data["infinite_otherwise"] = pair.otherwise if when is not None else None
         data["proofs"] = {PROOFS[k]: ok for k, ok in pair.proofs.items()}
+    if when is not None:
+        latex["condition"] = _ptex(when)
     data["explicit"] = [
         {"statistic": str(e.stat), "value": str(e.value), "why": SOURCES[e.source]}
         for e in pair.explicit

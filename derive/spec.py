@@ -261,8 +261,30 @@ NATURAL_LINKS = _natural_links()
 
 #: The checks a catalog entry can declare unavailable (with a reason) or loosen (a tolerance):
 #: "normalisation" (∫ p = 1 by quadrature), "nll" (the full −log p can be evaluated), "scipy"
-#: (a scipy.stats oracle exists), "split" (nll = a·loss + dropped, numerically).
-CHECKS = ("normalisation", "nll", "scipy", "split")
+#: (a scipy.stats oracle exists), "split" (nll = a·loss + dropped, numerically), "infotheory"
+#: (entropy and KL of the declared density).
+CHECKS = ("normalisation", "nll", "scipy", "split", "infotheory")
+
+
+@dataclass(frozen=True)
+class Moment:
+    """𝔼 of one statistic of the observation, as a declaration states it: the value, the condition
+    on the parameters under which the expectation exists (finite), and, for a statistic declared
+    at particular arguments only (the Student-t's own location and scale), those arguments.
+
+    ``exists`` is a SymPy relation (``shape > 1``), ``sp.true`` or ``sp.false`` (𝔼|y| of a Cauchy:
+    ``value`` is then unused); the information-theory engine states it with every result that
+    uses the expectation and gives +∞ outside it."""
+
+    value: sp.Expr = sp.nan
+    exists: sp.Basic = sp.true
+    at: tuple | None = None
+
+    @classmethod
+    def never(cls) -> Moment:
+        """An expectation that exists for no parameter values."""
+        return cls(sp.nan, sp.false)
+
 
 # The class axis of vector families: k = 1..K.
 CLASS_INDEX = sp.Symbol("k", integer=True, positive=True)
@@ -325,6 +347,12 @@ class Distribution:
     #: the declaration this one was made from, and the modifiers applied (composite.py)
     base: Distribution | None = field(default=None, compare=False, repr=False)
     modifiers: tuple[str, ...] = ()
+    #: 𝔼 of statistics of the observation in closed form, for entropy and KL: called with the
+    #: symbols of observed, params and fixed (as ``density``), it returns {statistic kind (a key of
+    #: derive.infotheory.STATISTICS): value, :class:`Moment`, or callable(*the kind's arguments)
+    #: -> value, :class:`Moment` or None where there is no closed form for those arguments}.
+    #: What it leaves out is summed or integrated; the tests check each entry by quadrature.
+    expectations: Callable | None = field(default=None, compare=False)
 
     def __post_init__(self):
         if self.natural_link is not None and self.natural_link not in NATURAL_LINKS:
