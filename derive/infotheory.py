@@ -558,9 +558,7 @@ class _Expectations:
         """Where 𝔼_P[g] exists, from the tails of p·g (None: not decided in time)."""
         s, y = self.support, self.y
         log_p = -self.side.nll(y)
-        return bounded(
-            lambda: integrable(log_p, log_abs(g), y, s.lo, s.hi, s.discrete), TAIL_LIMIT
-        )
+        return bounded(lambda: integrable(log_p, log_abs(g), y, s.lo, s.hi, s.discrete), TAIL_LIMIT)
 
     def sum_exists(self, expr):
         """Where 𝔼_P|expr| is finite for a sum of statistics, term by term (see

@@ -147,10 +147,31 @@ def _phi(x):
     return (1 + sp.erf(x / sp.sqrt(2))) / 2
 
 
-_GAMMA = Fn(sp.gamma, (1,), "the gamma function Γ")
+def _gamma(*args):
+    """Γ(a), or with two arguments the upper incomplete Γ(a, x) = ∫_x^∞ t^(a−1) e^(−t) dt."""
+    return sp.gamma(*args) if len(args) == 1 else sp.uppergamma(*args)
+
+
+def _zeta(*args):
+    """ζ(s), or with two arguments the Hurwitz ζ(s, a)."""
+    return sp.zeta(*args)
+
+
+_GAMMA = Fn(_gamma, (1, 2), "the gamma function Γ (with two arguments the upper incomplete Γ)")
+_LOWER_GAMMA = Fn(sp.lowergamma, (2,), "the lower incomplete gamma function γ(a, x)")
 _BETA = Fn(sp.beta, (2,), "the beta function B")
 _SIGMOID = Fn(sigmoid, (1,), "the logistic sigmoid σ(z) = 1/(1 + e^(−z))")
 _PHI = Fn(_phi, (1,), "the standard normal CDF Φ")
+_ZETA = Fn(_zeta, (1, 2), "the Riemann zeta function ζ (with two arguments Hurwitz's)")
+_ERF = Fn(sp.erf, (1,), "the error function erf")
+_ERFC = Fn(sp.erfc, (1,), "the complementary error function erfc")
+_SECH = Fn(sp.sech, (1,), "the hyperbolic secant sech")
+_CSCH = Fn(sp.csch, (1,), "the hyperbolic cosecant csch")
+_ASINH = Fn(sp.asinh, (1,), "the inverse hyperbolic sine arsinh")
+_ACOSH = Fn(sp.acosh, (1,), "the inverse hyperbolic cosine arcosh")
+_ATANH = Fn(sp.atanh, (1,), "the inverse hyperbolic tangent artanh")
+#: the functions whose numeric arguments are size-checked before SymPy evaluates them
+_EXACT = (_gamma, sp.beta, sp.lowergamma, _zeta)
 
 #: Bare heads (a letter or a Greek command) read as functions when a parenthesis follows with the
 #: right number of arguments, unless the same name is declared as a variable: then it is ambiguous
@@ -160,6 +181,18 @@ BARE_FUNCTIONS: dict[str, Fn] = {
     "B": _BETA,
     r"\sigma": _SIGMOID,
     r"\Phi": _PHI,
+    r"\gamma": _LOWER_GAMMA,  # γ(a, x) only: γ(x) and γ·(…) stay products
+    r"\zeta": _ZETA,
+    r"\erf": _ERF,
+    r"\erfc": _ERFC,
+    r"\sech": _SECH,
+    r"\csch": _CSCH,
+    r"\arsinh": _ASINH,
+    r"\arcsinh": _ASINH,
+    r"\arcosh": _ACOSH,
+    r"\arccosh": _ACOSH,
+    r"\artanh": _ATANH,
+    r"\arctanh": _ATANH,
     "I": Fn(sp.besseli, (1,), "the modified Bessel function of the first kind I", True),
     "K": Fn(sp.besselk, (1,), "the modified Bessel function of the second kind K", True),
 }
@@ -173,8 +206,15 @@ NAMED_FUNCTIONS: dict[str, Fn] = {
     "sigmoid": _SIGMOID,
     "expit": _SIGMOID,
     "Phi": _PHI,
-    "erf": Fn(sp.erf, (1,), "the error function erf"),
-    "erfc": Fn(sp.erfc, (1,), "the complementary error function erfc"),
+    "erf": _ERF,
+    "erfc": _ERFC,
+    "gamma": _LOWER_GAMMA,
+    "zeta": _ZETA,
+    "sech": _SECH,
+    "csch": _CSCH,
+    **dict.fromkeys(("arsinh", "arcsinh", "asinh"), _ASINH),
+    **dict.fromkeys(("arcosh", "arccosh", "acosh"), _ACOSH),
+    **dict.fromkeys(("artanh", "arctanh", "atanh"), _ATANH),
     "softplus": Fn(softplus, (1,), "softplus(x) = log(1 + e^x)"),
     "exp": Fn(sp.exp, (1,), "the exponential"),
     "log": Fn(sp.log, (1,), "the natural logarithm"),
@@ -680,6 +720,7 @@ class _Reader:
                 arg, j = _argument(tokens, i + 1)
                 name = "".join(arg).strip()
                 head = f"{tok}{{{name}}}"
+            power, j = self.power(tokens, j, name in NAMED_FUNCTIONS)
             if not self.before_paren(tokens, j):
                 if tok == r"\operatorname" or tok in (r"\max", r"\min"):
                     if name in NAMED_FUNCTIONS:
@@ -692,7 +733,7 @@ class _Reader:
                     f"unknown function {''.join(tokens[i:j]).strip()}(…); known: "
                     + ", ".join(sorted(NAMED_FUNCTIONS))
                 )
-            return self.apply(fn, None, tokens, i, j, depth, head)
+            return self.apply(fn, None, tokens, i, j, depth, head, power)
         if tok in BARE_FUNCTIONS:
             fn = BARE_FUNCTIONS[tok]
             j, order = i + 1, None
@@ -702,6 +743,7 @@ class _Reader:
                     return None
                 sub, j = _argument(tokens, j + 1)
                 order = sub
+            power, j = self.power(tokens, j, not fn.subscript)
             if not self.before_paren(tokens, j):
                 return None
             close = _matching(tokens, _next(tokens, j))
@@ -716,10 +758,20 @@ class _Reader:
                     f"{head}(…) also reads as {fn.reading}; write {head} \\cdot (…) for a "
                     f"product, or rename the variable"
                 )
-            return self.apply(fn, order, tokens, i, j, depth, head)
+            return self.apply(fn, order, tokens, i, j, depth, head, power)
         return None
 
-    def apply(self, fn, order, tokens, i, j, depth, head):
+    def power(self, tokens, j, allowed: bool):
+        """(The exponent's tokens, the index after it) for ``f^{n}(…)``, else (None, j)."""
+        k = _next(tokens, j)
+        if not allowed or k >= len(tokens) or tokens[k] != "^":
+            return None, j
+        exponent, after = _argument(tokens, k + 1)
+        if not self.before_paren(tokens, after):
+            return None, j
+        return exponent, after
+
+    def apply(self, fn, order, tokens, i, j, depth, head, power=None):
         j = _next(tokens, j)
         close = _matching(tokens, j)
         parts = _split_commas(tokens[j + 1 : close])
@@ -731,9 +783,12 @@ class _Reader:
         if order is not None:
             args = [self.fragment(order, depth + 1), *args]
         self.note(f"{head}(…) as {fn.reading}")
-        if fn.build in (sp.gamma, sp.beta):
+        if fn.build in _EXACT:
             _integer_argument(head, *args)
-        return self.placeholder(fn.build(*args), "".join(tokens[i : close + 1])), close + 1
+        value = fn.build(*args)
+        if power is not None:  # \operatorname{sech}^2(x) = sech(x)²
+            value = _pow(value, self.fragment(power, depth + 1))
+        return self.placeholder(value, "".join(tokens[i : close + 1])), close + 1
 
     # -- stages 3 and 4 ---------------------------------------------------------------------
 

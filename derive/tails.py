@@ -7,7 +7,9 @@ infinite one (times logarithms, or faster than any power), so the *index*
     a = lim log|f(y)| / log|y − e|      (y → e),        a = lim log|f(y)| / log|y|   (y → ±∞)
 
 decides: convergent at a finite end when a > −1, at an infinite end when a < −1, divergent
-otherwise (a = −1 included: y⁻¹ times a factor that tends to a non-zero constant or grows).  SymPy
+otherwise; at a = −1 exactly, divergent where |y|·|f| does not tend to 0, undecided where it
+does (1/(y log² y) converges).  Where a depends on parameters the boundary a = −1 is counted
+divergent (the gamma's 𝔼[1/y] at shape 1 is).  SymPy
 finds the limit with the parameters symbolic, so the answer is a condition on them
 (``shape_p > 1``), or true, or false; None where the limit is not found (then nothing is claimed).
 
@@ -155,8 +157,22 @@ def ends(log_p, log_t, y, lo, hi, discrete: bool = False) -> tuple[End, ...]:
         )
         if index is None:
             index = _index(log_p + log_t, y, end, lower)
-        out.append(End(end, index, _converges(index, infinite)))
+        condition = _converges(index, infinite)
+        if index == -1:  # y⁻¹ times what? a constant or more diverges; 1/log² y converges
+            condition = _borderline(log_p + log_t, y, end, lower)
+        out.append(End(end, index, condition))
     return tuple(out)
+
+
+def _borderline(log_f, y, end, lower):
+    """At index −1: divergent where |f|·|y − e| (|f|·|y| at ±∞) keeps away from 0, else None."""
+    if end in (sp.oo, -sp.oo):
+        inner = log_f.xreplace({y: _u if end == sp.oo else -_u}) + sp.log(_u)
+        value = sp.limit(inner, _u, sp.oo)
+    else:
+        gap = (y - end) if lower else (end - y)
+        value = sp.limit(log_f + sp.log(gap), y, end, "+" if lower else "-")
+    return sp.false if value.is_finite or value == sp.oo else None
 
 
 def integrable(log_p, log_t, y, lo, hi, discrete: bool = False):

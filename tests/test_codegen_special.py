@@ -267,6 +267,8 @@ def _new(density, observed, params, fixed=(), **kw):
     from derive.codegen import load
     from derive.user import declare
 
+    from derive.codegen import load
+
     return load(declare(density, observed, params, fixed, **kw).dist)
 
 

@@ -75,10 +75,11 @@ def _command(args) -> str:
             report=args.progress,
         )
         from ..derivation import derive_cached
+        from ..user import check_real
         from .modifiers import apply
 
         args.progress("derive new", 3, 3, "deriving the loss")
-        derivation = derive_cached(apply(declared.dist, args))
+        derivation = check_real(derive_cached(apply(declared.dist, args)))
         text = _output(args, declared, derivation)
     if args.latex or args.code:  # outputs that do not show the reading: say it on stderr
         sys.stderr.write(f"derive: {_reading(declared, derivation)}\n")
