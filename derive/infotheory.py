@@ -558,7 +558,27 @@ class _Expectations:
         """Where 𝔼_P[g] exists, from the tails of p·g (None: not decided in time)."""
         s, y = self.support, self.y
         log_p = -self.side.nll(y)
-        return bounded(lambda: integrable(log_p, log_abs(g), y, s.lo, s.hi, s.discrete), TAIL_LIMIT)
+        found = bounded(
+            lambda: integrable(log_p, log_abs(g), y, s.lo, s.hi, s.discrete), TAIL_LIMIT
+        )
+        return self.within_constraints(found)
+
+    def within_constraints(self, condition):
+        """``condition`` decided where the parameters' constraints decide it: a parameter in
+        (0, 1) (SymPy knows it positive only) is written 1/(1 + t) with t > 0, so that
+        sign(τ − 1) < 0 is seen to hold."""
+        if condition is None or condition in (sp.true, sp.false):
+            return condition
+        t = sp.Dummy("t", positive=True)
+        unit = {
+            self.side.symbols[v.name]: 1 / (1 + t)
+            for v in self.side.vars
+            if not v.vector and v.domain.support == (0, 1) and not v.domain.discrete
+        }
+        if not unit or not condition.has(*unit):
+            return condition
+        decided = condition.xreplace(unit)
+        return decided if decided in (sp.true, sp.false) else condition
 
     def sum_exists(self, expr):
         """Where 𝔼_P|expr| is finite for a sum of statistics, term by term (see
@@ -566,9 +586,10 @@ class _Expectations:
         s, y = self.support, self.y
         terms = sp.Add.make_args(_expand_outside_functions(sp.sympify(expr)))
         log_p = -self.side.nll(y)
-        return bounded(
+        found = bounded(
             lambda: sum_integrable(log_p, terms, y, s.lo, s.hi, s.discrete), 4 * TAIL_LIMIT
         )
+        return self.within_constraints(found)
 
     def _fallback(self, g):
         s, y = self.support, self.y
