@@ -141,6 +141,8 @@ class Fn:
     arity: tuple[int, ...]
     reading: str
     subscript: bool = False  # the order is the subscript: I_0(x), K_\nu(x)
+    #: the reading where it differs with the number of arguments (Γ(a, x) is the incomplete Γ)
+    by_arity: tuple[tuple[int, str], ...] = ()
 
 
 def _phi(x):
@@ -157,12 +159,16 @@ def _zeta(*args):
     return sp.zeta(*args)
 
 
-_GAMMA = Fn(_gamma, (1, 2), "the gamma function Γ (with two arguments the upper incomplete Γ)")
+_GAMMA = Fn(
+    _gamma, (1, 2), "the gamma function Γ", by_arity=((2, "the upper incomplete gamma function"),)
+)
 _LOWER_GAMMA = Fn(sp.lowergamma, (2,), "the lower incomplete gamma function γ(a, x)")
 _BETA = Fn(sp.beta, (2,), "the beta function B")
 _SIGMOID = Fn(sigmoid, (1,), "the logistic sigmoid σ(z) = 1/(1 + e^(−z))")
 _PHI = Fn(_phi, (1,), "the standard normal CDF Φ")
-_ZETA = Fn(_zeta, (1, 2), "the Riemann zeta function ζ (with two arguments Hurwitz's)")
+_ZETA = Fn(
+    _zeta, (1, 2), "the Riemann zeta function ζ", by_arity=((2, "the Hurwitz zeta function"),)
+)
 _ERF = Fn(sp.erf, (1,), "the error function erf")
 _ERFC = Fn(sp.erfc, (1,), "the complementary error function erfc")
 _SECH = Fn(sp.sech, (1,), "the hyperbolic secant sech")
@@ -782,7 +788,7 @@ class _Reader:
         args = [self.fragment(p, depth + 1) for p in parts]
         if order is not None:
             args = [self.fragment(order, depth + 1), *args]
-        self.note(f"{head}(…) as {fn.reading}")
+        self.note(f"{head}(…) as {dict(fn.by_arity).get(len(parts), fn.reading)}")
         if fn.build in _EXACT:
             _integer_argument(head, *args)
         value = fn.build(*args)

@@ -237,3 +237,28 @@ def test_heavy_tails_and_not_one():
         positive=["s"],
     )
     assert any(c.startswith("normalises") for c in declared.checks)
+
+
+@pytest.mark.parametrize(
+    "tex, expected",
+    [
+        (r"\zeta(s)", lambda s, x, a: sp.zeta(s)),  # not ζ·s
+        (r"\zeta(s, a)", lambda s, x, a: sp.zeta(s, a)),
+        (r"\operatorname{sech}(x)", lambda s, x, a: sp.sech(x)),
+        (r"\sech^{2}(x)", lambda s, x, a: sp.sech(x) ** 2),
+        (r"\csch(x)", lambda s, x, a: sp.csch(x)),
+        (r"\operatorname{arsinh}(x)", lambda s, x, a: sp.asinh(x)),
+        (r"\operatorname{arcosh}(x)", lambda s, x, a: sp.acosh(x)),
+        (r"\artanh(x)", lambda s, x, a: sp.atanh(x)),
+        (r"\Gamma(a, x)", lambda s, x, a: sp.uppergamma(a, x)),
+        (r"\gamma(a, x)", lambda s, x, a: sp.lowergamma(a, x)),
+        (r"\gamma(x)", lambda s, x, a: sp.Symbol("gamma") * x),  # one argument: a product
+        (r"\erf(x) + \operatorname{erfc}(x)", lambda s, x, a: sp.erf(x) + sp.erfc(x)),
+        (r"\Gamma(\frac{1}{3})", lambda s, x, a: sp.gamma(sp.Rational(1, 3))),
+    ],
+)
+def test_functions_papers_use_are_read(tex, expected):
+    from derive.parse import parse_latex
+
+    s, x, a = sp.symbols("s x a")
+    assert sp.simplify(parse_latex(tex).expr - expected(s, x, a)) == 0
