@@ -766,6 +766,10 @@ def _series(f, lo: int, hi):
     if hi != sp.oo:
         return mpmath.fsum(f(mpmath.mpf(k)) for k in range(lo, int(hi) + 1)), 0
 
+    near_term, far_term = f(mpmath.mpf(lo + 100)), f(mpmath.mpf(lo + 1000))
+    if not mpmath.isfinite(far_term) or (near_term > 0 and far_term >= near_term):
+        return mpmath.inf, 0  # the terms do not fall off: the series diverges
+
     def euler_maclaurin(head):  # the first terms exactly, the tail by Euler–Maclaurin
         exact = mpmath.fsum(f(mpmath.mpf(k)) for k in range(lo, lo + head))
         return exact + mpmath.nsum(f, [lo + head, mpmath.inf], method="euler-maclaurin")

@@ -267,8 +267,6 @@ def _new(density, observed, params, fixed=(), **kw):
     from derive.codegen import load
     from derive.user import declare
 
-    from derive.codegen import load
-
     return load(declare(density, observed, params, fixed, **kw).dist)
 
 

@@ -17,7 +17,7 @@ LAYERS = (
     # primitives: errors, progress callbacks, the one time limit, the one on-disk cache,
     # declarations, stable functions, display forms, the one numeric evaluator, the one prover
     ("errors", "progress", "budget", "cache", "spec", "functions", "display", "numeric",
-     "symbolic", "views"),
+     "symbolic", "views", "tails"),
     # the catalog of declarations; standard losses and recognition; declarations made from
     # declarations (censored, truncated, mixtures, links: the modifiers)
     ("catalog", "standard", "composite"),
