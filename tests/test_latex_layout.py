@@ -116,4 +116,4 @@ def test_unknown_symbol_names_are_refused_in_one_line(capsys):
 
     assert main(["latex", "gaussian", "--symbol", "nu=\\nu"]) == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "'nu'" in err and "mu, sigma, y" in err
+    assert "\n" not in err and "'nu': no such variable in gaussian" in err and "y, mu, sigma" in err

@@ -386,7 +386,7 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
             d,
             T,
             settings.get("density") or "p",
-            lambda e: lines(e, notation.width, **settings),
+            lambda e: lines(e, notation.units - 8, **settings),  # beside a short lhs
             _label(dist.name),
         ),
     }
