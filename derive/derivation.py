@@ -13,10 +13,13 @@ the NLL, rewrite rules, ``cancel`` in zero tests); never a global ``simplify``.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import pickle
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import sympy as sp
 from sympy.core.function import AppliedUndef
@@ -589,53 +592,72 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
 
-def _entry_name(dist: Distribution) -> str:
-    """The file an entry is stored in: the name made safe as a file name (a declaration's name
-    may hold any text), the fingerprint, derive's version."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", dist.name)[:64]
-    return f"{safe}-{dist.fingerprint()[:16]}-{_code_version()}.pickle"
+def _entry_name(*dists: Distribution, kind: str = "") -> str:
+    """The file an entry is stored in: the kind and names made safe as a file name (a
+    declaration's name may hold any text), the fingerprints, derive's version."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", "_".join(d.name for d in dists))[:64]
+    prints = [d.fingerprint() for d in dists]
+    joined = prints[0] if len(prints) == 1 else hashlib.sha256("".join(prints).encode()).hexdigest()
+    prefix = f"{kind}-" if kind else ""
+    return f"{prefix}{safe}-{joined[:16]}-{_code_version()}.pickle"
 
 
-def _entry_key(dist: Distribution) -> tuple[str, str, str, str]:
+def _entry_key(*dists: Distribution, kind: str = "") -> tuple:
     """What an entry was written for; an entry whose recorded key differs is not served."""
-    return (dist.name, dist.fingerprint(), _code_version(), sp.__version__)
+    return (kind, *((d.name, d.fingerprint()) for d in dists), _code_version(), sp.__version__)
 
 
-def derive_cached(dist: Distribution) -> Derivation:
-    """:func:`derive`, memoised on disk by the declaration's fingerprint and derive's version.
+T = TypeVar("T")
 
-    The cache is an optimisation only: any failure to read or write it falls back to deriving;
+
+def memoised(kind: str, dists: tuple, compute: Callable[[], T], save, restore) -> T:
+    """``compute()``, memoised on disk by ``kind``, the declarations' names and fingerprints
+    and derive's version: the one cache of the derivations and of the information-theory
+    results.  ``save(result)`` gives what is pickled (plain data and expressions),
+    ``restore(saved)`` rebuilds the result from it.
+
+    The cache is an optimisation only: any failure to read or write it falls back to computing;
     a cache that could be turned against its user is refused with a :class:`CacheWarning`
     (:mod:`derive.cache`).
     """
     directory = _cache_dir()
-    if directory is None:
-        return derive(dist)
-    store = cache.open_store(directory)
+    store = cache.open_store(directory) if directory is not None else None
     if store is None:
-        return derive(dist)
-    name, key = _entry_name(dist), _entry_key(dist)
+        return compute()
+    name, key = _entry_name(*dists, kind=kind), _entry_key(*dists, kind=kind)
     content = store.load(name)
     if content is not None:
         try:
-            recorded, fields, standard_id = pickle.loads(content)  # HMAC-checked: ours
+            recorded, saved = pickle.loads(content)  # HMAC-checked: ours
             if recorded == key:
-                return Derivation(
-                    dist=dist,
-                    standard=STANDARDS[standard_id] if standard_id else None,
-                    **fields,
-                )
-        except Exception:  # a stale or corrupt entry: derive again
+                return restore(saved)
+        except Exception:  # a stale or corrupt entry: compute again
             pass
-    result = derive(dist)
-    fields = {name: getattr(result, name) for name in _FIELDS}
+    result = compute()
     try:
         buffer = io.BytesIO()
-        _Pickler(buffer).dump((key, fields, result.standard.id if result.standard else None))
+        _Pickler(buffer).dump((key, save(result)))
     except Exception:  # an expression that does not pickle: not cached
         return result
     store.store(name, buffer.getvalue())
     return result
+
+
+def derive_cached(dist: Distribution) -> Derivation:
+    """:func:`derive`, memoised on disk (:func:`memoised`) by the declaration's fingerprint and
+    derive's version."""
+
+    def save(result):
+        fields = {name: getattr(result, name) for name in _FIELDS}
+        return fields, result.standard.id if result.standard else None
+
+    def restore(saved):
+        fields, standard_id = saved
+        return Derivation(
+            dist=dist, standard=STANDARDS[standard_id] if standard_id else None, **fields
+        )
+
+    return memoised("", (dist,), lambda: derive(dist), save, restore)
 
 
 def standard_of(dist: Distribution) -> str | None:

@@ -43,7 +43,7 @@ from sympy.printing.pretty.stringpict import prettyForm
 
 from .budget import bounded
 from .catalog import CATALOG, get
-from .derivation import Step, derive_cached, expand_logs
+from .derivation import Step, derive_cached, expand_logs, memoised
 from .display import inline, pretty
 from .errors import UserError
 from .functions import PRIMITIVES, elementary, huber, loggamma, split_sums
@@ -97,7 +97,7 @@ class _Density(sp.Expr):
     def _latex(self, printer, exp=None):
         name, y, params = self.args
         inner = ", ".join(printer._print(p) for p in params)
-        out = r"%s\left(%s \mid %s\right)" % (name.name, printer._print(y), inner)
+        out = r"%s(%s \mid %s)" % (name.name, printer._print(y), inner)  # as p(y | θ) everywhere
         return out if exp is None else r"%s^{%s}" % (out, exp)
 
     def _pretty(self, printer):
@@ -849,9 +849,27 @@ def _kl_exists(engine: _Expectations, used, ratio):
     return exists, (reason if exists is not sp.true else None), ()
 
 
+#: The fields of a :class:`Pair` the cache keeps (the two declarations are looked up again).
+_PAIR_FIELDS = tuple(f for f in Pair.__dataclass_fields__ if f not in ("p", "q"))
+
+
+def _cached_pair(compute, p: Distribution, q: Distribution | None) -> Pair:
+    """``compute()`` through the derivations' one on-disk cache (derive.derivation.memoised),
+    keyed by the pair's names and declaration fingerprints and derive's version."""
+
+    def save(pair):
+        return {name: getattr(pair, name) for name in _PAIR_FIELDS}
+
+    def restore(fields):
+        return Pair(p=p, q=q, **fields)
+
+    kind = "entropy" if q is None else "kl"
+    return memoised(kind, (p,) if q is None else (p, q), compute, save, restore)
+
+
 @cache
 def entropy(name: str) -> Pair:
-    """H(P) of a catalog entry, in its declared parameters suffixed _p.
+    """H(P) of a catalog entry, in its declared parameters suffixed _p (cached on disk).
 
     Parameters:
         name: a catalog name (`derive list`).
@@ -864,6 +882,11 @@ def entropy(name: str) -> Pair:
     1 - log(lambda_p)
     """
     dist = get(name)
+    _check_available(dist)
+    return _cached_pair(lambda: _entropy(dist), dist, None)
+
+
+def _entropy(dist: Distribution) -> Pair:
     _check_available(dist)
     side = _Side(dist, "p")
     engine = _Expectations(side)
@@ -887,7 +910,8 @@ def entropy(name: str) -> Pair:
 
 @cache
 def divergence(p_name: str, q_name: str) -> Pair:
-    """H(P, Q), H(P) and KL(P ‖ Q) of two catalog entries, with the proofs.
+    """H(P, Q), H(P) and KL(P ‖ Q) of two catalog entries, with the proofs (cached on
+    disk).
 
     Parameters:
         p_name: the reference distribution P (a catalog name).
@@ -904,6 +928,10 @@ def divergence(p_name: str, q_name: str) -> Pair:
     p, q = get(p_name), get(q_name)
     _check_available(p)
     _check_available(q)
+    return _cached_pair(lambda: _divergence(p, q), p, q)
+
+
+def _divergence(p: Distribution, q: Distribution) -> Pair:
     P, Q = _Side(p, "p"), _Side(q, "q")
     reason, condition = _infinite_reason(P, Q)
     y = P.y

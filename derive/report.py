@@ -48,10 +48,26 @@ def _as_dict(d: Derivation) -> dict:
         "standard": d.standard.id if d.standard else None,
         "standard_title": d.standard.title if d.standard else None,
         "latex": latex_of(d),
+        "support": support_of(dist),
         "steps": steps_of(d),
         "links": {link.param: f"{link.name}({link.raw.name})" for link in dist.links},
         "notes": dist.notes,
         "references": list(dist.references),
+    }
+
+
+def support_of(dist) -> dict:
+    """The observed variable's support as declared: its bounds (SymPy ``str``), whether it is
+    discrete, and its LaTeX (the set the paper writes)."""
+    from .infotheory import support
+    from .latex.infotheory import support_tex
+
+    lo, hi = dist.support_bounds
+    return {
+        "lo": str(lo),
+        "hi": str(hi),
+        "discrete": dist.observed.domain.discrete,
+        "latex": support_tex(support(dist)),
     }
 
 

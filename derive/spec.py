@@ -470,7 +470,15 @@ class Distribution:
         return _modifier("link")(self, **kinds)
 
     def fingerprint(self) -> str:
-        """A stable key for this declaration (used to cache derivations on disk)."""
+        """A stable key for this declaration (used to cache derivations on disk); computed once
+        per declaration (the srepr of its density is not cheap)."""
+        known = self.__dict__.get("_fingerprint")
+        if known is None:
+            known = self._fingerprint_of()
+            object.__setattr__(self, "_fingerprint", known)  # frozen: a memo, not a field
+        return known
+
+    def _fingerprint_of(self) -> str:
         parts = [self.name, self.title, self.notes, sp.srepr(self.density_expr())]
         for v in self.variables:
             parts.append(f"{v.name}:{v.constraint}:{v.vector}")

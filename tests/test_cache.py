@@ -41,3 +41,31 @@ def test_cache_can_be_turned_off(tmp_path, monkeypatch):
     monkeypatch.setenv("DERIVE_CACHE_DIR", str(tmp_path))
     dv.derive_cached(get("poisson"))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_information_theory_results_load_from_the_one_cache(tmp_path, monkeypatch):
+    """A KL pair is stored beside the derivations (one cache, keyed by both declarations) and
+    loads equal to the computed one without computing it again."""
+    from derive import infotheory as it
+
+    monkeypatch.setenv("DERIVE_CACHE", "1")
+    monkeypatch.setenv("DERIVE_CACHE_DIR", str(tmp_path))
+    it.divergence.cache_clear()
+    fresh = it.divergence("exponential", "exponential")
+    (entry,) = tmp_path.glob("kl-exponential_exponential-*.pickle")
+    it.divergence.cache_clear()
+
+    def fail(*args):
+        raise AssertionError("computed again")
+
+    monkeypatch.setattr(it, "_divergence", fail)
+    again = it.divergence("exponential", "exponential")
+    it.divergence.cache_clear()
+    assert entry.exists()
+    assert (again.kl, again.cross_entropy, again.entropy_p) == (
+        fresh.kl,
+        fresh.cross_entropy,
+        fresh.entropy_p,
+    )
+    assert again.proofs == fresh.proofs and again.steps == fresh.steps
+    assert again.p is get("exponential")

@@ -116,9 +116,9 @@ def test_escape_and_code():
         r"\ensuremath{\sigma}\textsuperscript{2} \ensuremath{\times} 2 \ensuremath{-} 1"
     )
     assert latex.escape("ŷ, é, ç") == r"\^{y}, \'{e}, \c{c}"
-    assert latex.code("torch.mse_loss") == (
-        r"\texttt{torch.}\allowbreak{}\texttt{mse\_}\allowbreak{}\texttt{loss}"
-    )
+    # identifiers break at dots only, never inside a name (mse_loss stays whole)
+    assert latex.code("torch.mse_loss") == r"\texttt{torch.}\allowbreak{}\texttt{mse\_loss}"
+    assert latex.breakable("torch mse_loss") == r"torch mse\_loss"
 
 
 # ---------------------------------------------------------------------------- fragments
@@ -165,7 +165,7 @@ def test_ln_reaches_the_whole_document():
 
 def test_display_density_equals_the_recorded_density(name, rng):
     d = derivation(name)
-    shown = latex.documents._display_density(d.dist)
+    shown = latex.documents.display_density(d.dist)
     if shown is None:
         pytest.skip("the declaration only builds evaluated; the recorded form is shown")
     for _ in range(2):
@@ -333,7 +333,7 @@ def test_a_section_passed_in_is_rendered_after_the_distributions(monkeypatch, tm
     monkeypatch.setattr(
         env, "loader", jinja2.ChoiceLoader([env.loader, jinja2.FileSystemLoader(tmp_path)])
     )
-    extra = latex.Section("extra.tex.j2", lambda ds: {"count": len(ds)})
+    extra = latex.Section("extra.tex.j2", lambda ds, notation: {"count": len(ds)})
     text = latex.document([derivation("gaussian")], sections=[extra])
     assert "\\section{Extra}\\label{sec:extra} 1 distributions." in text
     assert text.index("sec:extra") > text.index("eq:gaussian:relation")

@@ -10,8 +10,8 @@ from .io import write_output
 from .modifiers import add_arguments as add_modifiers
 
 
-def _variables(names) -> list[str]:
-    """The variable names of the entries ``names`` (catalog or relative losses), in order."""
+def _variables(names) -> list:
+    """The variables of the entries ``names`` (catalog or relative losses), in order."""
     from ..catalog import get
     from ..relative import RELATIVE
 
@@ -19,34 +19,67 @@ def _variables(names) -> list[str]:
     for name in names:
         if name in RELATIVE:
             rel = RELATIVE[name]
-            variables = (rel.observed, *rel.params, *rel.fixed)
+            out += [rel.observed, *rel.params, *rel.fixed]
         else:
-            variables = get(name).variables
-        out += [v.name for v in variables if v.name not in out]
+            out += list(get(name).variables)
     return out
 
 
-def _notation(args, entries):
+def notation_of(args):
+    """The Notation of `derive latex` / `derive new --latex`: --ln, --symbol, --columns/--width,
+    --number (refusing bad values in one line)."""
     from ..latex import Notation
 
     names = {}
-    known = _variables(entries)
-    for item in args.symbol or ():
+    for item in getattr(args, "symbol", None) or ():
         name, sep, value = item.partition("=")
         if not sep or not name or not value:
             raise UserError(f"--symbol {shown(item)}: expected NAME=LATEX, e.g. mu=\\hat{{y}}")
-        if name not in known:
-            raise UserError(
-                f"--symbol {shown(name)}: no such variable in {', '.join(entries)[:80]}; "
-                f"the variables are {', '.join(known)[:200]}"
-            )
         names[name] = value
-    return Notation(ln=args.ln, names=names)
+    return Notation.preset(
+        columns=getattr(args, "columns", None),
+        width=getattr(args, "width", None),
+        ln=args.ln,
+        names=names,
+        number=getattr(args, "number", None) or "key",
+    )
+
+
+def add_notation_options(p) -> None:
+    """The options of the paper notation, shared by `derive latex` and `derive new`."""
+    p.add_argument("--ln", action="store_true", help="write natural logarithms as \\ln")
+    p.add_argument(
+        "--symbol",
+        action="append",
+        metavar="NAME=LATEX",
+        help="print a variable under another name, e.g. --symbol 'mu=\\hat{y}' (repeatable)",
+    )
+    p.add_argument(
+        "--columns",
+        type=int,
+        choices=(1, 2),
+        help="break lines for one column of a standard article (345 pt, the default) or one "
+        "column of a two-column article (229.5 pt); a standalone document is set that way",
+    )
+    p.add_argument("--width", type=float, metavar="PT", help="break lines for this width, in pt")
+    p.add_argument(
+        "--number",
+        choices=("key", "all", "none"),
+        default="key",
+        help="number (and label) the key equations: density, NLL, loss, NLL = a·loss + C "
+        "(key, the default), every row (all) or none",
+    )
 
 
 def _latex(args):
     from ..catalog import CATALOG
-    from ..latex import BuildFailed, build_pdf, document, fragment, tex_engine
+    from ..latex import (
+        BuildFailed,
+        build_pdf,
+        document,
+        fragment,
+        tex_engine,
+    )
     from ..relative import RELATIVE, derivations
 
     if args.all and args.names:
@@ -58,7 +91,8 @@ def _latex(args):
     if args.pdf:
         tex_engine()  # fail before deriving anything when there is no engine
     names = list(CATALOG) + list(RELATIVE) if args.all else list(dict.fromkeys(args.names))
-    notation = _notation(args, names)
+    notation = notation_of(args)
+    notation.check(_variables(names), ", ".join(names))  # before any derivation
     if args.modifiers:
         if args.all:
             raise UserError("modifiers apply to named entries: give NAME..., not --all")
@@ -118,12 +152,6 @@ def add_commands(sub) -> None:
         action="store_true",
         help="also compile FILE (implies --standalone) with latexmk or pdflatex",
     )
-    p.add_argument("--ln", action="store_true", help="write natural logarithms as \\ln")
-    p.add_argument(
-        "--symbol",
-        action="append",
-        metavar="NAME=LATEX",
-        help="print a variable under another name, e.g. --symbol 'mu=\\hat{y}' (repeatable)",
-    )
+    add_notation_options(p)
     add_modifiers(p)
     p.set_defaults(handler=_latex)

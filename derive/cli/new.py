@@ -81,7 +81,7 @@ def _command(args) -> str:
         args.progress("derive new", 3, 3, "deriving the loss")
         derivation = check_real(derive_cached(apply(declared.dist, args)))
         text = _output(args, declared, derivation)
-    if args.latex or args.code:  # outputs that do not show the reading: say it on stderr
+    if args.latex or args.standalone or args.code:  # outputs without the reading: on stderr
         sys.stderr.write(f"derive: {_reading(declared, derivation)}\n")
     return text
 
@@ -97,8 +97,8 @@ def _output(args, declared, derivation) -> str:
         data["readings"] = list(declared.readings)
         data["checks"] = list(declared.checks)
         return json.dumps(data, indent=2, ensure_ascii=not unicode_stdout(args))
-    if args.latex:
-        return _latex(derivation)
+    if args.latex or args.standalone:
+        return _latex(args, derivation)
     if args.code:
         return _code(derivation)
     width = shutil.get_terminal_size((80, 24)).columns
@@ -107,11 +107,18 @@ def _output(args, declared, derivation) -> str:
     return text if unicode else ascii_text(text)
 
 
-def _latex(derivation) -> str:
-    """The LaTeX fragment `derive latex` writes for a catalog entry."""
-    from ..latex import fragment
+def _latex(args, derivation) -> str:
+    """The LaTeX `derive latex` writes for a catalog entry: the fragment, or with --standalone
+    the whole document (its sections for the catalog, such as information theory, left out),
+    in the notation of --ln, --symbol, --columns/--width and --number."""
+    from ..latex import document, fragment, variables_of
+    from .latex import notation_of
 
-    return fragment(derivation)
+    notation = notation_of(args)
+    notation.check(variables_of(derivation), derivation.dist.name)
+    if args.standalone:
+        return document([derivation], notation, sections=())
+    return fragment(derivation, notation)
 
 
 def _code(derivation) -> str:
@@ -186,6 +193,11 @@ def add_commands(sub) -> None:
         "--json", action="store_true", help="one JSON object: every field of the derivation"
     )
     group.add_argument("--latex", action="store_true", help="the derivation as a LaTeX fragment")
+    group.add_argument(
+        "--standalone",
+        action="store_true",
+        help="the derivation as a complete LaTeX document (as `derive latex --standalone`)",
+    )
     group.add_argument("--code", action="store_true", help="the numpy module, as `derive code`")
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (atomically)")
     p.add_argument("--normalize", action="store_true", help="divide by the integral if it is not 1")
@@ -197,4 +209,7 @@ def add_commands(sub) -> None:
         help=f"give up after S seconds (default {DEFAULT_TIMEOUT:g})",
     )
     add_modifiers(p)
+    from .latex import add_notation_options
+
+    add_notation_options(p)  # --ln, --symbol, --columns/--width, --number: as `derive latex`
     p.set_defaults(handler=_command)

@@ -16,12 +16,14 @@ from .documents import (
     latex_of,
     relative_context,
     steps_of,
+    variables_of,
 )
 from .pdf import BuildFailed, build_pdf, tex_engine
-from .printer import WIDTH, Printer, equation, lines, tex
+from .printer import COLUMNS, WIDTH, Printer, equation, lines, tex
 from .templates import FILTERS, breakable, code, environment, escape, render_template, template_dir
 
 __all__ = [
+    "COLUMNS",
     "FILTERS",
     "RELATIONS",
     "SECTIONS",
@@ -48,6 +50,7 @@ __all__ = [
     "template_dir",
     "tex",
     "tex_engine",
+    "variables_of",
 ]
 
 

@@ -10,32 +10,88 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from ..errors import UserError, shown
 from ..progress import Report, tracked
 from .expfamily import expfamily_context
-from .printer import WIDTH, _width, equation, lines, tex
+from .printer import COLUMNS, PT_PER_UNIT, _width, equation, lines, tex
 from .templates import render_template
 
 # ---------------------------------------------------------------------------- notation
 
 
+#: The fraction of the line width beyond which a left-hand side gets a row of its own.
+WIDE = 0.3
+
+#: The equations that carry a number and a label under ``number="key"``: the density, the
+#: negative log-likelihood, the loss and the relation NLL = a·loss + C (and, for a loss that is
+#: not a likelihood, its definition, its normaliser, its bound and the values that witness a
+#: normaliser depending on the parameters).
+KEY_EQUATIONS = ("density", "nll", "loss", "relation", "definition", "normaliser", "bound")
+
+NUMBERING = ("key", "all", "none")
+
+
 @dataclass(frozen=True)
 class Notation:
     """How a derivation is written: ``\\ln`` or ``\\log``, symbol names by variable name
-    (``{"mu": r"\\hat{y}"}``), and the line width for breaking long expressions."""
+    (``{"mu": r"\\hat{y}"}``), the line width in points (``columns``: the page layout of the
+    standalone document, one column or ``twocolumn``) and which equations are numbered
+    (``number``: ``key`` — :data:`KEY_EQUATIONS` —, ``all`` or ``none``)."""
 
     ln: bool = False
     names: Mapping[str, str] = field(default_factory=dict)
-    width: float = WIDTH
+    width: float = COLUMNS[1]
+    columns: int = 1
+    number: str = "key"
+
+    def __post_init__(self):
+        if self.number not in NUMBERING:
+            raise UserError(f"numbering {self.number!r}: choose one of {', '.join(NUMBERING)}")
+        if not (50 <= self.width <= 2000):
+            raise UserError(f"line width {self.width:g} pt: give a width from 50 to 2000 pt")
+
+    @classmethod
+    def preset(cls, columns: int | None = None, width: float | None = None, **kw) -> Notation:
+        """The notation for a column preset (1: one column of a standard article; 2: a column
+        of a two-column article) or an explicit line width in points (one column)."""
+        if columns is not None and width is not None:
+            raise UserError("give --columns or --width, not both")
+        if width is not None:
+            return cls(width=width, columns=1, **kw)
+        columns = columns or 1
+        if columns not in COLUMNS:
+            raise UserError(f"--columns {columns}: choose 1 or 2")
+        return cls(width=COLUMNS[columns], columns=columns, **kw)
+
+    @property
+    def units(self) -> float:
+        """The line width in the printer's units (see derive.latex.printer.PT_PER_UNIT)."""
+        return self.width / PT_PER_UNIT
+
+    def numbered(self, kind: str) -> bool:
+        """Whether the equation of a step of this kind carries a number and a label."""
+        return self.number == "all" or (self.number == "key" and kind in KEY_EQUATIONS)
+
+    def check(self, variables, where: str) -> None:
+        """Refuse, in one line, a symbol name for a variable none of ``variables`` (spec.Var,
+        of the entries ``where`` names) is called: the one check of `derive latex --symbol`
+        and `derive new --symbol`."""
+        known = list(dict.fromkeys(v.name for v in variables))
+        for name in self.names:
+            if name not in known:
+                raise UserError(
+                    f"--symbol {shown(name)}: no such variable in {where[:80]}; "
+                    f"the variables are {', '.join(known)[:200]}"
+                )
 
     def settings(self, d) -> dict:
         dist = d.dist
         sample = _sample(d)
         declared = tuple(dist.sym(v) for v in dist.params)
-        taken = {v.name for v in dist.variables} | set(self.names.values())
         return {
             "ln_notation": self.ln,
             "names": dict(self.names),
-            "density": "f" if "p" in taken else None,
+            "density": None,
             "observed": (d.observed, sample),
             "learned": tuple(dict.fromkeys((*d.learned, *declared))),
         }
@@ -96,9 +152,10 @@ class _Whole(sp.UnevaluatedExpr):
     is_commutative = True
 
 
-def _display_density(dist):
-    """The density as declared, for display: each √ of a product kept whole (√(2πσ²), not
-    √2 √π σ).  Falls back to None when the declaration cannot be rebuilt that way."""
+def display_density(dist, args=None):
+    """The density as declared, for display (the paper form every output shows): each √ of a
+    product kept whole (√(2πσ²), not √2 √π σ).  ``args``: the symbols to call it with (default
+    the declaration's own).  None when the declaration cannot be rebuilt that way."""
 
     def rebuild(e):
         if not e.args or isinstance(e, (sp.Indexed, sp.IndexedBase)):
@@ -112,11 +169,66 @@ def _display_density(dist):
         return e.func(*args)
 
     try:
-        with sp.evaluate(False):
-            declared = dist.density_expr()
-        return rebuild(declared)
+        with sp.evaluate(False):  # as written: (ν + 1)/2 stays, not ν/2 + 1/2
+            declared = dist.density_expr() if args is None else dist.density(*args)
+            return rebuild(declared)
     except Exception:  # a declaration that only builds evaluated: show the recorded form
         return None
+
+
+def paper_rhs(d, step, display=None):
+    """The right-hand side of a recorded step as every output writes it: the density, the
+    likelihood and the NLL in the declared (paper) form, the rest as recorded."""
+    display = display_density(d.dist) if display is None else display
+    if display is None:
+        return step.rhs
+    if step.kind == "density":
+        return display
+    if step.kind == "likelihood":
+        i = sp.Symbol("i", integer=True, positive=True)
+        over_i = [lim for lim in step.rhs.limits if lim[0] == step.data.get("i", i)]
+        return sp.Product(display.xreplace({d.observed: _sample(d)}), *over_i)
+    if step.kind == "nll":
+        return -sp.log(display, evaluate=False)
+    return step.rhs
+
+
+#: Steps whose one row may repeat the row before (a rewrite that changed nothing visible):
+#: such a row is merged into the one before, and the template says why.
+_MERGEABLE = ("expand", "link", "simplex", "stable", "scale", "other")
+
+
+def _shown_rhs(step, rhs):
+    """The right-hand side of a step's one row (the loss for the last step), or None for the
+    steps with several rows."""
+    if step.kind == "scale":
+        return step.data["loss"] if step.data["scale"] == 1 else None
+    return None if step.kind == "split" else rhs
+
+
+def _merge_identical(steps: list[dict], shown: list) -> None:
+    """Mark each row equal to the row shown before it (up to the name of a summation index) as
+    merged: the template writes no row for it, only the reason; a merged loss lends its
+    number and label to the row it joins."""
+    from ..functions import rename_index
+    from ..spec import CLASS_INDEX
+
+    def canonical(expr):  # as printed, with every class-axis index called k
+        return None if expr is None else tex(rename_index(sp.sympify(expr), CLASS_INDEX))
+
+    kept = None  # the context of the row a merged row joins
+    before = None
+    for ctx, rhs in zip(steps, shown, strict=True):
+        now = canonical(rhs)
+        kind = ctx["kind"] if ctx["kind"] in _MERGEABLE else None
+        if kind and kept is not None and now is not None and now == before:
+            ctx["merged"] = True
+            if ctx["kind"] == "scale":
+                kept["numbered"] = ctx["numbered"]["loss"]
+                kept["label"] = ctx["label"].rsplit(":", 1)[0] + ":loss"
+            continue
+        if rhs is not None:
+            kept, before = ctx, now
 
 
 def fragment_context(d, notation: Notation | None = None) -> dict:
@@ -131,11 +243,17 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
     def T(expr):
         return tex(expr, **settings)
 
-    # Every row of an align starts where its widest left-hand side ends.
-    column = max(_width(T(step.lhs)) for step in d.steps) if d.steps else 0
+    # Every row of an align starts where its widest left-hand side ends; a left-hand side
+    # wider than WIDE of the line is set on a row of its own, its right-hand side below it.
+    def wide(lhs_tex) -> bool:
+        return _width(lhs_tex) > WIDE * notation.units
 
-    def L(expr, extra=""):
-        room = notation.width - column - _width(extra)
+    shown_lhs = [T(step.lhs) for step in d.steps]
+    column = max([_width(t) for t in shown_lhs if not wide(t)] + [0])
+
+    def L(expr, extra="", beside=None):
+        indent = column + (3 if beside is not None and wide(beside) else 0)  # \quad =, below
+        room = notation.units - indent - _width(extra)
         return lines(expr, room - 2, first=room, **settings)
 
     def var(v, role):
@@ -154,32 +272,31 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
             "next": T(lo + 1),
             "hi": T(hi),
             "unbounded": hi == sp.oo,
+            # a support declared other than the constraint's own ((μ, ∞), {1, 2, …}): as declared
+            "declared": (sp.sympify(lo), sp.sympify(hi)) != tuple(map(sp.sympify, domain.support)),
         }
 
     links = {link.param: link for link in dist.links}
     by_symbol = {dist.sym(v): v for v in dist.variables}
-    display = _display_density(dist)
+    display = display_density(dist)
     i, n = sp.Symbol("i", integer=True, positive=True), sp.Symbol("n", integer=True, positive=True)
 
-    steps, previous_lhs, previous_rhs, used = [], None, None, {}
+    steps, row_rhs, previous_lhs, previous_rhs, used = [], [], None, None, {}
     for step in d.steps:
         used[step.kind] = used.get(step.kind, 0) + 1
         label = step.kind if used[step.kind] == 1 else f"{step.kind}-{used[step.kind]}"
         lhs = T(step.lhs)
-        rhs = step.rhs
-        if display is not None and step.kind == "density":
-            rhs = display
-        elif display is not None and step.kind == "likelihood":
-            over_i = [lim for lim in step.rhs.limits if lim[0] == step.data.get("i", i)]
-            rhs = sp.Product(display.xreplace({d.observed: _sample(d)}), *over_i)
-        elif display is not None and step.kind == "nll":
-            rhs = -sp.log(display, evaluate=False)
+        rhs = paper_rhs(d, step, display) if display is not None else step.rhs
+        same = previous_lhs is not None and step.lhs == previous_lhs
         ctx = {
             "kind": step.kind,
             "label": _label(f"eq:{dist.name}:{label}"),
+            "numbered": notation.numbered(step.kind),
             "lhs": lhs,
-            "same_lhs": previous_lhs is not None and step.lhs == previous_lhs,
-            "lines": L(rhs),
+            "same_lhs": same,
+            "lines": L(rhs, beside=None if same else lhs),
+            "wide": wide(lhs),  # the template blanks a repeated left-hand side
+            "merged": False,
         }
         data = step.data
         if step.kind == "likelihood":
@@ -210,7 +327,8 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
         elif step.kind == "split":
             kept, dropped = data["kept"], data["dropped"]
             ctx.update(
-                kept=L(kept, "+ C,"),
+                dropped_numbered=notation.numbered("dropped"),
+                kept=L(kept, "+ C,", beside=lhs),
                 dropped=L(dropped),
                 dropped_zero=dropped == 0,
                 learned=[T(t) for t in data["learned"]],
@@ -220,6 +338,7 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
             before = split.data["dropped"] if split is not None else None
             ctx.update(
                 scale=T(data["scale"]),
+                numbered={key: notation.numbered(key) for key in ("loss", "relation", "constant")},
                 unit_scale=data["scale"] == 1,
                 loss=L(data["loss"]),
                 dropped=L(data["dropped"]),
@@ -228,7 +347,9 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
                 split_shown=before is not None and before != 0,
             )
         steps.append(ctx)
+        row_rhs.append(_shown_rhs(step, rhs))
         previous_lhs, previous_rhs = step.lhs, step.rhs
+    _merge_identical(steps, row_rhs)
 
     standard = d.standard
     return {
@@ -249,6 +370,7 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
         "loss_args": ", ".join(
             T(s) for s in (*(dist.sym(v) for v in dist.observations), *d.learned)
         ),
+        "loss_numbered": notation.numbered("loss"),
         "nll_lhs": steps[-1]["lhs"] if steps else "",
         "standard": (
             {"id": standard.id, "title": standard.title, "reference": standard.reference}
@@ -264,7 +386,7 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
             d,
             T,
             settings.get("density") or "p",
-            lambda e: lines(e, notation.width, **settings),
+            lambda e: lines(e, notation.units - 8, **settings),  # beside a short lhs
             _label(dist.name),
         ),
     }
@@ -274,15 +396,27 @@ def latex_of(d) -> dict:
     """LaTeX of the density, NLL, loss, dropped terms and scale, in the paper's notation (what
     `show --json` and the emitted code's docstring carry)."""
     settings = Notation().settings(d)
-    parts = {"density": d.density, "nll": d.nll, "loss": d.loss, "dropped": d.dropped}
+    density = display_density(d.dist)  # the declared (paper) form, as `derive latex` writes it
+    parts = {
+        "density": d.density if density is None else density,
+        "nll": d.nll,
+        "loss": d.loss,
+        "dropped": d.dropped,
+    }
     return {key: tex(expr, **settings) for key, expr in {**parts, "scale": d.scale}.items()}
 
 
 def steps_of(d) -> list[dict]:
-    """Each recorded step as ``{kind, note, latex}``, the equation in the paper's notation."""
+    """Each recorded step as ``{kind, note, latex}``, the equation in the paper's notation (the
+    density, likelihood and NLL in the declared form, as `derive latex` writes them)."""
     settings = Notation().settings(d)
+    display = display_density(d.dist)
     return [
-        {"kind": s.kind, "note": s.note, "latex": equation(s.lhs, s.rhs, **settings)}
+        {
+            "kind": s.kind,
+            "note": s.note,
+            "latex": equation(s.lhs, paper_rhs(d, s, display), **settings),
+        }
         for s in d.steps
     ]
 
@@ -320,7 +454,7 @@ def relative_context(d, notation: Notation | None = None) -> dict:
     column = max(_width(T(shown_lhs(s))) for s in d.steps if s.kind != "witness")
 
     def L(expr):
-        room = notation.width - column
+        room = notation.units - column
         return lines(expr, room - 2, first=room, **settings)
 
     def var(v, role):
@@ -337,6 +471,7 @@ def relative_context(d, notation: Notation | None = None) -> dict:
             "next": T(lo + 1),
             "hi": T(hi),
             "unbounded": hi == sp.oo,
+            "declared": False,
         }
 
     def point(values):
@@ -357,6 +492,7 @@ def relative_context(d, notation: Notation | None = None) -> dict:
             "note": step.note,
             "relation": RELATIONS[step.data["relation"]],
             "label": _label(f"eq:{rel.name}:{label}"),
+            "numbered": notation.numbered(step.kind),
             "lhs": T(lhs),
             "same_lhs": previous_lhs is not None and lhs == previous_lhs,
             "lines": L(step.rhs),
@@ -369,6 +505,7 @@ def relative_context(d, notation: Notation | None = None) -> dict:
                     "lines": L(value),
                     "approx": None if value.is_Rational else f"{float(sp.N(value, 20)):.6g}",
                     "label": _label(f"eq:{rel.name}:{label}-{number}"),
+                    "numbered": notation.number != "none",
                 }
                 for number, (at, value) in enumerate(
                     zip(step.data["points"], values, strict=True), 1
@@ -410,24 +547,33 @@ def relative_context(d, notation: Notation | None = None) -> dict:
 @dataclass(frozen=True)
 class Section:
     """A section of the standalone document after the distributions: a template in templates/ and
-    a function from the document's derivations to that template's context (plain data and maths).
+    a function from the document's derivations and :class:`Notation` to that template's context
+    (plain data and maths).
     The template sees its data as ``section`` and the distributions as ``distributions``."""
 
     template: str
-    context: Callable[[list], dict]
+    context: Callable[..., dict]
     #: the context also takes ``report=`` (see derive.progress) and says how far it is
     reports: bool = False
 
 
-def _infotheory(derivations, report: Report | None = None) -> dict:
+def _infotheory(derivations, notation, report: Report | None = None) -> dict:
     from .infotheory import document_context
 
-    return document_context(derivations, report)
+    return document_context(derivations, notation, report)
 
 
 #: The sections every standalone document has, in order: the Python API and `derive latex`
 #: build the same document from this one table.
 SECTIONS: tuple[Section, ...] = (Section("infotheory.tex.j2", _infotheory, reports=True),)
+
+
+def variables_of(d) -> list:
+    """The variables (spec.Var) a derivation or a loss that is not a likelihood writes."""
+    if _is_relative(d):
+        rel = d.relative
+        return [rel.observed, *rel.params, *rel.fixed]
+    return list(d.dist.variables)
 
 
 def _is_relative(d) -> bool:
@@ -467,9 +613,9 @@ def document(
     built = [
         {
             "template": section.template,
-            "data": section.context(derivations, report=report)
+            "data": section.context(derivations, notation, report=report)
             if section.reports
-            else section.context(derivations),
+            else section.context(derivations, notation),
         }
         for section in tracked(
             SECTIONS if sections is None else list(sections),
@@ -484,6 +630,11 @@ def document(
         relatives=[relative_context(d, notation) for d in relatives],
         sections=built,
         version=__version__,
+        layout={
+            "columns": notation.columns,
+            "width": f"{notation.width:g}",
+            "geometry": notation.columns == 1 and notation.width != COLUMNS[1],
+        },
         log=tex(sp.log(sp.Symbol("x")), ln_notation=notation.ln).removesuffix(" x"),
     )
 

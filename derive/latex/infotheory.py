@@ -20,12 +20,34 @@ from ..infotheory import (
     vae_kl,
 )
 from ..progress import Report, tracked
-from .printer import WIDTH, _width, lines, tex
+from .documents import Notation, display_density
+from .printer import _width, lines, tex
 from .templates import render_template
 
 
-def _tex(expr) -> str:
-    return tex(display(expr))
+class _Maths:
+    """The one printer under a notation: ``tex`` for one expression, ``lines`` for a row."""
+
+    def __init__(self, notation: Notation | None):
+        self.notation = notation or Notation()
+        self.settings = {"ln_notation": self.notation.ln, "names": dict(self.notation.names)}
+
+    def tex(self, expr) -> str:
+        return tex(display(expr), **self.settings)
+
+    def wide(self, lhs) -> bool:
+        """Whether ``lhs`` is set on a line of its own, the right-hand side below it."""
+        return _width(lhs) > 0.3 * self.notation.units
+
+    def lines(self, expr, lhs="") -> list[str]:
+        """``expr`` as LaTeX lines beside ``lhs`` (derive.latex.lines breaks long rows), or
+        below it where it is wide."""
+        units = self.notation.units
+        room = units - 4 if self.wide(lhs) else units - _width(lhs) - 2
+        return lines(display(expr), room - 2, first=room, **self.settings)
+
+    def row(self, lhs, expr, **extra) -> dict:
+        return {"lhs": lhs, "lines": self.lines(expr, lhs), "wide": self.wide(lhs), **extra}
 
 
 def support_tex(support) -> str:
@@ -43,32 +65,43 @@ def support_tex(support) -> str:
     return r"\mathbb{R}" if (support.lo, support.hi) == (-sp.oo, sp.oo) else f"({lo}, {hi})"
 
 
-def _lines(expr, lhs="") -> list[str]:
-    """``expr`` as LaTeX lines beside ``lhs`` (derive.latex.lines breaks long sums)."""
-    room = max(WIDTH - _width(lhs), WIDTH / 2)
-    return lines(display(expr), WIDTH - 2, first=room)
+def _paper_densities(step: Step, pair: Pair) -> tuple:
+    """The two densities of a pair in their declared (paper) form, as `derive latex` writes
+    them, in the pair's suffixed parameters; the recorded forms where that cannot be built."""
+    p = display_density(pair.p, (pair.y, *pair.params_p))
+    q = None
+    if pair.q is not None:
+        q = display_density(pair.q, (pair.q.sym(pair.q.observed), *pair.params_q))
+    return (
+        step.rhs if p is None else p,
+        step.data.get("q_density") if q is None else q,
+    )
 
 
-def _rows(step: Step) -> list[dict]:
-    lhs = _tex(step.lhs)
+def _rows(step: Step, m: _Maths, pair: Pair) -> list[dict]:
+    lhs = m.tex(step.lhs)
     if "expectation" in step.data:  # KL = 𝔼_P[log p − log q] = value, on two rows
-        return [
-            {"lhs": lhs, "lines": [_tex(step.data["expectation"])]},
-            {"lhs": "", "lines": _lines(step.rhs, lhs)},
-        ]
-    rows = [{"lhs": lhs, "lines": _lines(step.rhs, lhs), "source": step.data.get("source")}]
-    if step.kind == "densities" and "q" in step.data:
-        q = _tex(step.data["q"])
-        rows.append({"lhs": q, "lines": _lines(step.data["q_density"], q)})
-    return rows
+        wide = m.wide(lhs)
+        below = {"lhs": "", "lines": m.lines(step.rhs, lhs), "wide": wide}
+        return [m.row(lhs, step.data["expectation"]), below]
+    if step.kind == "densities":
+        density, q_density = _paper_densities(step, pair)
+        rows = [m.row(lhs, density)]
+        if "q" in step.data:
+            rows.append(m.row(m.tex(step.data["q"]), q_density))
+        return rows
+    return [m.row(lhs, step.rhs, source=step.data.get("source"))]
 
 
 def _label(*names) -> str:
     return "kl:" + ":".join(names) if len(names) > 1 else "entropy:" + names[0]
 
 
-def pair_context(pair: Pair, level: str | None = r"\subsection") -> dict:
+def pair_context(
+    pair: Pair, level: str | None = r"\subsection", notation: Notation | None = None
+) -> dict:
     """Plain data and maths for ``infotheory_pair.tex.j2`` (no prose)."""
+    m = _Maths(notation)
     names = (pair.p.name,) if pair.q is None else (pair.p.name, pair.q.name)
     return {
         "command": ("entropy " if pair.q is None else "kl ") + " ".join(names),
@@ -81,10 +114,10 @@ def pair_context(pair: Pair, level: str | None = r"\subsection") -> dict:
         "p": pair.p.name,
         "q": pair.q.name if pair.q is not None else "",
         "same_title": pair.q is not None and pair.q.title == pair.p.title,
-        "y": _tex(pair.y),
-        "condition": _tex(pair.condition) if pair.condition is not None else None,
+        "y": m.tex(pair.y),
+        "condition": m.tex(pair.condition) if pair.condition is not None else None,
         "groups": [
-            {"kind": kind, "rows": [row for step in members for row in _rows(step)]}
+            {"kind": kind, "rows": [row for step in members for row in _rows(step, m, pair)]}
             for kind, members in groups(pair.steps)
         ],
         "infinite": pair.infinite,
@@ -92,32 +125,37 @@ def pair_context(pair: Pair, level: str | None = r"\subsection") -> dict:
             {"tex": support_tex(s), "discrete": s.discrete, "vector": s.vector}
             for s in pair.supports
         ],
-        "explicit": [{"lhs": _tex(Expectation(e.stat))} for e in pair.explicit],
+        "explicit": [{"lhs": m.tex(Expectation(e.stat))} for e in pair.explicit],
         "proofs": [{"key": key, "ok": ok} for key, ok in pair.proofs.items()],
     }
 
 
-def classic_context(classic: Classic) -> dict:
+def classic_context(classic: Classic, notation: Notation | None = None) -> dict:
+    m = _Maths(notation)
     return {
         "key": classic.key,
         "name": classic.key.removeprefix("expected-loss-"),
         "title": classic.title,
         "proven": classic.proven,
-        "steps": [{"lhs": _tex(s.lhs), "lines": _lines(s.rhs, _tex(s.lhs))} for s in classic.steps],
+        "steps": [m.row(m.tex(s.lhs), s.rhs) for s in classic.steps],
     }
 
 
-def latex_section(p_name: str, q_name: str | None = None) -> str:
+def latex_section(p_name: str, q_name: str | None = None, notation: Notation | None = None) -> str:
     """The LaTeX section for a pair (or for the entropy of one entry): a fragment for a paper."""
-    return pair_section(entropy(p_name) if q_name is None else divergence(p_name, q_name))
+    pair = entropy(p_name) if q_name is None else divergence(p_name, q_name)
+    return pair_section(pair, notation)
 
 
-def pair_section(pair: Pair) -> str:
+def pair_section(pair: Pair, notation: Notation | None = None) -> str:
     """The LaTeX section of a computed pair (what `derive kl P Q --latex` writes)."""
-    return render_template("infotheory_pair.tex.j2", pair=pair_context(pair, r"\section"))
+    context = pair_context(pair, r"\section", notation)
+    return render_template("infotheory_pair.tex.j2", pair=context)
 
 
-def document_context(derivations, report: Report | None = None) -> dict:
+def document_context(
+    derivations, notation: Notation | None = None, report: Report | None = None
+) -> dict:
     """The information-theory section of the standalone document: for each distribution, its
     pair with a second member of its family; the classics whose families are in the document.
     ``report`` (see derive.progress) hears of each pair (a pair can take seconds)."""
@@ -128,7 +166,7 @@ def document_context(derivations, report: Report | None = None) -> dict:
     pairs = []
     for name in tracked(names, "information theory: KL within", report):
         try:
-            pairs.append(pair_context(divergence(name, name)))
+            pairs.append(pair_context(divergence(name, name), notation=notation))
         except UserError:  # no full density (tweedie): nothing to say
             continue
     chosen = []
@@ -142,7 +180,7 @@ def document_context(derivations, report: Report | None = None) -> dict:
         if "nll" not in d.dist.unavailable and (classic := _try_expected_loss(d.dist.name)):
             chosen.append(classic)
             break
-    return {"pairs": pairs, "classics": [classic_context(c) for c in chosen]}
+    return {"pairs": pairs, "classics": [classic_context(c, notation) for c in chosen]}
 
 
 def _try_expected_loss(name):

@@ -16,7 +16,6 @@ from typing import ClassVar
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
-from sympy.simplify.radsimp import fraction
 
 SETTINGS = {"ln_notation": False, "mul_symbol": None, "fold_short_frac": False}
 
@@ -35,6 +34,39 @@ def _unicode_tex(char: str) -> str | None:
     letter = match.group(2).lower()
     letter = {"lamda": "lambda"}.get(letter, letter)
     return "\\" + (letter if match.group(1) == "SMALL" else letter.capitalize())
+
+
+def fraction(expr) -> tuple:
+    """(numerator, denominator) of a product, unevaluated: SymPy's ``fraction(expr, exact=True)``
+    without its ``is_constant`` test (seconds over a document), which only numbers pass here."""
+    numer, denom = [], []
+    for term in sp.Mul.make_args(expr):
+        if term.is_commutative and (term.is_Pow or isinstance(term, sp.exp)):
+            base, ex = term.as_base_exp()
+            if ex.is_negative:
+                if ex is sp.S.NegativeOne:
+                    denom.append(base)
+                elif ex.is_number:
+                    denom.append(sp.Pow(base, -ex))
+                else:
+                    numer.append(term)
+            else:
+                numer.append(term)
+        elif term.is_Rational and not term.is_Integer:
+            if term.p != 1:
+                numer.append(term.p)
+            denom.append(term.q)
+        else:
+            numer.append(term)
+    return sp.Mul(*numer, evaluate=False), sp.Mul(*denom, evaluate=False)
+
+
+def _flat_factors(expr) -> list:
+    """The factors of a product, nested unevaluated products flattened."""
+    out = []
+    for a in expr.args:
+        out.extend(_flat_factors(a) if isinstance(a, sp.Mul) else [a])
+    return out
 
 
 def _is_atom(expr) -> bool:
@@ -179,12 +211,20 @@ class Printer(LatexPrinter):
     def _print_Mul(self, expr):
         if not isinstance(expr, sp.Mul) or not expr.is_commutative:
             return super()._print_Mul(expr)
+        flat = _flat_factors(expr)
+        if sp.S.NegativeOne in flat:  # an unevaluated −x (a declaration as written)
+            others = [a for a in flat if a is not sp.S.NegativeOne]
+            odd = (len(flat) - len(others)) % 2
+            positive = others[0] if len(others) == 1 else sp.Mul(*others, evaluate=False)
+            text = self._print(positive)
+            text = r"\left(%s\right)" % text if positive.is_Add and odd else text
+            return ("- " if odd else "") + text
         if expr.could_extract_minus_sign():
             positive = -expr
             text = self._print(positive)
             return "- " + (r"\left(%s\right)" % text if positive.is_Add else text)
         coeff, rest = expr.as_coeff_Mul()
-        numer, denom = fraction(rest, exact=True)
+        numer, denom = fraction(rest)
         nf, df = list(sp.Mul.make_args(numer)), list(sp.Mul.make_args(denom))
         nf = [f for f in nf if f != 1]
         df = [f for f in df if f != 1]
@@ -278,6 +318,12 @@ class Printer(LatexPrinter):
             return text if exp is None else r"\left(%s\right)^{%s}" % (text, exp)
         text = r"\exp\left(%s\right)" % arg
         return text if exp is None else r"%s^{%s}" % (text, exp)
+
+    def _print_beta(self, expr, exp=None):
+        """B(a, b) with its arguments as maths (SymPy's printer writes them as plain text)."""
+        args = ", ".join(self._print(a) for a in expr.args)
+        name = r"\operatorname{B}" if exp is None else r"\operatorname{B}^{%s}" % exp
+        return r"%s\left(%s\right)" % (name, args)
 
     def _print_Indexed(self, expr):
         base = self._print(expr.base)
@@ -446,18 +492,20 @@ def _width(text: str) -> float:
     return width
 
 
-#: The width (in :func:`_width` characters) of a derivation line in a one-column article.
-WIDTH = 48
+#: Points per unit of :func:`_width` in a 10 pt article's display maths (calibrated on the
+#: catalog: the overfull-box test in tests/test_latex_layout.py keeps it honest).
+PT_PER_UNIT = 7.5
+
+#: The line width of each column preset, in points: one column of a standard 10 pt article
+#: (\\textwidth) and one column of ``\\documentclass[twocolumn]{article}`` (\\columnwidth).
+COLUMNS = {1: 345.0, 2: 229.5}
+
+#: The width (in :func:`_width` units) of a derivation line in a one-column article.
+WIDTH = COLUMNS[1] / PT_PER_UNIT
 
 
-def _pieces(printer: Printer, expr) -> tuple[str, list[str], str]:
-    """(prefix, terms with their signs, suffix): where a long expression may be broken."""
-    if isinstance(expr, sp.Sum) and isinstance(expr.function, sp.Add):
-        prefix = printer.limits(expr) + r" \Bigl("
-        _, terms, _ = _pieces(printer, expr.function)
-        return prefix, terms, r"\Bigr)"
-    if not isinstance(expr, sp.Add):
-        return "", [printer._print(expr)], ""
+def _signed(printer: Printer, expr) -> list[tuple[str, object]]:
+    """The terms of a sum in print order, with the sign each is written with."""
     out = []
     for i, term in enumerate(printer._as_ordered_terms(expr)):
         sign = ""
@@ -465,28 +513,179 @@ def _pieces(printer: Printer, expr) -> tuple[str, list[str], str]:
             sign, term = "- ", -term
         elif i:
             sign = "+ "
-        text = printer._print(term)
-        if printer._needs_add_brackets(term):
+        out.append((sign, term))
+    return out
+
+
+def _wrapped(opener: str, inner: list[str], closer: str) -> list[str]:
+    """``inner`` between an opening and a closing bracket that may fall on different lines."""
+    if len(inner) == 1:
+        return [opener + inner[0] + closer]
+    return [opener + inner[0], *inner[1:-1], inner[-1] + closer]
+
+
+def _breaking_factor(printer: Printer, expr):
+    """The factor of a product to set on lines of its own: the widest exponential, logarithm,
+    sum or Σ (a normaliser stays in front of it)."""
+    best, widest = None, 0.0
+    for factor in expr.args:
+        if isinstance(factor, (sp.exp, sp.log, sp.Add, sp.Sum, sp.Product, sp.Integral)):
+            width = _width(printer._print(factor))
+            if width > widest:
+                best, widest = factor, width
+    return best
+
+
+def _function_name(printer: Printer, f) -> str:
+    name = r"\exp" if isinstance(f, sp.exp) else printer._print(sp.log(sp.Symbol("x")))
+    return name.removesuffix(" x")
+
+
+def _breaking_factor(printer: Printer, expr):
+    """The factor of a product to set on lines of its own: the widest exponential, logarithm,
+    sum or Σ (a normaliser stays in front of it)."""
+    best, widest = None, 0.0
+    for factor in expr.args:
+        if isinstance(factor, (sp.exp, sp.log, sp.Add, sp.Sum, sp.Product, sp.Integral)):
+            width = _width(printer._print(factor))
+            if width > widest:
+                best, widest = factor, width
+    return best
+
+
+def _function_name(printer: Printer, f) -> str:
+    name = r"\exp" if isinstance(f, sp.exp) else printer._print(sp.log(sp.Symbol("x")))
+    return name.removesuffix(" x")
+
+
+def _atoms(printer: Printer, expr, room: float) -> list[str]:
+    """``expr`` as pieces of LaTeX that may be set on separate lines, each (where it can be)
+    no wider than ``room``: the terms of a sum; the factors of a product around its widest
+    exponential, logarithm, sum or Σ; the inside of those (between ``\\Bigl(`` and
+    ``\\Bigr)``)."""
+    whole = printer._print(expr)
+    if _width(whole) <= room:
+        return [whole]
+    if isinstance(expr, sp.Add):
+        out = []
+        for sign, term in _signed(printer, expr):
+            if printer._needs_add_brackets(term):
+                parts = [r"\left(%s\right)" % printer._print(term)]
+            else:
+                parts = _atoms(printer, term, room - 1)
+            out += [sign + parts[0], *parts[1:]]
+        return out
+    if isinstance(expr, (sp.Sum, sp.Product)):
+        body = expr.function
+        inner = _atoms(printer, body, room - 2)
+        if isinstance(body, sp.Add):
+            return _wrapped(printer.limits(expr) + r" \Bigl(", inner, r"\Bigr)")
+        return [printer.limits(expr) + " " + inner[0], *inner[1:]]
+    if isinstance(expr, sp.Mul) and expr.could_extract_minus_sign():
+        positive = -expr
+        inner = _atoms(printer, positive, room - 2)
+        if isinstance(positive, sp.Add):
+            return _wrapped(r"- \Bigl(", inner, r"\Bigr)")
+        return ["- " + inner[0], *inner[1:]]
+    if isinstance(expr, (sp.exp, sp.log)):
+        arg = expr.args[0]
+        if not isinstance(arg, (sp.Add, sp.Mul, sp.Sum)) or _width(printer._print(arg)) <= 8:
+            return [whole]
+        inner = _atoms(printer, arg, room - 3)
+        return _wrapped(_function_name(printer, expr) + r"\Bigl(", inner, r"\Bigr)")
+    if type(expr).__name__ == "logsumexp":
+        f, k, K = expr.args
+        limits = printer.limits(sp.Sum(f, (k, 1, K)))
+        inner = _atoms(printer, f, room - 6)
+        return _wrapped(
+            r"%s %s \exp\Bigl(" % (_function_name(printer, sp.log(k)), limits), inner, r"\Bigr)"
+        )
+    if type(expr).__name__ == "Expectation":  # 𝔼_P[…] of derive.infotheory
+        stat, under = expr.args
+        inner = _atoms(printer, stat, room - 4)
+        return _wrapped(r"\mathbb{E}_{%s}\Bigl[" % under.name, inner, r"\Bigr]")
+    if isinstance(expr, sp.Integral) and len(expr.limits) == 1 and len(expr.limits[0]) == 3:
+        y, lo, hi = expr.limits[0]
+        opener = r"\int_{%s}^{%s} \Bigl(" % (printer._print(lo), printer._print(hi))
+        inner = _atoms(printer, expr.function, room - 4)
+        return _wrapped(opener, inner, r"\Bigr) \, d%s" % printer._print(y))
+    if isinstance(expr, sp.Pow) and expr.exp == -1 and isinstance(expr.base, sp.Add):
+        return _wrapped(r"\Bigl(", _atoms(printer, expr.base, room - 3), r"\Bigr)^{-1}")
+    if isinstance(expr, sp.Mul) and any(isinstance(a, sp.Mul) for a in expr.args):
+        flat = _flat_factors(expr)  # an unevaluated product of products: one level
+        others = [a for a in flat if a is not sp.S.NegativeOne]
+        odd = (len(flat) - len(others)) % 2
+        inner = _atoms(printer, sp.Mul(*others, evaluate=False), room - 1)
+        return ["- " + inner[0], *inner[1:]] if odd else inner
+    if isinstance(expr, sp.Mul):
+        factor = _breaking_factor(printer, expr)
+        if factor is None:
+            return _fraction_atoms(printer, expr, room, whole)
+        others = [a for a in expr.args if a is not factor]
+        rest = others[0] if len(others) == 1 else expr.func(*others, evaluate=False)
+        inner = _atoms(printer, factor, room - 2)
+        if isinstance(factor, sp.Add):
+            inner = _wrapped(r"\Bigl(", inner, r"\Bigr)")
+        if rest == 1:
+            return inner
+        front = printer._print(rest)
+        reciprocal = any(
+            isinstance(f, sp.Pow) and f.exp == -1 and isinstance(f.base, sp.Add)
+            for f in sp.Mul.make_args(rest)
+        )
+        limit = room / 2 if reciprocal else room  # 1/(a + b) …: the sum on lines of its own
+        if _width(front) > limit:
+            front = _atoms(printer, rest, limit)
+            return [*front, *inner]
+        return [front, *inner]
+    return [whole]
+
+
+def _fraction_atoms(printer: Printer, expr, room: float, whole: str) -> list[str]:
+    """A wide product without a sum to break: the factors free of the observed variable over
+    the denominator, then the others ("Γ(…)/(…) · (1 + …)^(…)"); a fraction whose denominator
+    is a wide sum as that sum, broken, to the power −1."""
+    numer, denom = fraction(expr)
+    if isinstance(denom, sp.Add) and numer == 1:
+        inner = _atoms(printer, denom, room - 3)
+        if len(inner) > 1:
+            return _wrapped(r"\Bigl(", inner, r"\Bigr)^{-1}")
+    factors = [f for f in sp.Mul.make_args(numer) if f != 1]
+    front = [f for f in factors if not printer._has_observed(f)]
+    back = [f for f in factors if printer._has_observed(f)]
+    if not back and isinstance(denom, sp.Add):  # no observed variable known: 1/(a + b) · rest
+        front, back = [], front
+    if not back or not (front or denom != 1):
+        return [whole]
+    head_expr = sp.Mul(*front, evaluate=False) / denom
+    head = printer._print(head_expr)
+    heads = _atoms(printer, head_expr, room) if _width(head) > room else [head]
+    tail = []
+    for factor in back:
+        text = printer._print(factor)
+        if isinstance(factor, sp.Add):
             text = r"\left(%s\right)" % text
-        out.append(sign + text)
-    return "", out, ""
+        tail.append(text)
+    return [*heads, *tail]
 
 
 def lines(expr, width: float = WIDTH, first: float | None = None, **settings) -> list[str]:
     """``expr`` as LaTeX lines no wider than ``width`` (``first``: the room on the first line);
-    breaks fall between the terms of a sum, or inside the parentheses of a Σ over a sum.
-    Continuation lines start with their sign; a template joins them with ``\\\\ &\\quad {}``."""
+    breaks fall between the terms of a sum, inside the parentheses of a Σ over a sum, of an
+    exponential or a logarithm of a sum, or of a bracketed sum.  Continuation lines start with
+    their sign; a template joins them with ``\\\\ &\\quad {}``."""
     printer = Printer(settings)
-    whole = printer.doprint(sp.sympify(expr))
+    expr = sp.sympify(expr)
+    printer._outer = {id(a) for a in _outer_adds(expr)}
+    whole = printer._print(expr)
     first = width if first is None else first
     if _width(whole) <= first:
         return [whole]
-    prefix, terms, suffix = _pieces(printer, sp.sympify(expr))
-    out, current, room = [], prefix, first
-    for term in terms:
-        if current.strip() and current != prefix and _width(current + term) > room:
+    out, current, room = [], "", first
+    for atom in _atoms(printer, expr, min(first, width)):
+        if current and _width(current + atom) > room:
             out.append(current.rstrip())
-            current, room = "", width - 2
-        current += term + " "
-    out.append((current.rstrip() + " " + suffix).rstrip())
+            current, room = "", width
+        current += atom + " "
+    out.append(current.rstrip())
     return out

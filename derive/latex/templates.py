@@ -119,16 +119,16 @@ def escape(text) -> str:
 
 
 def breakable(text) -> str:
-    """:func:`escape`, with line breaks allowed after the underscores, dots and opening
-    parentheses of identifiers (torch.nn.functional.mse_loss, MixtureSameFamily(…))."""
-    text = escape(text).replace(r"\_", r"\_\allowbreak{}")
-    return re.sub(r"([.(])(?=\w)", r"\1\\allowbreak{}", text)
+    """:func:`escape`, with line breaks allowed after the dots and opening parentheses of
+    identifiers (torch.nn.functional.mse_loss, MixtureSameFamily(…)), never inside a name."""
+    return re.sub(r"([.(])(?=\w)", r"\1\\allowbreak{}", escape(text))
 
 
 def code(text) -> str:
     """An identifier such as ``torch.nn.functional.mse_loss`` in typewriter type, breakable
-    after its dots and underscores."""
-    parts = re.split(r"(?<=[._(,])", str(text))
+    only after its dots and opening parentheses (and at the spaces of a description), never
+    inside a name."""
+    parts = re.split(r"(?<=[.(])(?=\w)", str(text))
     return r"\allowbreak{}".join(r"\texttt{%s}" % escape(part) for part in parts if part)
 
 
