@@ -777,6 +777,7 @@ register(
         fixed=(_fixed("beta", doc="shape"),),
         density=lambda y, a, b: (b / a) * (y / a) ** (b - 1) / (1 + (y / a) ** b) ** 2,
         cdf=lambda y, a, b: sigmoid(b * (log(y) - log(a))),
+        natural_link="log",
         notes="α is the scale (the median), β the shape; log y is logistic with location log α "
         "and scale 1/β. scipy fisk(c=β, scale=α); lifelines' LogLogisticAFTFitter and xgboost's "
         "survival:aft with the logistic distribution model log α (aft_loss_distribution_scale "

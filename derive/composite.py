@@ -387,6 +387,7 @@ def _with_zero_part(dist, flag, cases, title, notes):
         title=f"{dist.title}, {title}",
         params=(*dist.params, param),
         links=(*dist.links, link),
+        natural_link=None,  # two outputs: no single-margin objective
         density=density,
         cdf=None,
         symbols_=None,
@@ -485,6 +486,7 @@ def mixture(dist: Distribution, components) -> Distribution:
         title=f"mixture of {count} {dist.title}",
         params=(*params, weights),
         links=(*links, softmax),
+        natural_link=None,
         density=density,
         cdf=None,
         symbols_=None,
@@ -552,7 +554,19 @@ def _link_one(dist, param, kind):
             new = Link(param, raw, inverse, spec.name)
         order = {v.name: i for i, v in enumerate(dist.params)}
         links = tuple(sorted((*links, new), key=lambda lk: order[lk.param]))
-    return replace(dist, **_name(dist, flag), links=links, symbols_=None)
+    out = replace(dist, **_name(dist, flag), links=links, symbols_=None)
+    return replace(out, natural_link=_natural_link(out))
+
+
+#: The margin link a booster needs for a constrained single output (spec.NATURAL_LINKS)
+_NATURAL = {"positive": "log", "unit_interval": "logit"}
+
+
+def _natural_link(dist):
+    """A single learned output: none where it is unconstrained, else by its constraint."""
+    if len(dist.learned) != 1:
+        return None
+    return _NATURAL.get(dist.learned[0].constraint)
 
 
 MODIFIERS.update(

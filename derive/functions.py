@@ -347,8 +347,9 @@ class log_ndtr(Function):
             return -log(2)
 
     def fdiff(self, argindex=1):
-        # φ(x)/Φ(x) = √(2/π)/erfcx(−x/√2): finite and accurate where φ and Φ both underflow
-        return sqrt(2 / pi) / erfcx(-self.args[0] / sqrt(2))
+        # φ(x)/Φ(x), the inverse Mills ratio: finite and accurate where φ and Φ both underflow,
+        # and so is its own derivative (the hessian of a probit or censored-Gaussian loss)
+        return mills(self.args[0])
 
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return log(erfc(-x / sqrt(2)) / 2)
@@ -361,6 +362,30 @@ class log_ndtr(Function):
 
     def _latex(self, printer, exp=None):
         tex = r"\log \Phi\left(%s\right)" % printer._print(self.args[0])
+        return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
+
+
+class mills(Function):
+    r"""The inverse Mills ratio :math:`\varphi(x)/\Phi(x)`, evaluated as
+    :math:`\sqrt{2/\pi}/\operatorname{erfcx}(-x/\sqrt2)`: the derivative of log Φ.  Its own
+    derivative is −m(x)(x + m(x)), finite where erfcx overflows (x > 37, where m → 0) and where
+    Φ underflows (x → −∞, where m ≈ −x)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        m = mills(self.args[0])
+        return -m * (self.args[0] + m)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return sqrt(2 / pi) / (exp(x**2 / 2) * erfc(-x / sqrt(2)))
+
+    def _eval_is_positive(self):
+        return self.args[0].is_extended_real
+
+    def _latex(self, printer, exp=None):
+        x = printer._print(self.args[0])
+        tex = r"\frac{\varphi\left(%s\right)}{\Phi\left(%s\right)}" % (x, x)
         return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
 
 
@@ -454,6 +479,7 @@ PRIMITIVES = (
     log_i0,
     ndtr,
     log_ndtr,
+    mills,
     erfcx,
     log1mexp,
     logdiffexp,

@@ -232,6 +232,7 @@ NUMPY = Backend(
             {
                 "ndtr": "special.ndtr({0})",
                 "log_ndtr": "special.log_ndtr({0})",
+                "mills": "(0.7978845608028654/special.erfcx(-0.7071067811865476*({0})))",
                 "erfcx": "special.erfcx({0})",
             }
         ),
@@ -287,6 +288,7 @@ TORCH = Backend(
             {
                 "ndtr": "torch.special.ndtr({0})",
                 "log_ndtr": "torch.special.log_ndtr({0})",
+                "mills": "(0.7978845608028654/torch.special.erfcx(-0.7071067811865476*({0})))",
                 "erfcx": "torch.special.erfcx({0})",
             }
         ),
@@ -332,7 +334,12 @@ JAX = Backend(
         sp.erfc: "jsp.erfc({0})",
         # jax.scipy.special has no erfcx: the module's own _erfcx (an asymptotic series beyond 25)
         **_primitives(
-            {"ndtr": "jsp.ndtr({0})", "log_ndtr": "jsp.log_ndtr({0})", "erfcx": "_erfcx({0})"}
+            {
+                "ndtr": "jsp.ndtr({0})",
+                "log_ndtr": "jsp.log_ndtr({0})",
+                "mills": "(0.7978845608028654/_erfcx(-0.7071067811865476*({0})))",
+                "erfcx": "_erfcx({0})",
+            }
         ),
         sp.beta: "jnp.exp(jsp.betaln({0}, {1}))",
         ive: _ive({0: "jsp.i0e({0})", 1: "jsp.i1e({0})"}),

@@ -263,17 +263,27 @@ def _objective_context(d: Derivation, b: Backend, args) -> dict:
     inputs = [*observed, margin, *fixed]
     functions = {
         "_objective_parts": function_code(
-            "_objective_parts", b, inputs, [obj.gradient, obj.hessian], [False, False]
+            "_objective_parts",
+            b,
+            inputs,
+            [obj.gradient, obj.hessian],
+            [False, False],
+            d.dist.guards,
         ),
         "_inverse_link": function_code("_inverse_link", b, [margin], [obj.inverse], [False]),
     }
     functions["_objective_parts"].signature = ", ".join(a.name for a in inputs)
     functions["_inverse_link"].signature = name
-    if obj.intercept is not None:
+    closed = obj.intercept
+    if closed is not None:
         mean = Argument(YBAR, "ybar", "statistic", Var("ybar"))
-        code = function_code("_intercept", b, [mean, *fixed], [obj.intercept], [False])
-        code.signature = ", ".join(a.name for a in (mean, *fixed))
-        functions["_intercept"] = code
+        try:
+            code = function_code("_intercept", b, [mean, *fixed], [closed], [False])
+        except Unsupported:  # a closed form through a function the backend lacks (erfcinv)
+            closed = None
+        else:
+            code.signature = ", ".join(a.name for a in (mean, *fixed))
+            functions["_intercept"] = code
     dist = d.dist
     param = dist.learned[0].name
     return {
@@ -286,8 +296,8 @@ def _objective_context(d: Derivation, b: Backend, args) -> dict:
         "gradient_latex": tex(obj.gradient),
         "hessian_latex": tex(obj.hessian),
         "surrogate": obj.surrogate,
-        "intercept_latex": tex(obj.intercept) if obj.intercept is not None else None,
-        "closed_intercept": obj.intercept is not None,
+        "intercept_latex": tex(closed) if closed is not None else None,
+        "closed_intercept": closed is not None,
     }
 
 
@@ -599,6 +609,8 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
         "plans": plans,
         "kinks": kinks,
         "gbm": gbm,
+        # censored: the bounds come from the DMatrix's label_lower_bound / label_upper_bound
+        "bounds": len(d.dist.observations) == 2,
         "objectives": gbm is not None and "refusal" not in gbm and backend == "numpy",
         "torch_module": torch_module(d, args) if backend == "torch" else None,
         "labels": labels,

@@ -91,7 +91,7 @@ def _draws(d: Derivation, link: str, rng) -> dict:
     out = {}
     for _ in range(DRAWS):
         values = dist.draw(rng)
-        for var in (dist.observed, *dist.fixed):
+        for var in (*dist.observations, *dist.fixed):
             out.setdefault(dist.sym(var), []).append(values[var.name])
         (var,) = dist.learned
         out.setdefault(MARGIN, []).append(NATURAL_LINKS[link].forward(values[var.name]))
@@ -115,6 +115,13 @@ def objective(d: Derivation) -> Objective:
     loss = prepare(d.loss)[0].xreplace({theta: inverse})
     gradient = prepare(sp.diff(loss, MARGIN))[0]
     hessian = prepare(sp.diff(gradient, MARGIN))[0]
+    if loss.has(sp.Piecewise):  # given by cases (censored bounds): no surrogate rule applies
+        surrogate = (
+            "the loss is given by cases (a censored or zero-inflated likelihood, not convex in "
+            "every case): the exact hessian, floored at the machine epsilon where it is not "
+            "positive"
+        )
+        return Objective(link, inverse, gradient, hessian, surrogate, None)
     values = _draws(d, link, np.random.default_rng(0))
     surrogate = ""
     if hessian.has(sp.DiracDelta):
@@ -124,7 +131,7 @@ def objective(d: Derivation) -> Objective:
             "the constant 1 (as xgboost's reg:absoluteerror and reg:quantileerror, LightGBM's l1 "
             "and quantile, before their leaf refresh); steps are then in units of the target"
         )
-    elif not _positive(hessian, values):
+    elif not _positive(hessian, values) and not d.dist.also_observed:
         hessian = prepare(hessian.xreplace({d.observed: inverse}))[0]
         surrogate = (
             "the exact hessian vanishes or is negative for some y, so the hessian at y = θ (the "
@@ -148,6 +155,8 @@ def _intercept(d: Derivation, gradient):
     """
     g = elementary(gradient)
     y = d.observed
+    if d.dist.also_observed or g.has(sp.Piecewise):  # bounds, or cases: solved numerically
+        return None
     if not g.has(y) or sp.simplify(sp.diff(g, y, 2)) != 0:
         return None
     try:
