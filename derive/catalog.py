@@ -785,7 +785,6 @@ register(
         references=("scipy.stats.fisk", "lifelines LogLogisticAFTFitter"),
         # the tail ∝ y^(−β−1) is very heavy for the small shapes the tests draw (β ≈ 0.2)
         tolerances={"normalisation": 1e-6},
-        natural_link="log",
     )
 )
 
