@@ -20,7 +20,7 @@ from ..infotheory import (
     vae_kl,
 )
 from ..progress import Report, tracked
-from .documents import Notation, display_density
+from .notation import Notation, display_density
 from .printer import _width, lines, tex
 from .templates import render_template
 
