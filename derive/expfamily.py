@@ -28,11 +28,15 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from .budget import bounded
 from .derivation import distribute
 from .display import linear
 from .functions import elementary, stabilise, xlogy
 from .spec import CLASS_INDEX, N_CLASSES
 from .symbolic import identically_zero
+
+#: Seconds SymPy's solver may take for a saturated model before it counts as not found.
+SOLVE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -354,10 +358,10 @@ def _proven_form(statistics, log_partition, log_base, phi, logp) -> bool:
 
 
 def _solve_unique(equation, symbol):
-    """The one solution of ``equation = 0`` for ``symbol``, or None."""
-    try:
-        solutions = sp.solve(equation, symbol, dict=True)
-    except (NotImplementedError, ValueError, TypeError):
+    """The one solution of ``equation = 0`` for ``symbol``, or None (also when SymPy's solver
+    runs out of time or recurses without end, as it does on a CDF difference)."""
+    solutions = bounded(lambda: sp.solve(equation, symbol, dict=True), SOLVE_SECONDS)
+    if solutions is None:
         return None
     values = [s[symbol] for s in solutions if symbol in s]
     return values[0] if len(values) == 1 else None
