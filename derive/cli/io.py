@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from ..errors import UserError
+from ..errors import shown as _shown
 
 
 def unicode_stdout(args=None) -> bool:
@@ -56,16 +57,21 @@ def write_output(content: str | bytes, path: str | None) -> None:
     except FileNotFoundError:
         info = None
     except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror}") from None
+        raise UserError(f"cannot write {_echo(path)}: {exc.strerror}") from None
     if info is not None and stat.S_ISDIR(info.st_mode):
-        raise UserError(f"cannot write {path}: it is a directory; give a file name")
+        raise UserError(f"cannot write {_echo(path)}: it is a directory; give a file name")
     if info is not None and (not stat.S_ISREG(info.st_mode) or info.st_nlink > 1):
         _stream(data, target, path)
         return
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
-        raise UserError(f"cannot write {path}: directory {directory} does not exist")
+        raise UserError(f"cannot write {_echo(path)}: directory {_echo(directory)} does not exist")
     _replace(data, target, directory, info, path)
+
+
+def _echo(path) -> str:
+    """A path as an error message shows it: on one line, cut to 80 characters."""
+    return _shown(path, quote=False)
 
 
 def _stream(data: bytes, target: Path, shown: str) -> None:
@@ -75,14 +81,14 @@ def _stream(data: bytes, target: Path, shown: str) -> None:
         with open(target, "wb") as fh:
             fh.write(data)
     except OSError as exc:
-        raise UserError(f"cannot write {shown}: {exc.strerror}") from None
+        raise UserError(f"cannot write {_echo(shown)}: {exc.strerror}") from None
 
 
 def _replace(data: bytes, target: Path, directory: Path, info, shown: str) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
-        raise UserError(f"cannot write {shown}: {exc.strerror}") from None
+        raise UserError(f"cannot write {_echo(shown)}: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -96,7 +102,7 @@ def _replace(data: bytes, target: Path, directory: Path, info, shown: str) -> No
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise UserError(f"cannot write {shown}: {exc.strerror}") from None
+            raise UserError(f"cannot write {_echo(shown)}: {exc.strerror}") from None
         raise
 
 
