@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -57,3 +59,22 @@ def name(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261130)
+
+
+def pdflatex(source: Path, passes: int = 1) -> str:
+    """Compile ``source`` in its directory; return the log of the last pass (a TeX error, or
+    no PDF, fails the test)."""
+    for _ in range(passes):
+        result = subprocess.run(
+            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", source.name],
+            cwd=source.parent,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            stdin=subprocess.DEVNULL,
+        )
+    log = source.with_suffix(".log").read_text(errors="replace")
+    errors = [line for line in log.splitlines() if line.startswith("!")]
+    assert result.returncode == 0 and not errors, "\n".join(errors) or log[-2000:]
+    assert source.with_suffix(".pdf").stat().st_size > 1000
+    return log

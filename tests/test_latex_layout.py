@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import NAMES, derivation
+from conftest import NAMES, derivation, pdflatex
 
 from derive import latex
 
@@ -31,23 +30,6 @@ LAYOUTS = {1: "", 2: "[twocolumn]"}
 
 #: TeX reports boxes overfull by a hair (rounding): only wider ones are layout faults.
 TOLERANCE_PT = 1.0
-
-
-def pdflatex(source: Path, passes: int = 1) -> str:
-    """Compile ``source`` in its directory; the log of the last pass (errors fail the test)."""
-    for _ in range(passes):
-        result = subprocess.run(
-            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", source.name],
-            cwd=source.parent,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            stdin=subprocess.DEVNULL,
-        )
-    log = source.with_suffix(".log").read_text(errors="replace")
-    errors = [line for line in log.splitlines() if line.startswith("!")]
-    assert result.returncode == 0 and not errors, "\n".join(errors) or log[-2000:]
-    return log
 
 
 def overfull(log: str, source: Path) -> list[str]:

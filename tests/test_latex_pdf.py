@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
-from conftest import NAMES, derivation
+from conftest import NAMES, derivation, pdflatex
 
 from derive import latex
 from derive.cli import main, parser
@@ -27,24 +25,6 @@ BARE = r"""\documentclass{article}
 
 #: An equation wider than this past the margin is a line the printer should have broken.
 OVERFULL_PT = 15.0
-
-
-def pdflatex(source: Path, passes: int = 1) -> str:
-    """Compile ``source`` in its directory; return the log of the last pass."""
-    for _ in range(passes):
-        result = subprocess.run(
-            ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", source.name],
-            cwd=source.parent,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            stdin=subprocess.DEVNULL,
-        )
-    log = source.with_suffix(".log").read_text(errors="replace")
-    errors = [line for line in log.splitlines() if line.startswith("!")]
-    assert result.returncode == 0 and not errors, "\n".join(errors) or log[-2000:]
-    assert source.with_suffix(".pdf").stat().st_size > 1000
-    return log
 
 
 def warnings(log: str) -> list[str]:

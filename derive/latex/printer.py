@@ -541,23 +541,6 @@ def _function_name(printer: Printer, f) -> str:
     return name.removesuffix(" x")
 
 
-def _breaking_factor(printer: Printer, expr):
-    """The factor of a product to set on lines of its own: the widest exponential, logarithm,
-    sum or Σ (a normaliser stays in front of it)."""
-    best, widest = None, 0.0
-    for factor in expr.args:
-        if isinstance(factor, (sp.exp, sp.log, sp.Add, sp.Sum, sp.Product, sp.Integral)):
-            width = _width(printer._print(factor))
-            if width > widest:
-                best, widest = factor, width
-    return best
-
-
-def _function_name(printer: Printer, f) -> str:
-    name = r"\exp" if isinstance(f, sp.exp) else printer._print(sp.log(sp.Symbol("x")))
-    return name.removesuffix(" x")
-
-
 def _atoms(printer: Printer, expr, room: float) -> list[str]:
     """``expr`` as pieces of LaTeX that may be set on separate lines, each (where it can be)
     no wider than ``room``: the terms of a sum; the factors of a product around its widest
