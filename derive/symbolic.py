@@ -57,17 +57,25 @@ def identically_zero(expr, depth: int = 2, simplex=(), total=(), thorough: bool 
 
     In order, cheapest first: the canonical form (:func:`canon`); zero at one point with every
     partial derivative identically zero, to ``depth``.  That is all the pipeline asks for, many
-    times per derivation (most of its questions have the answer "not zero").  ``thorough`` adds,
-    for the few identities the information theory proves, a fixed sequence of targeted
+    times per derivation (most of its questions have the answer "not zero").  ``thorough`` is for
+    the few identities the information theory proves: first a fixed sequence of targeted
     transforms — stable primitives to exp/log, logarithms expanded under the assumptions, one
     spelling of log-gamma, class sums canonical (Σₖ pₖ = 1 for the vectors in ``simplex``, each
     total probability in ``total`` = 1), polynomial expansion, exponentials as positive symbols
-    (log(1 + e^{−z}) = log(1 + e^{z}) − z) — and a time-limited ``cancel``.
+    (log(1 + e^{−z}) = log(1 + e^{z}) − z) — and a time-limited ``cancel``, then the canonical form
+    and the points, time-limited too.
     """
-    if _zero_by_points(expr, depth):
-        return True
     if not thorough:
-        return False
+        return _zero_by_points(expr, depth)
+    # the information theory's expressions keep explicit expectations (unevaluated integrals and
+    # series): its transforms come first, and the canonical form (which evaluates what it can)
+    # only as a last, time-limited attempt
+    if _by_transforms(expr, simplex, total):
+        return True
+    return bounded(lambda: _zero_by_points(expr, depth), TIME_LIMIT) is True
+
+
+def _by_transforms(expr, simplex, total) -> bool:
     e = _expanded(elementary(sp.sympify(expr)), simplex, total)
     if e == 0:
         return True

@@ -222,7 +222,7 @@ def declare(
     >>> declared = derive.declare(r"\\lambda e^{-\\lambda y}", "y", ["lambda"],
     ...                           support=(0, "oo"), positive=["lambda"])
     >>> declared.dist.name, declared.checks[-1]
-    ('new', 'normalises: the integral over (0, ∞) is 1 at 3 random parameter values (quadrature)')
+    ('new', 'normalises: the symbolic integral over (0, ∞) is 1')
     """
     observed_name = _names(observed, "--observed")
     if len(observed_name) != 1:
