@@ -123,7 +123,8 @@ def test_list_falls_back_to_ascii(monkeypatch):
     with contextlib.redirect_stdout(stdout):
         assert main(["list"]) == 0
     stdout.flush()
-    assert "\ngaussian            -  Gaussian" in buffer.getvalue().decode("ascii")
+    rows = [line.split()[:3] for line in buffer.getvalue().decode("ascii").splitlines()]
+    assert ["gaussian", "-", "Gaussian,"] in rows  # the dash of a missing standard, in ASCII
 
 
 def test_json_read_back_is_the_same_on_an_ascii_terminal():
