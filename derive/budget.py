@@ -140,6 +140,7 @@ class TimeBudget:
         except Expired as exc:
             if exc.token is not token:
                 raise
+            _CUT_SHORT[0] += 1
             return None
         except Exception:  # SymPy giving up (NotImplementedError, …)
             return None
@@ -147,6 +148,15 @@ class TimeBudget:
 
 #: The budgets running now, innermost last (a bounded attempt nests in the innermost).
 _ACTIVE: list[TimeBudget] = []
+#: How many attempts a time limit cut short (or that could not be made) in this process.
+_CUT_SHORT = [0]
+
+
+def cut_short() -> int:
+    """How many bounded attempts ran out of time, or were not made for want of an alarm, so
+    far in this process: a result computed while this count grew may differ on a quieter
+    machine (the CLI does not keep such a result for replay)."""
+    return _CUT_SHORT[0]
 
 
 def bounded(thunk, seconds: float):
@@ -158,6 +168,7 @@ def bounded(thunk, seconds: float):
     """
     budget = _ACTIVE[-1] if _ACTIVE else TimeBudget(seconds)
     if not budget.enabled:
+        _CUT_SHORT[0] += 1
         return None
     if _ACTIVE:
         return budget.attempt(thunk, seconds)

@@ -43,12 +43,19 @@ def default_directory() -> Path | None:
     return Path(root)
 
 
+def template_dir() -> Path:
+    """Where the templates are: inside the installed package, or templates/ in a source checkout."""
+    package = Path(__file__).parent
+    installed = package / "templates"
+    return installed if installed.is_dir() else package.parent / "templates"
+
+
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """derive's own source and SymPy's version (read without importing SymPy): a change to
-    either invalidates every entry."""
+    """derive's own source, its templates and SymPy's version (read without importing SymPy): a
+    change to any invalidates every entry."""
     digest = hashlib.sha256(metadata.version("sympy").encode())
-    for path in sorted(Path(__file__).parent.rglob("*.py")):
+    for path in sorted(Path(__file__).parent.rglob("*.py")) + sorted(template_dir().glob("*.j2")):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

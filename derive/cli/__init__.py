@@ -48,32 +48,55 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def _one_line(previous):
-    """Warnings as one line on stderr; a dependency's deprecation (shown only where a test or
-    -W asks for it) goes to the hook that was there."""
+def _one_line(previous, note):
+    """Warnings as one line on stderr (a progress ``note``, kept for a replay); a
+    dependency's deprecation (shown only where a test or -W asks for it) goes to the hook that
+    was there."""
 
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, DeprecationWarning | PendingDeprecationWarning):
             return previous(message, category, filename, lineno, file, line)
-        text = " ".join(str(message).split())
-        (file or sys.stderr).write(f"derive: warning: {text}\n")
+        note(f"derive: warning: {' '.join(str(message).split())}")
 
     return show
+
+
+def _run(args) -> None:
+    """The command's handler, or its earlier identical run where it is ``replayable`` (see
+    :mod:`.replay`: the same text and the same lines on stderr); then its text on stdout (or
+    the file of -o)."""
+    from . import replay
+    from .io import unicode_stdout
+
+    replayable = getattr(args, "replayable", False)
+    unicode = replayable and unicode_stdout(args)
+    earlier = replay.recall(args, unicode) if replayable else None
+    if earlier is not None:
+        result, lines = earlier
+        for line in lines:
+            args.progress.note(line)
+    else:
+        from ..budget import cut_short
+
+        cut = cut_short()
+        result = args.handler(args)
+        if replayable:
+            replay.keep(args, unicode, result, args.progress.notes, cut_short() != cut)
+    args.progress.close()
+    if result is not None:
+        write_output(result, getattr(args, "output", None))
 
 
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     progress = Progress()
     previous = warnings.showwarning
-    warnings.showwarning = _one_line(previous)
+    warnings.showwarning = _one_line(previous, progress.note)
     try:
         args = parser().parse_args(argv)
         args.progress = progress
         args.started = started  # the time budgets count from here
-        result = args.handler(args)
-        progress.close()
-        if result is not None:
-            write_output(result, getattr(args, "output", None))
+        _run(args)
     except UserError as exc:
         progress.close()
         print(f"derive: error: {' '.join(str(exc).split())}", file=sys.stderr)  # one line

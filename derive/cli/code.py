@@ -67,4 +67,4 @@ def add_commands(sub) -> None:
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write the module here (default stdout)")
     add_modifiers(p)
-    p.set_defaults(handler=_code)
+    p.set_defaults(handler=_code, replayable=True)

@@ -45,4 +45,4 @@ def add_commands(sub) -> None:
         shown.add_argument("--json", action="store_true", help="one JSON object")
         shown.add_argument("--latex", action="store_true", help="a LaTeX section (fragment)")
         command.add_argument("-o", "--output", metavar="FILE", help="write to FILE")
-        command.set_defaults(handler=_command)
+        command.set_defaults(handler=_command, replayable=True)

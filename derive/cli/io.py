@@ -122,6 +122,7 @@ class Progress:
         self.enabled = forced == "1" if forced in ("0", "1") else self.stream.isatty()
         self.tty = self.stream.isatty()
         self.shown = False
+        self.notes: list[str] = []  # every note() so far, for a replay (derive.cli.replay)
 
     def __call__(self, label: str, number: int, total: int, item: str) -> None:
         if not self.enabled:
@@ -136,6 +137,16 @@ class Progress:
         if self.enabled:
             self.stream.write(("\r\033[K" if self.tty else "") + f"derive: {message}\n")
             self.stream.flush()
+
+    def note(self, line: str) -> None:
+        """A one-line message on stderr that is part of the command's answer (a warning, what
+        was read), shown whether or not progress is; once, however often it is given."""
+        if line in self.notes:
+            return
+        self.notes.append(line)
+        self.stream.write(("\r\033[K" if self.shown and self.tty else "") + line + "\n")
+        self.stream.flush()
+        self.shown = False
 
     def close(self) -> None:
         if self.shown and self.tty:

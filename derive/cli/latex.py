@@ -154,4 +154,4 @@ def add_commands(sub) -> None:
     )
     add_notation_options(p)
     add_modifiers(p)
-    p.set_defaults(handler=_latex)
+    p.set_defaults(handler=_latex, replayable=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import sys
 from pathlib import Path
 
 from ..errors import UserError, shown
@@ -82,7 +81,7 @@ def _command(args) -> str:
         derivation = check_real(derive_cached(apply(declared.dist, args)))
         text = _output(args, declared, derivation)
     if args.latex or args.standalone or args.code:  # outputs without the reading: on stderr
-        sys.stderr.write(f"derive: {_reading(declared, derivation)}\n")
+        args.progress.note(f"derive: {_reading(declared, derivation)}")
     return text
 
 
@@ -212,4 +211,4 @@ def add_commands(sub) -> None:
     from .latex import add_notation_options
 
     add_notation_options(p)  # --ln, --symbol, --columns/--width, --number: as `derive latex`
-    p.set_defaults(handler=_command)
+    p.set_defaults(handler=_command, replayable=True)

@@ -28,4 +28,4 @@ def add_commands(sub) -> None:
     )
     p.add_argument("name", metavar="PRIOR", help="the prior")
     p.add_argument("--json", action="store_true", help="one JSON object")
-    p.set_defaults(handler=_prior)
+    p.set_defaults(handler=_prior, replayable=True)

@@ -37,21 +37,8 @@ def _list(args) -> str:
 
 def _catalog_rows(progress) -> tuple[list, list]:
     """(name, standard id, title) of every catalog entry, and (name, relative to, title) of
-    every loss that is not a likelihood.  Kept in the derivation cache under derive's code
-    version, so a repeated `derive list` imports neither SymPy nor the catalog; otherwise every
-    entry is derived (and cached)."""
-    from .. import cache
-
-    store = cache.default_store()
-    entry = f"list-{cache.code_version()}.json"
-    content = store.load(entry) if store is not None else None
-    if content is not None:
-        try:
-            version, rows, others = json.loads(content)
-            if version == cache.code_version():
-                return [tuple(row) for row in rows], [tuple(row) for row in others]
-        except ValueError:
-            pass
+    every loss that is not a likelihood (every entry is derived, and cached; a repeated `derive
+    list` is a replay that imports neither SymPy nor the catalog)."""
     from ..catalog import CATALOG
     from ..derivation import standard_of
     from ..progress import tracked
@@ -62,8 +49,6 @@ def _catalog_rows(progress) -> tuple[list, list]:
         for name in tracked(CATALOG, "deriving", progress)
     ]
     others = [(rel.name, rel.relative_to, rel.title) for rel in RELATIVE.values()]
-    if store is not None:
-        store.store(entry, json.dumps([cache.code_version(), rows, others]).encode())
     return rows, others
 
 
@@ -113,7 +98,7 @@ def add_commands(sub) -> None:
         help="list the distributions and their losses, and the losses that are not likelihoods",
     )
     p.add_argument("--json", action="store_true", help="one JSON array (the distributions)")
-    p.set_defaults(handler=_list)
+    p.set_defaults(handler=_list, replayable=True)
     p = sub.add_parser(
         "show",
         help="show a derivation: the loss, its scale and dropped terms first, then the steps",
@@ -142,4 +127,4 @@ def add_commands(sub) -> None:
         "(see `derive prior --help`)",
     )
     add_modifiers(p)
-    p.set_defaults(handler=_show)
+    p.set_defaults(handler=_show, replayable=True)

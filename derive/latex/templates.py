@@ -6,16 +6,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from pathlib import Path
 
+from ..cache import template_dir
 from .printer import _unicode_tex, tex
-
-
-def template_dir() -> Path:
-    """Where the templates are: inside the installed package, or templates/ in a source checkout."""
-    package = Path(__file__).parent.parent
-    installed = package / "templates"
-    return installed if installed.is_dir() else package.parent / "templates"
 
 
 @lru_cache(maxsize=1)
