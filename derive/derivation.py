@@ -658,9 +658,3 @@ def derive_cached(dist: Distribution) -> Derivation:
         )
 
     return memoised("", (dist,), lambda: derive(dist), save, restore)
-
-
-def standard_of(dist: Distribution) -> str | None:
-    """The standard id the derivation of ``dist`` reports."""
-    standard = derive_cached(dist).standard
-    return standard.id if standard else None

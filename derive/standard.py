@@ -26,7 +26,7 @@ from .functions import (
     stabilise,
     xlogy,
 )
-from .numeric import evaluate
+from .numeric import NUMERIC_ERRORS, compiled, evaluate
 from .spec import CLASS_INDEX as k
 from .spec import N_CLASSES as K
 from .spec import Var
@@ -367,26 +367,22 @@ class _Probe:
     def values(self, expr):
         """expr at every point (nested like ``points``), or None where it is not a real number."""
         expr = elementary(expr).subs(K, self.classes).doit()
-        # π as a number: a variable may be named "pi" (the mixture weights)
-        expr = expr.xreplace({c: c.evalf(20) for c in expr.atoms(sp.NumberSymbol)})
         scalars = {s for s in self.points[0][0] if isinstance(s, sp.Symbol)}
         args = [*(expr.free_symbols & scalars), *expr.atoms(sp.Indexed)]
-        # plain, safely named symbols: lambdify re-substitutes every argument when one is a Dummy
-        plain = {a: sp.Symbol(f"probe_arg_{i}") for i, a in enumerate(args)}
         try:
-            f = sp.lambdify([plain[a] for a in args], expr.xreplace(plain), modules="mpmath")
+            f = compiled(expr)
             out = []
             for data_point in self.points:
                 row = []
                 for point in data_point:
-                    value = f(*(_lookup(point, a) for a in args))
+                    value = f({a: mpmath.mpf(float(_lookup(point, a))) for a in args})
                     if not isinstance(value, mpmath.mpf | float | int) or not mpmath.isfinite(
                         value
                     ):
                         return None
                     row.append(float(value))
                 out.append(row)
-        except (TypeError, ValueError, ZeroDivisionError, KeyError, NameError, OverflowError):
+        except (*NUMERIC_ERRORS, KeyError):
             return None
         return out
 

@@ -34,7 +34,7 @@ import sympy as sp
 
 from .budget import NO_BUDGET, Expired, TimeBudget
 from .errors import UserError, shown
-from .functions import sigmoid, softplus, xlogy
+from .numeric import NUMERIC_ERRORS, compiled
 from .parse import IDENTIFIER, MAX_DIGITS, Parsed, parse_latex
 from .progress import Report
 from .spec import CLASS_INDEX, N_CLASSES, Distribution, Var
@@ -374,161 +374,11 @@ def _check_names(expr, parsed, y, params, fixed, used, vectors, bounds):
 # ---------------------------------------------------------------------------- numeric checks
 
 
-class _Unsupported(Exception):
-    pass
-
-
-_SPECIAL = {sp.oo: mpmath.inf, -sp.oo: -mpmath.inf, sp.zoo: mpmath.nan, sp.nan: mpmath.nan}
-
-
-def _mp_number(node):
-    """A constant as mpmath sees it: mpf, or mpc when complex (the checks then name it)."""
-    value = node.evalf(mpmath.mp.dps + 5)
-    if value in _SPECIAL:
-        return _SPECIAL[value]
-    re, im = value.as_real_imag()
-    if not (re.is_number and im.is_number):
-        raise _Unsupported(f"cannot evaluate {node}")
-    re, im = (mpmath.mpf(sp.Float(part, mpmath.mp.dps + 5)._mpf_) for part in (re, im))
-    return re if im == 0 else mpmath.mpc(re, im)
-
-
-# Quadrature on an infinite range evaluates the density at nodes as large as 1e300: mpmath then
-# spends minutes reducing exp's or cos's argument.  Past these sizes the answer is known.
-_HUGE = mpmath.mpf(10) ** 1000
-_HUGE_ANGLE = mpmath.mpf(10) ** 1000
-
-
-def _real_huge(x, limit=_HUGE):
-    return not isinstance(x, mpmath.mpc) and abs(x) > limit
-
-
-def _mp_exp(x):
-    if _real_huge(x):
-        return mpmath.inf if x > 0 else mpmath.mpf(0)
-    return mpmath.exp(x)
-
-
-def _mp_pow(b, e):
-    if b == 0 and e < 0:
-        return mpmath.inf
-    if not isinstance(b, mpmath.mpc) and not isinstance(e, mpmath.mpc) and b > 0:
-        return _mp_exp(e * mpmath.log(b)) if b != 1 else mpmath.mpf(1)
-    return mpmath.power(b, e)
-
-
-def _guard(fn, big):
-    """``fn``, or ``big(x)`` for a real argument beyond reach (the limit, not the work)."""
-
-    def guarded(*args):
-        x = args[-1]
-        if _real_huge(x):
-            return big(x)
-        return fn(*args)
-
-    return guarded
-
-
-def _angle(fn):
-    # |sin|, |cos| ≤ 1: at a node past 1e1000 every integrable density's other factors vanish
-    return lambda x: mpmath.mpf(0) if _real_huge(x, _HUGE_ANGLE) else fn(x)
-
-
-#: SymPy class → mpmath function: the density evaluated at many points without SymPy in the loop.
-_MPMATH = {
-    sp.Add: lambda *a: mpmath.fsum(a),
-    sp.Mul: lambda *a: mpmath.fprod(a),
-    sp.Pow: _mp_pow,
-    sp.exp: _mp_exp,
-    sp.log: mpmath.log,
-    sp.Abs: abs,
-    sp.sin: _angle(mpmath.sin),
-    sp.cos: _angle(mpmath.cos),
-    sp.tan: _angle(mpmath.tan),
-    sp.sinh: _guard(mpmath.sinh, lambda x: mpmath.inf if x > 0 else -mpmath.inf),
-    sp.cosh: _guard(mpmath.cosh, lambda x: mpmath.inf),
-    sp.tanh: _guard(mpmath.tanh, lambda x: mpmath.mpf(1 if x > 0 else -1)),
-    sp.asin: mpmath.asin,
-    sp.acos: mpmath.acos,
-    sp.atan: mpmath.atan,
-    sp.gamma: mpmath.gamma,
-    sp.loggamma: mpmath.loggamma,
-    sp.beta: mpmath.beta,
-    sp.besseli: _guard(mpmath.besseli, lambda x: mpmath.inf),
-    sp.besselk: _guard(mpmath.besselk, lambda x: mpmath.mpf(0)),
-    sp.factorial: mpmath.factorial,
-    sp.binomial: mpmath.binomial,
-    sp.erf: mpmath.erf,
-    sp.erfc: mpmath.erfc,
-    sp.sech: _guard(mpmath.sech, lambda x: mpmath.mpf(0)),
-    sp.csch: _guard(mpmath.csch, lambda x: mpmath.mpf(0)),
-    sp.asinh: mpmath.asinh,
-    sp.acosh: mpmath.acosh,
-    sp.atanh: mpmath.atanh,
-    sp.zeta: lambda *a: mpmath.zeta(*a),
-    sp.uppergamma: lambda a, x: mpmath.gammainc(a, x, mpmath.inf),
-    sp.lowergamma: lambda a, x: mpmath.gammainc(a, 0, x),
-    sp.Max: lambda *a: max(a),
-    sp.Min: lambda *a: min(a),
-    sigmoid: lambda x: 1 / (1 + _mp_exp(-x)),
-    softplus: lambda x: x if _real_huge(x) and x > 0 else mpmath.log1p(_mp_exp(x)),
-    xlogy: lambda x, y: 0 if x == 0 else x * mpmath.log(y),
-}
-
-
-def _compile(expr, known, varying):
-    """A function of ``{symbol or Indexed: mpf}`` evaluating ``expr`` with mpmath; subtrees free
-    of ``varying`` are evaluated once, now, at ``known`` (parameters are fixed per draw)."""
-    if not expr.free_symbols:
-        value = _mp_number(expr)
-        return lambda env: value
-    if isinstance(expr, (sp.Symbol, sp.Indexed)):
-        return lambda env: env[expr]
-    fn = _MPMATH.get(type(expr))
-    if fn is None:
-        raise _Unsupported(type(expr).__name__)
-    parts = [_compile(a, known, varying) for a in expr.args]
-    if known is not None and not expr.has(*varying):
-        value = fn(*(p(known) for p in parts))
-        return lambda env: value
-    return lambda env: fn(*(p(env) for p in parts))
-
-
-#: What mpmath raises for values outside a function's domain (poles, log 0, complex ordering).
-_NUMERIC_ERRORS = (ZeroDivisionError, ValueError, OverflowError, TypeError, _Unsupported)
-
-
 def _safely(make, what):
     try:
         return make()
-    except _NUMERIC_ERRORS as exc:
+    except NUMERIC_ERRORS as exc:
         raise UserError(f"the density cannot be {what}: {exc}") from None
-
-
-def _complements(expr):
-    """1 ± erf(x) as erfc(∓x): Φ(x) = (1 + erf(x/√2))/2 far in its left tail is 1 − 1 at any
-    fixed precision, erfc(−x/√2)/2 keeps its digits (a truncated normal's Φ(μ/σ) at μ/σ = −13)."""
-
-    def complement(e):
-        if not isinstance(e, sp.Add):
-            return None
-        const, rest = e.as_coeff_Add()
-        coeff, f = rest.as_coeff_Mul()
-        if const != 0 and abs(coeff) == abs(const) and isinstance(f, sp.erf):  # c(1 ± erf)
-            return const * sp.erfc(-sp.sign(coeff / const) * f.args[0], evaluate=False)
-        return None
-
-    return expr.replace(lambda e: complement(e) is not None, complement)
-
-
-def _evaluator(expr, known=None, varying=()):
-    """``env -> value`` (mpmath); with ``known`` values, constant parts are folded first."""
-    expr = _complements(expr)
-    try:
-        return _compile(expr, known, tuple(varying))
-    except _Unsupported:
-        symbols = sorted(expr.free_symbols, key=str)
-        return lambda env: _mp_number(expr.xreplace({s: sp.Float(env[s], 30) for s in symbols}))
 
 
 def _draw(var, symbol, rng):
@@ -612,7 +462,7 @@ def _check_density(declared: Declared, normalize: bool, budget: TimeBudget, seed
     dist = declared.dist
     rng = np.random.default_rng(seed)
     expr = _expand_classes(dist.density_expr())
-    evaluate = _safely(lambda: _evaluator(expr), "evaluated")
+    evaluate = _safely(lambda: compiled(expr), "evaluated")
     draws = _parameter_draws(dist, rng, 6)
     with mpmath.workdps(20):
         points = 0
@@ -622,7 +472,7 @@ def _check_density(declared: Declared, normalize: bool, budget: TimeBudget, seed
                 where = _where(env)
                 try:
                     value = _real(evaluate(env), lambda where=where: where)
-                except _NUMERIC_ERRORS as exc:
+                except NUMERIC_ERRORS as exc:
                     raise UserError(f"the density cannot be evaluated at {where} ({exc})") from None
                 if value < 0:
                     raise UserError(
@@ -659,9 +509,9 @@ def _total(dist, expr, draw):
     y = dist.sym(dist.observed)
     if dist.observed.vector:
         components = [y[i + 1] for i in range(CLASSES)]
-        evaluate = _evaluator(expr, draw.env, components)
+        evaluate = compiled(expr, draw.env, components)
         return _total_vector(dist, evaluate, components, draw)
-    evaluate = _evaluator(expr, draw.env, [y])
+    evaluate = compiled(expr, draw.env, [y])
 
     def f(v):
         env = {**draw.env, y: v}
@@ -729,7 +579,7 @@ def _spread(g):
     for u in grid:
         try:
             values.append(g(u))
-        except _NUMERIC_ERRORS:
+        except NUMERIC_ERRORS:
             values.append(mpmath.mpf(0))
     best = max(values)
     if not best > 0:
@@ -749,7 +599,7 @@ def _breaks(g):
     for u in grid:
         try:
             value = g(u)
-        except _NUMERIC_ERRORS:
+        except NUMERIC_ERRORS:
             value = mpmath.mpf(0)
         values.append(value)
         if value > best:
@@ -776,7 +626,7 @@ def _series(f, lo: int, hi):
 
     try:
         near, far = euler_maclaurin(10), euler_maclaurin(40)
-    except (*_NUMERIC_ERRORS, mpmath.libmp.NoConvergence):  # f not smooth between the integers
+    except (*NUMERIC_ERRORS, mpmath.libmp.NoConvergence):  # f not smooth between the integers
         richardson = mpmath.nsum(lambda k: f(mpmath.mpf(k)), [lo, mpmath.inf])
         return richardson, abs(richardson) * mpmath.mpf("1e-3")
     return far, abs(far - near)
@@ -866,8 +716,8 @@ def _tails_integrable(dist, expr, budget):
 
 def _at_draws(expr, draws):
     try:
-        return [_evaluator(_expand_classes(sp.sympify(expr)))(d.env) for d in draws]
-    except _NUMERIC_ERRORS:
+        return [compiled(_expand_classes(sp.sympify(expr)))(d.env) for d in draws]
+    except NUMERIC_ERRORS:
         return [mpmath.nan for _ in draws]
 
 
@@ -971,7 +821,7 @@ def _totals(dist, expr, draws):
         for draw in draws:
             try:
                 total = _total(dist, expr, draw)
-            except _NUMERIC_ERRORS as exc:
+            except NUMERIC_ERRORS as exc:
                 raise UserError(
                     f"the density cannot be integrated at {_where(draw.env)} ({exc})"
                 ) from None

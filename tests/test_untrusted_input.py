@@ -115,9 +115,12 @@ def test_text_output_falls_back_to_ascii(argv, expected):
 
 
 def test_list_falls_back_to_ascii(monkeypatch):
-    import derive.derivation
+    import dataclasses
 
-    monkeypatch.setattr(derive.derivation, "standard_of", lambda dist: None)  # "—" everywhere
+    from derive.catalog import CATALOG
+
+    gaussian = dataclasses.replace(CATALOG["gaussian"], standard=None)  # its row shows "—"
+    monkeypatch.setitem(CATALOG, "gaussian", gaussian)
     buffer = io.BytesIO()
     stdout = io.TextIOWrapper(buffer, encoding="ascii", errors="strict")
     with contextlib.redirect_stdout(stdout):
