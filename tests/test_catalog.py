@@ -15,7 +15,7 @@ from oracles import SCIPY, references
 from sympy.core.function import AppliedUndef
 
 from derive.catalog import CATALOG
-from derive.numeric import bind, evaluate
+from derive.numeric import bind, compiled, evaluate
 from derive.spec import CLASS_INDEX, N_CLASSES
 from derive.symbolic import identically_zero
 
@@ -50,6 +50,14 @@ def _kinks(expr, y, lo, hi):
     return sorted(points)
 
 
+def _function(expr, y):
+    """``expr`` as an mpmath function of ``y`` (derive's evaluator, itself checked against evalf
+    in test_numeric.py: past 1e1000 an exponential is its limit, where lambdify would spend hours
+    on e^(−e^(1e300)) at a Gumbel's far tail)."""
+    f = compiled(expr)
+    return lambda value: f({y: value})
+
+
 def _quad(expr, y, lo, hi, points):
     """∫ expr dy over [lo, hi] by tanh-sinh at the working precision.  Within δ of a finite end
     the variable is y = end ± e^u, u ∈ [−400, log δ], substituted symbolically (so 1 − y is e^u
@@ -62,12 +70,12 @@ def _quad(expr, y, lo, hi, points):
     total, a, b = mpmath.mpf(0), lo, hi
     for end, sign in ((lo, 1), (hi, -1)):
         if end.is_finite:
-            near = sp.lambdify(u, expr.subs(y, end + sign * sp.exp(u)) * sp.exp(u), "mpmath")
+            near = _function(expr.subs(y, end + sign * sp.exp(u)) * sp.exp(u), u)
             total += mpmath.quad(near, [-400, _mp(sp.log(delta))])
     a = lo + delta if lo.is_finite else lo
     b = hi - delta if hi.is_finite else hi
     inner = sorted(p for p in points if _mp(a) < p < _mp(b))
-    return total + mpmath.quad(sp.lambdify(y, expr, "mpmath"), [_mp(a), *inner, _mp(b)])
+    return total + mpmath.quad(_function(expr, y), [_mp(a), *inner, _mp(b)])
 
 
 def _integrate(d, params, classes=3):
@@ -94,7 +102,7 @@ def _integrate(d, params, classes=3):
     scalars = {s: v for s, v in params.items() if isinstance(s, sp.Symbol)}
     lo, hi = (sp.sympify(b).subs(scalars) for b in dist.support_bounds)
     if dist.discrete:
-        return mpmath.nsum(sp.lambdify(y, bound, "mpmath"), [_mp(lo), _mp(hi)])
+        return mpmath.nsum(_function(bound, y), [_mp(lo), _mp(hi)])
     points = _kinks(bound, y, lo, hi)
     first = dist.sym(dist.params[0])
     if first in scalars and lo < scalars[first] < hi:
