@@ -167,6 +167,30 @@ def test_log1p_square_helper_matches_mpmath(lib, dtype):
         assert got == pytest.approx(float(exact), rel=TOLERANCE[dtype], abs=1e-300), v
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_expit_helper_matches_mpmath_and_keeps_dtype(dtype):
+    """The numpy module's own sigmoid (e^min(x, 0) / (1 + e^-|x|)) against mpmath: tiny values
+    in the lower tail keep their relative accuracy, nothing overflows, ±inf and NaN pass."""
+    from derive.codegen import load
+
+    f = load("bernoulli-logit", grad=True)._expit  # the gradient is sigmoid(z) - y
+    points = {
+        "float64": [-745.0, -700.0, -40.0, -30.0, -1.0, -1e-8, 0.0, 1e-8, 2.5, 30.0, 40.0, 800.0],
+        "float32": [-103.0, -87.0, -40.0, -1.0, 0.0, 1.0, 16.0, 40.0, 100.0],
+    }[dtype]
+    x = np.asarray(points, dtype)
+    got = f(x)
+    assert got.dtype == dtype
+    for v, g in zip(x, got, strict=True):
+        exact = 1 / (1 + mpmath.exp(-mpmath.mpf(v.item())))
+        if exact < np.finfo(dtype).tiny:  # the subnormal range: absolute accuracy only
+            assert abs(g - float(exact)) <= np.finfo(dtype).smallest_subnormal * 2, v
+        else:
+            assert g == pytest.approx(float(exact), rel=4 * float(np.finfo(dtype).eps)), v  # 4 ulps
+    inf, nan = np.asarray([np.inf, -np.inf, np.nan], dtype), f(np.asarray(-1e5, dtype))
+    assert f(inf)[:2].tolist() == [1.0, 0.0] and np.isnan(f(inf)[2]) and nan == 0.0
+
+
 def _mp(value):
     return mpmath.mpf(float(value))
 
