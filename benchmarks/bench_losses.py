@@ -45,6 +45,9 @@ if "--avx2" in sys.argv[1:]:
 
 import numpy as np  # noqa: E402 (after the thread and SIMD settings above)
 
+# the checkout's derive, not an installed copy (a script's own folder comes first on sys.path)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 
 @dataclass(frozen=True)
 class Case:

@@ -36,6 +36,32 @@ def test_objective_matches_the_closed_form(name, dtype, rng):
     np.testing.assert_array_equal(g, m.gradient(y, raw))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_bernoulli_objective_keeps_relative_accuracy_at_confident_margins(dtype, rng):
+    """Margins of ±30, ±40 and ±700 over more than one block: a confident right negative's
+    gradient sigma(-40) = 4.2e-18 keeps its relative accuracy (scipy's expit in float64 as the
+    oracle), nothing is NaN or overflows, and the hessian is floored at the dtype's epsilon."""
+    m = load("bernoulli-logit", grad=True)
+    n = 3 * m._BLOCK + 7
+    raw = rng.choice(np.array([-700.0, -40.0, -30.0, 0.0, 30.0, 40.0, 700.0]), n)
+    y = (raw > 0).astype(float)  # every prediction right
+    raw32 = raw.astype(dtype)
+    with np.errstate(over="raise", invalid="raise"):
+        g, h = m.sklearn_objective(y.astype(dtype), raw32)
+    exact_g = expit(raw32.astype(float)) - y
+    exact_h = np.maximum(
+        expit(raw32.astype(float)) * expit(-raw32.astype(float)), np.finfo(dtype).eps
+    )
+    eps, tiny = float(np.finfo(dtype).eps), np.finfo(dtype).tiny
+    # y = 0, margin < 0: g = sigma(margin), tiny, relative accuracy (below `tiny`: subnormal)
+    keep = (raw < 0) & (np.abs(exact_g) >= tiny)
+    np.testing.assert_allclose(g[keep], exact_g[keep], rtol=8 * eps)
+    assert np.all(np.abs(g[(raw < 0) & ~keep]) <= 2 * tiny)
+    # y = 1, margin > 0: g = sigma(margin) - 1 cancels (as for expit): absolute accuracy
+    assert np.all(np.abs(g[raw >= 0] - exact_g[raw >= 0]) <= eps)
+    np.testing.assert_allclose(h, exact_h, rtol=8 * float(np.finfo(dtype).eps))
+
+
 def test_objective_benchmark_runs():
     pytest.importorskip("xgboost")
     script = Path(__file__).parent.parent / "benchmarks" / "bench_objective.py"

@@ -167,6 +167,30 @@ def test_log1p_square_helper_matches_mpmath(lib, dtype):
         assert got == pytest.approx(float(exact), rel=TOLERANCE[dtype], abs=1e-300), v
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_expit_helper_matches_mpmath_and_keeps_dtype(dtype):
+    """The numpy module's own sigmoid (e^min(x, 0) / (1 + e^-|x|)) against mpmath: tiny values
+    in the lower tail keep their relative accuracy, nothing overflows, ±inf and NaN pass."""
+    from derive.codegen import load
+
+    f = load("bernoulli-logit", grad=True)._expit  # the gradient is sigmoid(z) - y
+    points = {
+        "float64": [-745.0, -700.0, -40.0, -30.0, -1.0, -1e-8, 0.0, 1e-8, 2.5, 30.0, 40.0, 800.0],
+        "float32": [-103.0, -87.0, -40.0, -1.0, 0.0, 1.0, 16.0, 40.0, 100.0],
+    }[dtype]
+    x = np.asarray(points, dtype)
+    got = f(x)
+    assert got.dtype == dtype
+    for v, g in zip(x, got, strict=True):
+        exact = 1 / (1 + mpmath.exp(-mpmath.mpf(v.item())))
+        if exact < np.finfo(dtype).tiny:  # the subnormal range: absolute accuracy only
+            assert abs(g - float(exact)) <= np.finfo(dtype).smallest_subnormal * 2, v
+        else:
+            assert g == pytest.approx(float(exact), rel=4 * float(np.finfo(dtype).eps)), v  # 4 ulps
+    inf, nan = np.asarray([np.inf, -np.inf, np.nan], dtype), f(np.asarray(-1e5, dtype))
+    assert f(inf)[:2].tolist() == [1.0, 0.0] and np.isnan(f(inf)[2]) and nan == 0.0
+
+
 def _mp(value):
     return mpmath.mpf(float(value))
 
@@ -328,3 +352,38 @@ def test_gamma_and_beta_of_numbers_fold_to_numbers():
         assert np.isfinite(got)
         if exact is not None:
             assert got == pytest.approx(exact, rel=1e-11)
+
+
+@pytest.mark.parametrize("rows", [3, 102, 5000])
+def test_softmax_cross_entropy_float32_mean_against_scipy(rows):
+    """The float32 mean of the softmax cross-entropy (a one-pass sum of the row log-sum-exps less
+    the dot product z . y, accumulated in float64) against scipy's logsumexp in float64, at
+    confident logits (+-30, +-40) where the two sums nearly cancel, and at ordinary ones."""
+    from scipy.special import logsumexp
+
+    from derive.codegen import load
+
+    m = load("categorical-logit")
+    rng = np.random.default_rng(rows)
+    classes = rng.integers(0, 10, rows)
+    y = np.eye(10)[classes]
+    for scale, confident in ((2.0, False), (40.0, True), (30.0, True)):
+        z = scale * rng.normal(size=(rows, 10))
+        if confident:  # the true class far ahead: each loss is tiny
+            z[np.arange(rows), classes] = np.abs(z).max(axis=1) + scale
+        z32, y32 = z.astype(np.float32), y.astype(np.float32)
+        exact = np.mean(
+            logsumexp(z32.astype(float), axis=1) - np.sum(z32 * y32, axis=1, dtype=float)
+        )
+        got = m.loss(y32, z32)
+        assert got.dtype == np.float32
+        scale_of_terms = float(np.mean(np.abs(z32).max(axis=1)))
+        # float32 rounding of each log-sum-exp: a few ulps of the logits' size, not of the sum's
+        assert abs(float(got) - exact) <= 8 * float(np.finfo(np.float32).eps) * scale_of_terms, (
+            scale,
+            float(got),
+            exact,
+        )
+        assert float(m.loss(y32, z32, reduction="sum")) == pytest.approx(
+            rows * float(got), rel=1e-6
+        )

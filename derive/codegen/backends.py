@@ -218,7 +218,7 @@ NUMPY = Backend(
         sp.Min: _chain("np.minimum({0}, {1})"),
         sp.Heaviside: _heaviside("np.heaviside({0}, {1})"),
         sp.DiracDelta: _zero_like("np.zeros_like({0})"),
-        sigmoid: "special.expit({0})",
+        sigmoid: "_expit({0})",  # numpy's SIMD exp: several times faster than special.expit
         xlogy: "special.xlogy({0}, {1})",
         xlog1py: "special.xlog1py({0}, {1})",
         sp.loggamma: "special.gammaln({0})",
@@ -251,6 +251,7 @@ NUMPY = Backend(
     imports={"np.": "import numpy as np", "special.": "from scipy import special"},
     helpers=(
         "_softplus",
+        "_expit",
         "_logsumexp",
         "_classsum",
         "_logcosh",
