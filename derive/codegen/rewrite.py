@@ -89,6 +89,17 @@ class Where(sp.Function):
 
     nargs = 3
 
+    @classmethod
+    def eval(cls, cond, a, b):
+        if cond is sp.true:
+            return a
+        if cond is sp.false:
+            return b
+
+    def _eval_derivative(self, s):
+        cond, a, b = self.args
+        return Where(cond, a.diff(s), b.diff(s))
+
 
 def _guard_of(cond, guards):
     """The safe values of a case: its own, or, for cases merged into an Or (equal values), those
@@ -179,6 +190,47 @@ class softplus_minus(sp.Function):
         return sp.log(1 + sp.exp(z)) - y * z
 
 
+class lgamma_stirling(sp.Function):
+    r"""The Stirling remainder :math:`\log\Gamma(z) - (z - \tfrac12)\log z + z` for z > 0, about
+    ½ log 2π + 1/(12z) at large z, where log Γ(z) and (z − ½) log z are each ~z log z and their
+    difference cancels (Loader, "Fast and accurate computation of binomial probabilities", 2000:
+    the saddle-point forms of the gamma and beta densities). From 10 on, the Stirling series (the
+    one of :class:`lgamma_ratio`); below, the difference itself."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        z = self.args[0]
+        return sp.polygamma(0, z) - sp.log(z) + 1 / (2 * z)
+
+    def _eval_rewrite_as_gamma(self, z, **kwargs):
+        return sp.loggamma(z) - (z - sp.S.Half) * sp.log(z) + z
+
+    def _eval_evalf(self, prec):
+        if self.args[0].is_number:
+            return self._eval_rewrite_as_gamma(*self.args)._eval_evalf(prec)
+        return None
+
+
+class saddle_deviance(sp.Function):
+    r""":math:`x e - (x - 1)\log r` for x > 0 and r = 1 + e ≥ 0 (both given, each computed
+    without cancellation by the caller): the data part of the gamma and beta log densities in
+    saddle-point form.  Where |e| is small it is :math:`\log(1 + e) - x(\log(1 + e) - e)`, the
+    second part ≈ x e²/2 summed from its series (log(1 + e) − e = −te + 2(t³/3 + t⁵/5 + …),
+    t = e/(2 + e)): x e and x log(1 + e) are each ~x e and cancel at large x.  Elsewhere
+    x e − xlogy(x − 1, r), which keeps an r that underflows 1 + e (y = 1e-300) and gives the
+    edge of the support (r = 0): −1 at x = 1, ±∞ otherwise."""
+
+    nargs = 3
+
+    def fdiff(self, argindex=1):
+        x, e, r = self.args
+        return (e - sp.log(r), x, -(x - 1) / r)[argindex - 1]
+
+    def _eval_rewrite_as_log(self, x, e, r, **kwargs):
+        return x * e - (x - 1) * sp.log(r)
+
+
 #: Functions this module adds to the derivation's vocabulary.
 CODE_FUNCTIONS = (
     log1p,
@@ -190,6 +242,8 @@ CODE_FUNCTIONS = (
     log1mexp,
     lgamma_ratio,
     log1p_square,
+    lgamma_stirling,
+    saddle_deviance,
 )
 
 
@@ -197,7 +251,10 @@ def elementary(expr):
     """Rewrite the code functions (and derive's primitives) into exp/log/special-function form."""
     expr = expr.replace(lambda e: isinstance(e, ive), lambda e: e.rewrite(sp.exp))
     expr = expr.replace(lambda e: isinstance(e, lgamma), lambda e: sp.loggamma(e.args[0]))
-    expr = expr.replace(lambda e: isinstance(e, lgamma_ratio), lambda e: e.rewrite(sp.gamma))
+    expr = expr.replace(
+        lambda e: isinstance(e, (lgamma_ratio, lgamma_stirling)), lambda e: e.rewrite(sp.gamma)
+    )
+    expr = expr.replace(lambda e: isinstance(e, saddle_deviance), lambda e: e.rewrite(sp.log))
     expr = expr.replace(lambda e: isinstance(e, log1p_square), lambda e: e.rewrite(sp.log))
     expr = expr.replace(lambda e: isinstance(e, softplus_minus), lambda e: e.rewrite(sp.log))
     expr = expr.replace(lambda e: isinstance(e, (xlog1py, log1mexp)), lambda e: e.rewrite(sp.log))
@@ -453,6 +510,94 @@ def _split_softplus(e):
     return e - softplus(z) + y * z + softplus_minus(z, y)
 
 
+def _as_lgamma(expr):
+    """expr with each lgamma_ratio(x, d) written as lgamma(x + d) − lgamma(x)."""
+    return expr.replace(
+        lambda f: isinstance(f, lgamma_ratio),
+        lambda f: lgamma(f.args[0] + f.args[1]) - lgamma(f.args[0]),
+    )
+
+
+def _is_lgamma_term(term) -> bool:
+    _, f = term.as_coeff_Mul()
+    return isinstance(f, (lgamma, lgamma_ratio)) and not f.is_number
+
+
+#: The saddle-point forms are used from this parameter value on (where the plain lgamma terms
+#: grow past the NLL by a factor of about 10; below, the plain form loses nothing).
+_SADDLE_FROM = 10
+
+
+def _beta_kernel(e):
+    """(a, b, y, terms) where the Add e holds xlogy(1 − a, y) + xlog1py(1 − b, −y) and log-gamma
+    terms summing to log B(a, b) (the beta NLL), else None."""
+    if not isinstance(e, sp.Add):
+        return None
+    for t1 in e.args:
+        if not isinstance(t1, xlogy) or t1.args[0].is_number:
+            continue
+        a, y = 1 - t1.args[0], t1.args[1]
+        for t2 in e.args:
+            if not (isinstance(t2, xlog1py) and sp.expand(t2.args[1] + y) == 0):
+                continue
+            b = 1 - t2.args[0]
+            params = a.free_symbols | b.free_symbols
+            logs = [t for t in e.args if _is_lgamma_term(t) and t.free_symbols <= params]
+            target = lgamma(a) + lgamma(b) - lgamma(a + b)
+            if logs and sp.expand(_as_lgamma(sp.Add(*logs)) - target) == 0:
+                return a, b, y, (t1, t2, *logs)
+    return None
+
+
+def _replace_beta_kernel(e):
+    a, b, y, terms = _beta_kernel(e)
+    w = b * y - a * (1 - y)  # (a + b)·y − a: e₁ = w/a, e₂ = −w/b
+    saddle = (
+        lgamma_stirling(a)
+        + lgamma_stirling(b)
+        - lgamma_stirling(a + b)
+        + (sp.log(a) + sp.log(b) - 3 * sp.log(a + b)) / 2
+        + saddle_deviance(a, w / a, (a + b) * y / a)
+        + saddle_deviance(b, -w / b, (a + b) * (1 - y) / b)
+    )
+    # below 10 the plain form has no cancellation to undo, and the Stirling one would lose the
+    # relative accuracy of an NLL near 0 (a = b = 1: exactly 0)
+    # plain: log B(a, b) = lgamma(m) − lgamma_ratio(M, m) with m, M the smaller and the larger
+    # (lgamma(b) − lgamma_ratio(a, b) cancels at a = 7, b = 1e8: each term ~b log b)
+    small, large = sp.Min(a, b), sp.Max(a, b)
+    plain = terms[0] + terms[1] + lgamma(small) - lgamma_ratio(large, small)
+    return e - sp.Add(*terms) + Where(small >= _SADDLE_FROM, saddle, plain)
+
+
+def _gamma_kernel(e):
+    """(k, μ, y, terms) where the Add e holds lgamma(k) − k log k + k log μ + k y/μ +
+    xlogy(1 − k, y) (the gamma NLL in mean and shape), else None."""
+    if not isinstance(e, sp.Add):
+        return None
+    for t1 in e.args:
+        if not isinstance(t1, xlogy) or t1.args[0].is_number:
+            continue
+        k, y = 1 - t1.args[0], t1.args[1]
+        if lgamma(k) not in e.args or -k * sp.log(k) not in e.args:
+            continue
+        for t in e.args:
+            if t is t1 or not t.has(y):
+                continue
+            mu = sp.cancel(k * y / t)
+            if mu.has(y) or mu.is_number or k * sp.log(mu) not in e.args:
+                continue
+            return k, mu, y, (t1, t, lgamma(k), -k * sp.log(k), k * sp.log(mu))
+    return None
+
+
+def _replace_gamma_kernel(e):
+    k, mu, y, terms = _gamma_kernel(e)
+    saddle = (
+        lgamma_stirling(k) - sp.log(k) / 2 + sp.log(mu) + saddle_deviance(k, (y - mu) / mu, y / mu)
+    )
+    return e - sp.Add(*terms) + Where(k >= _SADDLE_FROM, saddle, sp.Add(*terms))
+
+
 #: The code rules, in the order one pass applies them.  Each is an identity on the real domain of
 #: its arguments; the note is what the emitted module's docstring lists when the rule fired.
 CODE_RULES = (
@@ -565,6 +710,16 @@ CODE_RULES = (
             lambda e: _one_minus_sigmoid(e) is not None,
             lambda e: sigmoid(-_one_minus_sigmoid(e)),
         ),
+    ),
+    (
+        "log B(a, b) + (1 − a) log y + (1 − b) log(1 − y) in saddle-point form (Stirling "
+        "remainders and x·e − (x − 1) log(1 + e))",
+        Rule(lambda e: _beta_kernel(e) is not None, _replace_beta_kernel),
+    ),
+    (
+        "lgamma(k) − k log k + k log μ + k y/μ + (1 − k) log y in saddle-point form (Stirling "
+        "remainder and x·e − (x − 1) log(1 + e))",
+        Rule(lambda e: _gamma_kernel(e) is not None, _replace_gamma_kernel),
     ),
 )
 
