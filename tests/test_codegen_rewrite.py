@@ -148,6 +148,12 @@ CASES = {
         [{x: 40.0, n: 1}, {x: -30.0, n: 0}, {x: 0.5, n: 1}, {x: -700.0, n: 1}],
         lambda: np.logaddexp(0, 40.0) - 40.0,
     ),
+    "c|t| + kt = (c + k) max(t, 0) + (c − k) max(−t, 0)": (
+        # the pinball loss |t|/2 − (τ − ½)t at τ = 1e-14: t/2 − (½ − τ)t cancels to τt
+        sp.Abs(v - x) / 2 - (w - sp.S.Half) * (v - x),
+        [{x: 3.0, v: 1.0, w: 1e-14}, {x: 1.0, v: 3.0, w: 1 - 1e-14}, {x: -2.0, v: 5.0, w: 0.3}],
+        lambda: abs(1.0 - 3.0) / 2 - (1e-14 - 0.5) * (1.0 - 3.0),
+    ),
     "log B(a, b) + (1 − a) log y + (1 − b) log(1 − y) in saddle-point form (Stirling "
     "remainders and x·e − (x − 1) log(1 + e))": (
         # the beta NLL as the code rules leave it: each term ~a log a at a = b = 1e12

@@ -523,6 +523,30 @@ def _is_lgamma_term(term) -> bool:
     return isinstance(f, (lgamma, lgamma_ratio)) and not f.is_number
 
 
+def _abs_plus_linear(e):
+    """(c, k, t, the two terms) where the Add e holds c·|t| and k·t, c > 0 a number and k free
+    of t (the pinball loss |t|/2 − (τ − ½)t), else None."""
+    if not isinstance(e, sp.Add):
+        return None
+    for term in e.args:
+        c, f = term.as_coeff_Mul()
+        if not (isinstance(f, sp.Abs) and c.is_positive):
+            continue
+        t = f.args[0]
+        for other in e.args:
+            if other is term:
+                continue
+            k = sp.cancel(other / t)
+            if not k.free_symbols & t.free_symbols and not k.has(sp.Abs):
+                return c, k, t, term, other
+    return None
+
+
+def _replace_abs_plus_linear(e):
+    c, k, t, term, other = _abs_plus_linear(e)
+    return e - term - other + (c + k) * sp.Max(t, 0) + (c - k) * sp.Max(-t, 0)
+
+
 #: The saddle-point forms are used from this parameter value on (where the plain lgamma terms
 #: grow past the NLL by a factor of about 10; below, the plain form loses nothing).
 _SADDLE_FROM = 10
@@ -710,6 +734,10 @@ CODE_RULES = (
             lambda e: _one_minus_sigmoid(e) is not None,
             lambda e: sigmoid(-_one_minus_sigmoid(e)),
         ),
+    ),
+    (
+        "c|t| + kt = (c + k) max(t, 0) + (c − k) max(−t, 0)",
+        Rule(lambda e: _abs_plus_linear(e) is not None, _replace_abs_plus_linear),
     ),
     (
         "log B(a, b) + (1 − a) log y + (1 − b) log(1 − y) in saddle-point form (Stirling "
