@@ -261,6 +261,26 @@ def test_pinball_loss_near_tau_0_and_1_matches_mpmath(lib, dtype):
 
 
 @pytest.mark.parametrize("lib", ["numpy", "torch"])
+def test_dirichlet_nll_on_the_closed_simplex(lib):
+    """A component yₖ = 0 contributes (αₖ − 1)·log yₖ as xlogy: 0 at αₖ = 1 (finite, as
+    scipy.stats.dirichlet), +∞ for αₖ > 1 (density 0: scipy's logpdf is −∞) and −∞ for αₖ < 1,
+    the limit of a density that is unbounded there (scipy refuses that point). It was NaN."""
+    from scipy import stats
+
+    m = _module("dirichlet", lib)
+    y = [[0.0, 0.3, 0.7], [0.0, 0.3, 0.7], [0.2, 0.8, 0.0], [0.1, 0.2, 0.7]]
+    alpha = [[1.0, 2.0, 3.0], [2.0, 2.0, 3.0], [0.5, 4.0, 1.0], [0.5, 4.0, 1.5]]
+    got = m.nll(_as(lib, "float64", y), _as(lib, "float64", alpha), reduction="none")
+    got = [float(g) for g in got]
+    expected = [-stats.dirichlet.logpdf(yi, ai) for yi, ai in zip(y, alpha, strict=True)]
+    assert got == pytest.approx(expected, rel=1e-13)
+    assert expected[1] == np.inf
+    y_edge = _as(lib, "float64", [[0.0, 0.3, 0.7]])
+    edge = m.nll(y_edge, _as(lib, "float64", [[0.5, 2.0, 3.0]]), reduction="none")
+    assert float(edge[0]) == -np.inf
+
+
+@pytest.mark.parametrize("lib", ["numpy", "torch"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_log1p_square_helper_matches_mpmath(lib, dtype):
     f = _module("cauchy", lib).__dict__["_log1p_square"]

@@ -488,6 +488,30 @@ def _shared_logs(e):
     return shared
 
 
+def _sums_sharing_a_log(e):
+    """The two terms c₁·Σf₁ and c₂·Σf₂ of the Add e over the same index and limits whose
+    summands have a log factor in common (the Dirichlet's Σ log yₖ − Σ αₖ log yₖ), else None."""
+    if not isinstance(e, sp.Add):
+        return None
+    seen = []
+    for term in e.args:
+        _, f = term.as_coeff_Mul()
+        if not (isinstance(f, sp.Sum) and len(f.limits) == 1):
+            continue
+        logs = {g for g in sp.Mul.make_args(f.function) if isinstance(g, sp.log)}
+        for other, limits, other_logs in seen:
+            if limits == f.limits and logs & other_logs:
+                return other, term
+        seen.append((term, f.limits, logs))
+    return None
+
+
+def _merge_sums(e):
+    first, second = _sums_sharing_a_log(e)
+    (c1, s1), (c2, s2) = first.as_coeff_Mul(), second.as_coeff_Mul()
+    return e - first - second + sp.Sum(c1 * s1.function + c2 * s2.function, s1.limits[0])
+
+
 def _softplus_minus_linear(e):
     """(z, y) for an Add containing softplus(z) and −y·z (the logit losses), else None."""
     if not isinstance(e, sp.Add):
@@ -701,6 +725,10 @@ CODE_RULES = (
             lambda e: isinstance(e, sp.log) and _exp_pair(e.args[0]) is not None,
             lambda e: logaddexp(*_exp_pair(e.args[0])),
         ),
+    ),
+    (
+        "c₁ Σ f₁ + c₂ Σ f₂ = Σ (c₁ f₁ + c₂ f₂) for summands sharing a log",
+        Rule(lambda e: _sums_sharing_a_log(e) is not None, _merge_sums),
     ),
     (
         "c₁ log y + c₂ log y = (c₁ + c₂) log y",
