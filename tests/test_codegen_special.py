@@ -3,6 +3,8 @@ log Φ (log_ndtr), erfcx, log(1 − eˣ) and log(eᵃ − eᵇ), in float64 and 
 
 from __future__ import annotations
 
+import functools
+
 import mpmath
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ import sympy as sp
 from scipy import special
 
 from derive.codegen.backends import NUMPY, TORCH, Printer
-from derive.functions import erfcx, log1mexp, log_ndtr, logdiffexp
+from derive.functions import erfcx, log1mexp, log_erf, log_ndtr, logdiffexp
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +42,15 @@ CASES = {
         lambda v: mpmath.exp(v**2) * mpmath.erfc(v),
         {"float64": [-20.0, -1.0, 0.0, 3.0, 27.0, 1e10], "float32": [-5.0, 0.0, 3.0, 10.0, 1e6]},
     ),
+    "log_erf": (
+        log_erf(x),
+        # near 1, erf(v) = 1 − erfc(v) beyond the working precision: log1p of −erfc
+        lambda v: mpmath.log1p(-mpmath.erfc(v)) if v > 1 else mpmath.log(mpmath.erf(v)),
+        {
+            "float64": [5e-324, 1e-300, 1e-9, 1e-8, 0.3, 0.999, 1.0, 6.0, 26.0],
+            "float32": [1e-45, 1e-30, 1e-8, 0.3, 1.0, 3.0, 9.0],
+        },
+    ),
     "log1mexp": (
         log1mexp(x),
         lambda v: mpmath.log(-mpmath.expm1(v)),
@@ -51,6 +62,7 @@ CASES = {
 }
 
 
+@functools.cache
 def _helpers(lib):
     """The emitted module's own _log1mexp, from the template (rendered for an entry that needs it:
     the exponential truncated to [0, 1] has log(1 − e^−λ) in its NLL)."""
@@ -66,7 +78,19 @@ def _helpers(lib):
     )
     source = module_source(dist, backend=lib)
     assert "_log1mexp(" in source
-    return _load(source, dist.name, lib).__dict__
+    space = _load(source, dist.name, lib).__dict__
+    # and _log_erf, from a density with a bare erf(u) in its log (not 1 ± erf(u), which is Φ)
+    erf_dist = Distribution(
+        name="erf-test",
+        title="test",
+        observed=Var("y", "positive"),
+        params=(Var("c", "positive"),),
+        density=lambda y, c: sp.erf(c * y) * sp.exp(-y),
+    )
+    erf_source = module_source(erf_dist, backend=lib)
+    assert "_log_erf(" in erf_source
+    space["_log_erf"] = _load(erf_source, erf_dist.name, lib).__dict__["_log_erf"]
+    return space
 
 
 def _evaluate(expr, lib, dtype, **values):

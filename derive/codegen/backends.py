@@ -215,6 +215,7 @@ HELPER_CALLS = {
             "huber": "_huber({0}, {1})",
             "log_i0": "_log_i0({0})",
             "log1mexp": "_log1mexp({0})",
+            "log_erf": "_log_erf({0})",
             # a + log1mexp(b − a): a is printed twice (cse has already shared any common work)
             "logdiffexp": "({0} + _log1mexp({1} - ({0})))",
         }
@@ -273,6 +274,7 @@ NUMPY = Backend(
         "_log1p_square",
         "_lgamma_stirling",
         "_saddle_deviance",
+        "_log_erf",
         "_softplus_minus",
     ),
     helper_uses={
@@ -280,6 +282,7 @@ NUMPY = Backend(
         "_lgamma_ratio": "special.",
         "_lgamma_stirling": "special.",
         "_saddle_deviance": "special.",
+        "_log_erf": "special.",
     },
 )
 
@@ -330,6 +333,7 @@ TORCH = Backend(
         "_log1p_square",
         "_lgamma_stirling",
         "_saddle_deviance",
+        "_log_erf",
         "_softplus_minus",
     ),
 )
@@ -387,6 +391,7 @@ JAX = Backend(
         "_log1p_square",
         "_lgamma_stirling",
         "_saddle_deviance",
+        "_log_erf",
         "_softplus_minus",
     ),
     helper_uses={
@@ -395,6 +400,7 @@ JAX = Backend(
         "_lgamma_ratio": "jsp.",
         "_lgamma_stirling": "jsp.",
         "_saddle_deviance": "jsp.",
+        "_log_erf": "jsp.",
     },
 )
 
