@@ -269,6 +269,12 @@ class huber(Function):
     def _eval_is_nonnegative(self):
         return self.args[0].is_extended_real
 
+    def tail_form(self):
+        """Its value where |r| ≥ k, k|r| − k²/2: what it is near an infinite end of a support
+        (derive.tails takes limits of it; SymPy cannot take them through Min and Max)."""
+        r, k = self.args
+        return k * Abs(r) - k**2 / 2
+
     def _latex(self, printer, exp=None):
         r, k = (printer._print(a) for a in self.args)
         tex = r"\operatorname{huber}_{%s}\left(%s\right)" % (k, r)
