@@ -26,8 +26,6 @@ from functools import cache
 
 import sympy as sp
 
-from .functions import PRIMITIVES, elementary
-
 _u = sp.Dummy("u", positive=True)
 
 
@@ -77,13 +75,11 @@ def _stirling(e, y):
 
 
 def _tail_forms(e):
-    """e with derive's stable primitives in forms SymPy takes limits of at an infinite end: a
-    primitive's ``tail_form()`` where it has one (Huber's k|r| − k²/2, exact beyond its threshold),
-    the elementary form of the others (softplus as log(1 + eˣ)).  SymPy takes the limit of an
-    unknown function as if it were bounded: log p with huber(y − μ) gave the index 0, so every
-    expectation under Huber's density "did not exist" (KL(huber ‖ laplace) = ∞)."""
-    e = e.replace(lambda f: callable(getattr(f, "tail_form", None)), lambda f: f.tail_form())
-    return elementary(e) if e.atoms(*PRIMITIVES) else e
+    """e with each of derive's primitives that has a ``tail_form()`` replaced by it: its value
+    near an infinite end (Huber's k|r| − k²/2, exact beyond its threshold).  SymPy takes the limit
+    of a function it does not know as if it were bounded: log p with huber(y − μ) gave the index
+    0, so every expectation under Huber's density "did not exist" (KL(huber ‖ laplace) = ∞)."""
+    return e.replace(lambda f: callable(getattr(f, "tail_form", None)), lambda f: f.tail_form())
 
 
 def _index(log_f, y, end, lower: bool):
