@@ -269,6 +269,12 @@ class huber(Function):
     def _eval_is_nonnegative(self):
         return self.args[0].is_extended_real
 
+    def tail_form(self):
+        """Its value where |r| ≥ k, k|r| − k²/2: what it is near an infinite end of a support
+        (derive.tails takes limits of it; SymPy cannot take them through Min and Max)."""
+        r, k = self.args
+        return k * Abs(r) - k**2 / 2
+
     def _latex(self, printer, exp=None):
         r, k = (printer._print(a) for a in self.args)
         tex = r"\operatorname{huber}_{%s}\left(%s\right)" % (k, r)
@@ -362,6 +368,28 @@ class log_ndtr(Function):
 
     def _latex(self, printer, exp=None):
         tex = r"\log \Phi\left(%s\right)" % printer._print(self.args[0])
+        return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
+
+
+class log_erf(Function):
+    r""":math:`\log\operatorname{erf}(u)` for u > 0, accurate at both ends: erf(u) ≈ 2u/√π has its
+    full relative accuracy near 0 (log u + log(2/√π) below 1e-8, where erf of a subnormal u would
+    lose digits), and from 1 on it rounds toward 1, where log1p(−erfc(u)) keeps the small value
+    −erfc(u) (log erf(6) = −2.2e-17, which log(erf(6)) gives as 0)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        u = self.args[0]
+        return 2 * exp(-(u**2)) / (sqrt(pi) * erf(u))
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return log(erf(u))
+
+    _eval_rewrite_as_log = _eval_rewrite_as_exp
+
+    def _latex(self, printer, exp=None):
+        tex = r"\log \operatorname{erf}\left(%s\right)" % printer._print(self.args[0])
         return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
 
 
@@ -479,6 +507,7 @@ PRIMITIVES = (
     log_i0,
     ndtr,
     log_ndtr,
+    log_erf,
     mills,
     erfcx,
     log1mexp,
@@ -689,6 +718,23 @@ def _log_normal_cdf(e):
     return log((inner.rewrite(erf) / phi).expand().simplify()) + log_ndtr(x)
 
 
+def _erf_factor(e):
+    """(c, u) where e = log(c·erf(u)) with c a positive factor, else None (1 ± erf(u), that is
+    Φ, is the rule before: log_ndtr)."""
+    if not isinstance(e, log):
+        return None
+    inner = e.args[0]
+    factor, rest = inner.as_independent(erf, as_Add=False) if isinstance(inner, Mul) else (1, inner)
+    if isinstance(rest, erf) and (factor == 1 or factor.is_positive):
+        return factor, rest.args[0]
+    return None
+
+
+def _log_erf_of(e):
+    c, u = _erf_factor(e)
+    return log(c) + log_erf(u)
+
+
 #: Special-function rules, applied after :data:`STABLE_RULES`: log-gamma, log-Bessel, weighted
 #: log-sum-exp and log1p forms.
 SPECIAL_RULES = (
@@ -700,6 +746,10 @@ SPECIAL_RULES = (
             lambda e: isinstance(e, log) and _normal_cdf_argument(e.args[0]) is not None,
             _log_normal_cdf,
         ),
+    ),
+    (
+        "log(c·erf(u)) = log c + log_erf(u) (c > 0)",
+        Rule(lambda e: _erf_factor(e) is not None, _log_erf_of),
     ),
     (
         "log I₀(x) = log_i0(x)",

@@ -74,10 +74,18 @@ def _stirling(e, y):
     )
 
 
+def _tail_forms(e):
+    """e with each of derive's primitives that has a ``tail_form()`` replaced by it: its value
+    near an infinite end (Huber's k|r| − k²/2, exact beyond its threshold).  SymPy takes the limit
+    of a function it does not know as if it were bounded: log p with huber(y − μ) gave the index
+    0, so every expectation under Huber's density "did not exist" (KL(huber ‖ laplace) = ∞)."""
+    return e.replace(lambda f: callable(getattr(f, "tail_form", None)), lambda f: f.tail_form())
+
+
 def _index(log_f, y, end, lower: bool):
     """The power a of |f| at ``end`` (see the module's docstring), or None."""
     if end in (sp.oo, -sp.oo):
-        inner = _stirling(log_f, y).xreplace({y: _u if end == sp.oo else -_u})
+        inner = _tail_forms(_stirling(log_f, y)).xreplace({y: _u if end == sp.oo else -_u})
         value = sp.limit(inner / sp.log(_u), _u, sp.oo)
     else:
         gap = (y - end) if lower else (end - y)
@@ -167,7 +175,7 @@ def ends(log_p, log_t, y, lo, hi, discrete: bool = False) -> tuple[End, ...]:
 def _borderline(log_f, y, end, lower):
     """At index −1: divergent where |f|·|y − e| (|f|·|y| at ±∞) keeps away from 0, else None."""
     if end in (sp.oo, -sp.oo):
-        inner = log_f.xreplace({y: _u if end == sp.oo else -_u}) + sp.log(_u)
+        inner = _tail_forms(log_f).xreplace({y: _u if end == sp.oo else -_u}) + sp.log(_u)
         value = sp.limit(inner, _u, sp.oo)
     else:
         gap = (y - end) if lower else (end - y)

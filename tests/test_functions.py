@@ -18,6 +18,7 @@ from derive.functions import (
     huber,
     log1mexp,
     log1p,
+    log_erf,
     log_i0,
     log_ndtr,
     logcosh,
@@ -119,6 +120,7 @@ def test_every_primitive_has_a_derivative_an_elementary_form_and_latex():
         "log_i0": ((w,), w),
         "ndtr": ((x,), x),
         "log_ndtr": ((x,), x),
+        "log_erf": ((w,), w),
         "mills": ((x,), x),
         "erfcx": ((x,), x),
         "log1mexp": ((-w,), w),
@@ -156,6 +158,7 @@ TAIL_REFERENCE = {
     log_ndtr: (lambda v: mpmath.log(mpmath.ncdf(v)), [-1e4, -40.0, -5.0, 0.0, 0.3, 9.0, 40.0]),
     erfcx: (lambda v: mpmath.exp(v**2) * mpmath.erfc(v), [-20.0, -1.0, 0.0, 2.0, 30.0, 1e6]),
     log1mexp: (lambda v: mpmath.log(1 - mpmath.exp(v)), [-800.0, -3.0, -0.5, -1e-20]),
+    log_erf: (lambda v: mpmath.log(mpmath.erf(v)), [1e-6, 1e-3, 0.5, 1.0, 4.0, 9.0]),
 }
 
 
@@ -198,6 +201,10 @@ RULE_INPUTS = {  # note -> (expression, the points it is checked at)
     "log Φ(x) = log_ndtr(x), log(1 − Φ(x)) = log_ndtr(−x), log erfc(u) = log 2 + log_ndtr(−√2u)": (
         sp.log((1 + sp.erf(x / sp.sqrt(2))) / 2) + sp.log(1 - sp.erf(x)) + sp.log(3 * sp.erfc(w)),
         [{"x": a, "w": b} for a, b in ((-3.0, 0.5), (0.0, 2.0), (4.0, 6.0))],
+    ),
+    "log(c·erf(u)) = log c + log_erf(u) (c > 0)": (
+        sp.log(3 * sp.erf(w)) + sp.log(sp.erf(x + 2)),
+        [{"w": a, "x": b} for a, b in ((1e-8, 0.0), (0.7, 1.5), (5.0, 2.0))],
     ),
     "log I₀(x) = log_i0(x)": (sp.log(sp.besseli(0, w)), [{"w": v} for v in (1e-3, 2.0, 600.0)]),
     "log Σₖ cₖ·exp(fₖ) = logsumexp(log cₖ + fₖ)": (

@@ -28,7 +28,17 @@ from .. import functions
 from ..errors import UserError
 from ..functions import sigmoid, softplus, xlogy
 from ..spec import N_CLASSES
-from .rewrite import Where, ive, lgamma, lgamma_ratio, log1p_square, softplus_minus, xlog1py
+from .rewrite import (
+    Where,
+    ive,
+    lgamma,
+    lgamma_ratio,
+    lgamma_stirling,
+    log1p_square,
+    saddle_deviance,
+    softplus_minus,
+    xlog1py,
+)
 
 Template = str | Callable[["Printer", sp.Basic], str]
 
@@ -196,6 +206,8 @@ HELPER_CALLS = {
     softplus: "_softplus({0})",
     lgamma_ratio: "_lgamma_ratio({0}, {1})",
     log1p_square: "_log1p_square({0})",
+    lgamma_stirling: "_lgamma_stirling({0})",
+    saddle_deviance: "_saddle_deviance({0}, {1}, {2})",
     softplus_minus: "_softplus_minus({0}, {1})",
     **_primitives(
         {
@@ -203,6 +215,7 @@ HELPER_CALLS = {
             "huber": "_huber({0}, {1})",
             "log_i0": "_log_i0({0})",
             "log1mexp": "_log1mexp({0})",
+            "log_erf": "_log_erf({0})",
             # a + log1mexp(b − a): a is printed twice (cse has already shared any common work)
             "logdiffexp": "({0} + _log1mexp({1} - ({0})))",
         }
@@ -260,9 +273,18 @@ NUMPY = Backend(
         "_log1mexp",
         "_lgamma_ratio",
         "_log1p_square",
+        "_lgamma_stirling",
+        "_saddle_deviance",
+        "_log_erf",
         "_softplus_minus",
     ),
-    helper_uses={"_log_i0": "special.", "_lgamma_ratio": "special."},
+    helper_uses={
+        "_log_i0": "special.",
+        "_lgamma_ratio": "special.",
+        "_lgamma_stirling": "special.",
+        "_saddle_deviance": "special.",
+        "_log_erf": "special.",
+    },
 )
 
 TORCH = Backend(
@@ -310,6 +332,9 @@ TORCH = Backend(
         "_log1mexp",
         "_lgamma_ratio",
         "_log1p_square",
+        "_lgamma_stirling",
+        "_saddle_deviance",
+        "_log_erf",
         "_softplus_minus",
     ),
 )
@@ -365,9 +390,19 @@ JAX = Backend(
         "_erfcx",
         "_lgamma_ratio",
         "_log1p_square",
+        "_lgamma_stirling",
+        "_saddle_deviance",
+        "_log_erf",
         "_softplus_minus",
     ),
-    helper_uses={"_log_i0": "jsp.", "_erfcx": "jsp.", "_lgamma_ratio": "jsp."},
+    helper_uses={
+        "_log_i0": "jsp.",
+        "_erfcx": "jsp.",
+        "_lgamma_ratio": "jsp.",
+        "_lgamma_stirling": "jsp.",
+        "_saddle_deviance": "jsp.",
+        "_log_erf": "jsp.",
+    },
 )
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, TORCH, JAX)}

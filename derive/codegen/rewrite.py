@@ -89,6 +89,17 @@ class Where(sp.Function):
 
     nargs = 3
 
+    @classmethod
+    def eval(cls, cond, a, b):
+        if cond is sp.true:
+            return a
+        if cond is sp.false:
+            return b
+
+    def _eval_derivative(self, s):
+        cond, a, b = self.args
+        return Where(cond, a.diff(s), b.diff(s))
+
 
 def _guard_of(cond, guards):
     """The safe values of a case: its own, or, for cases merged into an Or (equal values), those
@@ -179,6 +190,47 @@ class softplus_minus(sp.Function):
         return sp.log(1 + sp.exp(z)) - y * z
 
 
+class lgamma_stirling(sp.Function):
+    r"""The Stirling remainder :math:`\log\Gamma(z) - (z - \tfrac12)\log z + z` for z > 0, about
+    ½ log 2π + 1/(12z) at large z, where log Γ(z) and (z − ½) log z are each ~z log z and their
+    difference cancels (Loader, "Fast and accurate computation of binomial probabilities", 2000:
+    the saddle-point forms of the gamma and beta densities). From 10 on, the Stirling series (the
+    one of :class:`lgamma_ratio`); below, the difference itself."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        z = self.args[0]
+        return sp.polygamma(0, z) - sp.log(z) + 1 / (2 * z)
+
+    def _eval_rewrite_as_gamma(self, z, **kwargs):
+        return sp.loggamma(z) - (z - sp.S.Half) * sp.log(z) + z
+
+    def _eval_evalf(self, prec):
+        if self.args[0].is_number:
+            return self._eval_rewrite_as_gamma(*self.args)._eval_evalf(prec)
+        return None
+
+
+class saddle_deviance(sp.Function):
+    r""":math:`x e - (x - 1)\log r` for x > 0 and r = 1 + e ≥ 0 (both given, each computed
+    without cancellation by the caller): the data part of the gamma and beta log densities in
+    saddle-point form.  Where |e| is small it is :math:`\log(1 + e) - x(\log(1 + e) - e)`, the
+    second part ≈ x e²/2 summed from its series (log(1 + e) − e = −te + 2(t³/3 + t⁵/5 + …),
+    t = e/(2 + e)): x e and x log(1 + e) are each ~x e and cancel at large x.  Elsewhere
+    x e − xlogy(x − 1, r), which keeps an r that underflows 1 + e (y = 1e-300) and gives the
+    edge of the support (r = 0): −1 at x = 1, ±∞ otherwise."""
+
+    nargs = 3
+
+    def fdiff(self, argindex=1):
+        x, e, r = self.args
+        return (e - sp.log(r), x, -(x - 1) / r)[argindex - 1]
+
+    def _eval_rewrite_as_log(self, x, e, r, **kwargs):
+        return x * e - (x - 1) * sp.log(r)
+
+
 #: Functions this module adds to the derivation's vocabulary.
 CODE_FUNCTIONS = (
     log1p,
@@ -190,6 +242,8 @@ CODE_FUNCTIONS = (
     log1mexp,
     lgamma_ratio,
     log1p_square,
+    lgamma_stirling,
+    saddle_deviance,
 )
 
 
@@ -197,7 +251,10 @@ def elementary(expr):
     """Rewrite the code functions (and derive's primitives) into exp/log/special-function form."""
     expr = expr.replace(lambda e: isinstance(e, ive), lambda e: e.rewrite(sp.exp))
     expr = expr.replace(lambda e: isinstance(e, lgamma), lambda e: sp.loggamma(e.args[0]))
-    expr = expr.replace(lambda e: isinstance(e, lgamma_ratio), lambda e: e.rewrite(sp.gamma))
+    expr = expr.replace(
+        lambda e: isinstance(e, (lgamma_ratio, lgamma_stirling)), lambda e: e.rewrite(sp.gamma)
+    )
+    expr = expr.replace(lambda e: isinstance(e, saddle_deviance), lambda e: e.rewrite(sp.log))
     expr = expr.replace(lambda e: isinstance(e, log1p_square), lambda e: e.rewrite(sp.log))
     expr = expr.replace(lambda e: isinstance(e, softplus_minus), lambda e: e.rewrite(sp.log))
     expr = expr.replace(lambda e: isinstance(e, (xlog1py, log1mexp)), lambda e: e.rewrite(sp.log))
@@ -431,6 +488,30 @@ def _shared_logs(e):
     return shared
 
 
+def _sums_sharing_a_log(e):
+    """The two terms c₁·Σf₁ and c₂·Σf₂ of the Add e over the same index and limits whose
+    summands have a log factor in common (the Dirichlet's Σ log yₖ − Σ αₖ log yₖ), else None."""
+    if not isinstance(e, sp.Add):
+        return None
+    seen = []
+    for term in e.args:
+        _, f = term.as_coeff_Mul()
+        if not (isinstance(f, sp.Sum) and len(f.limits) == 1):
+            continue
+        logs = {g for g in sp.Mul.make_args(f.function) if isinstance(g, sp.log)}
+        for other, limits, other_logs in seen:
+            if limits == f.limits and logs & other_logs:
+                return other, term
+        seen.append((term, f.limits, logs))
+    return None
+
+
+def _merge_sums(e):
+    first, second = _sums_sharing_a_log(e)
+    (c1, s1), (c2, s2) = first.as_coeff_Mul(), second.as_coeff_Mul()
+    return e - first - second + sp.Sum(c1 * s1.function + c2 * s2.function, s1.limits[0])
+
+
 def _softplus_minus_linear(e):
     """(z, y) for an Add containing softplus(z) and −y·z (the logit losses), else None."""
     if not isinstance(e, sp.Add):
@@ -451,6 +532,118 @@ def _softplus_minus_linear(e):
 def _split_softplus(e):
     z, y = _softplus_minus_linear(e)
     return e - softplus(z) + y * z + softplus_minus(z, y)
+
+
+def _as_lgamma(expr):
+    """expr with each lgamma_ratio(x, d) written as lgamma(x + d) − lgamma(x)."""
+    return expr.replace(
+        lambda f: isinstance(f, lgamma_ratio),
+        lambda f: lgamma(f.args[0] + f.args[1]) - lgamma(f.args[0]),
+    )
+
+
+def _is_lgamma_term(term) -> bool:
+    _, f = term.as_coeff_Mul()
+    return isinstance(f, (lgamma, lgamma_ratio)) and not f.is_number
+
+
+def _abs_plus_linear(e):
+    """(c, k, t, the two terms) where the Add e holds c·|t| and k·t, c > 0 a number and k free
+    of t (the pinball loss |t|/2 − (τ − ½)t), else None."""
+    if not isinstance(e, sp.Add):
+        return None
+    for term in e.args:
+        c, f = term.as_coeff_Mul()
+        if not (isinstance(f, sp.Abs) and c.is_positive):
+            continue
+        t = f.args[0]
+        for other in e.args:
+            if other is term:
+                continue
+            k = sp.cancel(other / t)
+            if not k.free_symbols & t.free_symbols and not k.has(sp.Abs):
+                return c, k, t, term, other
+    return None
+
+
+def _replace_abs_plus_linear(e):
+    c, k, t, term, other = _abs_plus_linear(e)
+    return e - term - other + (c + k) * sp.Max(t, 0) + (c - k) * sp.Max(-t, 0)
+
+
+#: The saddle-point forms are used from this parameter value on (where the plain lgamma terms
+#: grow past the NLL by a factor of about 10; below, the plain form loses nothing).
+_SADDLE_FROM = 10
+
+
+def _beta_kernel(e):
+    """(a, b, y, terms) where the Add e holds xlogy(1 − a, y) + xlog1py(1 − b, −y) and log-gamma
+    terms summing to log B(a, b) (the beta NLL), else None."""
+    if not isinstance(e, sp.Add):
+        return None
+    for t1 in e.args:
+        if not isinstance(t1, xlogy) or t1.args[0].is_number:
+            continue
+        a, y = 1 - t1.args[0], t1.args[1]
+        for t2 in e.args:
+            if not (isinstance(t2, xlog1py) and sp.expand(t2.args[1] + y) == 0):
+                continue
+            b = 1 - t2.args[0]
+            params = a.free_symbols | b.free_symbols
+            logs = [t for t in e.args if _is_lgamma_term(t) and t.free_symbols <= params]
+            target = lgamma(a) + lgamma(b) - lgamma(a + b)
+            if logs and sp.expand(_as_lgamma(sp.Add(*logs)) - target) == 0:
+                return a, b, y, (t1, t2, *logs)
+    return None
+
+
+def _replace_beta_kernel(e):
+    a, b, y, terms = _beta_kernel(e)
+    w = b * y - a * (1 - y)  # (a + b)·y − a: e₁ = w/a, e₂ = −w/b
+    saddle = (
+        lgamma_stirling(a)
+        + lgamma_stirling(b)
+        - lgamma_stirling(a + b)
+        + (sp.log(a) + sp.log(b) - 3 * sp.log(a + b)) / 2
+        + saddle_deviance(a, w / a, (a + b) * y / a)
+        + saddle_deviance(b, -w / b, (a + b) * (1 - y) / b)
+    )
+    # below 10 the plain form has no cancellation to undo, and the Stirling one would lose the
+    # relative accuracy of an NLL near 0 (a = b = 1: exactly 0)
+    # plain: log B(a, b) = lgamma(m) − lgamma_ratio(M, m) with m, M the smaller and the larger
+    # (lgamma(b) − lgamma_ratio(a, b) cancels at a = 7, b = 1e8: each term ~b log b)
+    small, large = sp.Min(a, b), sp.Max(a, b)
+    plain = terms[0] + terms[1] + lgamma(small) - lgamma_ratio(large, small)
+    return e - sp.Add(*terms) + Where(small >= _SADDLE_FROM, saddle, plain)
+
+
+def _gamma_kernel(e):
+    """(k, μ, y, terms) where the Add e holds lgamma(k) − k log k + k log μ + k y/μ +
+    xlogy(1 − k, y) (the gamma NLL in mean and shape), else None."""
+    if not isinstance(e, sp.Add):
+        return None
+    for t1 in e.args:
+        if not isinstance(t1, xlogy) or t1.args[0].is_number:
+            continue
+        k, y = 1 - t1.args[0], t1.args[1]
+        if lgamma(k) not in e.args or -k * sp.log(k) not in e.args:
+            continue
+        for t in e.args:
+            if t is t1 or not t.has(y):
+                continue
+            mu = sp.cancel(k * y / t)
+            if mu.has(y) or mu.is_number or k * sp.log(mu) not in e.args:
+                continue
+            return k, mu, y, (t1, t, lgamma(k), -k * sp.log(k), k * sp.log(mu))
+    return None
+
+
+def _replace_gamma_kernel(e):
+    k, mu, y, terms = _gamma_kernel(e)
+    saddle = (
+        lgamma_stirling(k) - sp.log(k) / 2 + sp.log(mu) + saddle_deviance(k, (y - mu) / mu, y / mu)
+    )
+    return e - sp.Add(*terms) + Where(k >= _SADDLE_FROM, saddle, sp.Add(*terms))
 
 
 #: The code rules, in the order one pass applies them.  Each is an identity on the real domain of
@@ -534,6 +727,10 @@ CODE_RULES = (
         ),
     ),
     (
+        "c₁ Σ f₁ + c₂ Σ f₂ = Σ (c₁ f₁ + c₂ f₂) for summands sharing a log",
+        Rule(lambda e: _sums_sharing_a_log(e) is not None, _merge_sums),
+    ),
+    (
         "c₁ log y + c₂ log y = (c₁ + c₂) log y",
         Rule(lambda e: bool(_shared_logs(e)), lambda e: sp.collect(e, _shared_logs(e))),
     ),
@@ -565,6 +762,20 @@ CODE_RULES = (
             lambda e: _one_minus_sigmoid(e) is not None,
             lambda e: sigmoid(-_one_minus_sigmoid(e)),
         ),
+    ),
+    (
+        "c|t| + kt = (c + k) max(t, 0) + (c − k) max(−t, 0)",
+        Rule(lambda e: _abs_plus_linear(e) is not None, _replace_abs_plus_linear),
+    ),
+    (
+        "log B(a, b) + (1 − a) log y + (1 − b) log(1 − y) in saddle-point form (Stirling "
+        "remainders and x·e − (x − 1) log(1 + e))",
+        Rule(lambda e: _beta_kernel(e) is not None, _replace_beta_kernel),
+    ),
+    (
+        "lgamma(k) − k log k + k log μ + k y/μ + (1 − k) log y in saddle-point form (Stirling "
+        "remainder and x·e − (x − 1) log(1 + e))",
+        Rule(lambda e: _gamma_kernel(e) is not None, _replace_gamma_kernel),
     ),
 )
 
