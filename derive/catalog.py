@@ -35,7 +35,7 @@ from sympy import (
     sqrt,
 )
 
-from . import composite  # noqa: F401 (registers the modifiers: get(name).censored(), …)
+from . import composite  # registers the modifiers (get(name).censored(), …); ordinal parts
 from .errors import shown
 from .functions import huber, ndtr, sigmoid
 from .spec import CLASS_INDEX as k
@@ -859,4 +859,69 @@ register(
         "Categorical(probs=π), Normal(μ, σ)); the loss is −logsumexp over the components.",
         references=("torch.distributions.MixtureSameFamily",),
     )
+)
+
+# ---------------------------------------------------------------------------- ordinal outcomes
+#
+# K cutpoints on the class axis, K + 1 ordered classes y ∈ {0, …, K}: a latent score η + ε is cut
+# at c_1 < … < c_K (composite.py's ordinal section); the raw cutpoints r give c_k =
+# r_1 + Σ_{j=2}^{k} softplus(r_j), increasing for every r.
+
+_ORDINAL_Y = Var("y", "ordinal", doc="class index, 0..K (K cutpoints, K + 1 classes)")
+
+
+def _ordinal(name, title, F, link_text, scipy_name, standard):
+    register(
+        Distribution(
+            name=name,
+            title=title,
+            standard=standard,
+            observed=_ORDINAL_Y,
+            params=(
+                Var("eta", "real", doc="latent score (the prediction)"),
+                Var("c", "real", vector=True, doc="cutpoints, increasing"),
+            ),
+            links=(
+                Link(
+                    "c",
+                    Var("c_raw", "real", vector=True, doc="raw cutpoints"),
+                    composite.cutpoints,
+                    "ordered",
+                ),
+            ),
+            density=composite.ordinal_probability(F),
+            support=(0, K),
+            rules=(composite.LOG_DIFFERENCE,),
+            guards=composite.ordinal_guards(_ORDINAL_Y.symbol()),
+            notes=f"y ∈ {{0, …, K}} is the class index of K + 1 ordered classes (0-based, as "
+            f"torch's class targets); η is the latent score and c the K increasing cutpoints "
+            f"on the class axis (last): P(y) = F(c_{{y+1}} − η) − F(c_y − η) with c_0 = −∞, "
+            f"c_{{K+1}} = +∞ and F the {link_text} CDF. The model outputs c_raw: c_1 = c_raw_1, "
+            f"c_k = c_{{k−1}} + softplus(c_raw_k), ordered for every c_raw. statsmodels "
+            f"OrderedModel(distr={scipy_name!r}) takes the same η = x·β and thresholds "
+            f"c_1, c_1 + exp(t_2), …: c_raw_k = log(expm1(exp(t_k))).",
+            references=(f"statsmodels OrderedModel(distr={scipy_name!r})",),
+            unavailable={
+                "infotheory": "the entropy and KL of an ordinal law are finite sums over its "
+                "classes, not implemented for a symbolic number of cutpoints",
+            },
+        )
+    )
+
+
+_ordinal(
+    "ordinal-logit",
+    "Ordinal regression, cumulative logit",
+    sigmoid,
+    "logistic",
+    "logit",
+    "ordinal_logit",
+)
+_ordinal(
+    "ordinal-probit",
+    "Ordinal regression, cumulative probit",
+    ndtr,
+    "standard normal",
+    "probit",
+    "ordinal_probit",
 )
