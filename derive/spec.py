@@ -426,7 +426,9 @@ class Distribution:
         value = y.draw(rng, classes)
         bounds = self.support_bounds
         if self.support is not None and tuple(bounds) != tuple(y.domain.support):
-            by_symbol = {self.symbols[name]: val for name, val in values.items()}
+            by_symbol = {
+                self.symbols[name]: val for name, val in values.items() if np.ndim(val) == 0
+            }
             by_symbol[N_CLASSES] = classes  # a support up to the number of classes (ordinal)
             lo, hi = (float(sp.sympify(b).subs(by_symbol)) for b in bounds)
             if y.domain.discrete:
