@@ -884,7 +884,7 @@ def _ordinal(name, title, F, link_text, scipy_name, standard):
             links=(
                 Link(
                     "c",
-                    Var("c_raw", "real", vector=True, doc="raw cutpoints"),
+                    Var("theta", "real", vector=True, doc="raw cutpoints"),
                     composite.cutpoints,
                     "ordered",
                 ),
@@ -896,10 +896,10 @@ def _ordinal(name, title, F, link_text, scipy_name, standard):
             notes=f"y ∈ {{0, …, K}} is the class index of K + 1 ordered classes (0-based, as "
             f"torch's class targets); η is the latent score and c the K increasing cutpoints "
             f"on the class axis (last): P(y) = F(c_{{y+1}} − η) − F(c_y − η) with c_0 = −∞, "
-            f"c_{{K+1}} = +∞ and F the {link_text} CDF. The model outputs c_raw: c_1 = c_raw_1, "
-            f"c_k = c_{{k−1}} + softplus(c_raw_k), ordered for every c_raw. statsmodels "
-            f"OrderedModel(distr={scipy_name!r}) takes the same η = x·β and thresholds "
-            f"c_1, c_1 + exp(t_2), …: c_raw_k = log(expm1(exp(t_k))).",
+            f"c_{{K+1}} = +∞ and F the {link_text} CDF. The model outputs theta (θ, the raw "
+            f"cutpoints): c_1 = θ_1, c_k = c_{{k−1}} + softplus(θ_k), ordered for every θ. "
+            f"statsmodels OrderedModel(distr={scipy_name!r}) takes the same η = x·β and thresholds "
+            f"c_1, c_1 + exp(t_2), …: θ_k = log(expm1(exp(t_k))).",
             references=(f"statsmodels OrderedModel(distr={scipy_name!r})",),
             unavailable={
                 "infotheory": "the entropy and KL of an ordinal law are finite sums over its "

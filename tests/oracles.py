@@ -61,7 +61,7 @@ def _ordinal_logpmf(cdf):
     interval above 0 as F(η − c_y) − F(η − c_{y+1}) (F symmetric), where 1 − F has its digits."""
 
     def logpmf(v):
-        c = ordinal_cutpoints(v["c_raw"])
+        c = ordinal_cutpoints(v["theta"])
         ends = np.concatenate([[-np.inf], c, [np.inf]])
         y = int(v["y"])
         lo, hi = ends[y] - v["eta"], ends[y + 1] - v["eta"]
