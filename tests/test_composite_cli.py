@@ -55,7 +55,15 @@ def test_code_of_a_censored_composite(capsys, tmp_path):
     namespace = {}
     exec(compile(source, str(path), "exec"), namespace)
     assert namespace["OBSERVED"] == ("y_lower", "y_upper")
-    assert "label_lower_bound" in source and "lightgbm_objective" not in source
+    assert "label_lower_bound" in source
+    # LightGBM and the scikit-learn API pass one label per row, not the bounds: each refuses,
+    # naming the objective that reads them
+    for name, call in (
+        ("lightgbm_objective", lambda f: f(np.zeros(2), object(), sigma=0.7)),
+        ("sklearn_objective", lambda f: f(np.zeros(2), np.zeros(2))),
+    ):
+        with pytest.raises(NotImplementedError, match=r"xgboost_objective.*label_lower_bound"):
+            call(namespace[name])
     y = np.array([1.5])
     want = -stats.lognorm.logsf(y, 0.7, scale=np.exp(0.2))
     got = namespace["nll"](y, np.array([np.inf]), 0.2, 0.7, reduction="none")
