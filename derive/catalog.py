@@ -37,7 +37,7 @@ from sympy import (
 
 from . import composite  # registers the modifiers (get(name).censored(), …); ordinal parts
 from .errors import shown
-from .functions import huber, ndtr, sigmoid
+from .functions import GAMMA_SURVIVAL, gammainc, huber, ndtr, sigmoid
 from .spec import CLASS_INDEX as k
 from .spec import N_CLASSES as K
 from .spec import Distribution, Link, Moment, Var
@@ -150,6 +150,10 @@ def _negative_binomial(y, mu, alpha):
 
 def _gamma(y, mu, shape):
     return (shape / mu) ** shape * y ** (shape - 1) * exp(-shape * y / mu) / gamma(shape)
+
+
+def _gamma_cdf(y, mu, shape):
+    return gammainc(shape, shape * y / mu)
 
 
 def _inverse_gaussian(y, mu, lam):
@@ -673,6 +677,8 @@ register(
         params=(MEAN,),
         fixed=(_fixed("shape", doc="shape (1/dispersion)"),),
         density=_gamma,
+        cdf=_gamma_cdf,
+        rules=(GAMMA_SURVIVAL,),
         expectations=_gamma_moments,
         notes="Mean/shape form: mean μ, shape k (variance μ²/k, dispersion φ = 1/k); scipy "
         "gamma(a=k, scale=μ/k), torch Gamma(concentration=k, rate=k/μ). The loss is the gamma "

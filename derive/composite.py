@@ -28,7 +28,17 @@ from typing import NamedTuple
 import sympy as sp
 
 from .errors import UserError
-from .functions import Rule, logdiffexp, ndtr, rename_index, sigmoid, softplus, stabilise
+from .functions import (
+    Rule,
+    gammainc,
+    gammaincc,
+    logdiffexp,
+    ndtr,
+    rename_index,
+    sigmoid,
+    softplus,
+    stabilise,
+)
 from .spec import CLASS_INDEX, MODIFIERS, N_CLASSES, Distribution, Link, Var
 
 
@@ -41,7 +51,7 @@ class NotApplicable(UserError):
 
 def _probability_factor(f) -> bool:
     """A factor whose log has a stable closed form: a positive quantity, e^x, σ(x), Φ(x)."""
-    if isinstance(f, (sp.exp, sigmoid, ndtr)) or f.is_positive:
+    if isinstance(f, (sp.exp, sigmoid, ndtr, gammainc, gammaincc)) or f.is_positive:
         return True
     # 1 − σ(x), 1 − Φ(x)
     if isinstance(f, sp.Add) and len(f.args) == 2 and sp.S.One in f.args:

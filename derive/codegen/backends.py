@@ -233,6 +233,8 @@ NUMPY = Backend(
         **_primitives(
             {
                 "ndtr": "special.ndtr({0})",
+                "gammainc": "special.gammainc({0}, {1})",
+                "gammaincc": "special.gammaincc({0}, {1})",
                 "log_ndtr": "special.log_ndtr({0})",
                 "mills": "(0.7978845608028654/special.erfcx(-0.7071067811865476*({0})))",
                 "erfcx": "special.erfcx({0})",
@@ -290,6 +292,8 @@ TORCH = Backend(
         **_primitives(
             {
                 "ndtr": "torch.special.ndtr({0})",
+                "gammainc": "torch.special.gammainc({0}, {1})",
+                "gammaincc": "torch.special.gammaincc({0}, {1})",
                 "log_ndtr": "torch.special.log_ndtr({0})",
                 "mills": "(0.7978845608028654/torch.special.erfcx(-0.7071067811865476*({0})))",
                 "erfcx": "torch.special.erfcx({0})",
@@ -340,6 +344,8 @@ JAX = Backend(
         **_primitives(
             {
                 "ndtr": "jsp.ndtr({0})",
+                "gammainc": "jsp.gammainc({0}, {1})",
+                "gammaincc": "jsp.gammaincc({0}, {1})",
                 "log_ndtr": "jsp.log_ndtr({0})",
                 "mills": "(0.7978845608028654/_erfcx(-0.7071067811865476*({0})))",
                 "erfcx": "_erfcx({0})",
