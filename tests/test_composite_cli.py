@@ -145,3 +145,14 @@ def test_code_tests_of_a_censored_composite_pass(capsys, tmp_path):
         timeout=300,
     )
     assert done.returncode == 0, done.stdout[-2000:]
+
+
+@pytest.mark.parametrize("flag", [["--truncated", "0,1"], ["--censored"], ["--discretised", "1"]])
+def test_new_densities_have_no_cdf_to_truncate_censor_or_discretise(capsys, flag):
+    """`derive new` declares a density, not its CDF: a modifier made from the CDF is refused in
+    one line naming it, exit 2, and nothing is derived."""
+    density = r"\frac{1}{\sigma \sqrt{2\pi}} e^{-\frac{(y-\mu)^2}{2\sigma^2}}"
+    argv = ["new", "--density", density, "--observed", "y", "--param", "mu", "--fixed", "sigma"]
+    status, out, err = run(capsys, *argv, "--positive", "sigma", *flag)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and f"{flag[0]} needs a CDF" in err
