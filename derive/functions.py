@@ -14,6 +14,7 @@ from typing import NamedTuple
 from sympy import (
     Abs,
     Add,
+    Float,
     Function,
     Max,
     Min,
@@ -493,6 +494,9 @@ class gammainc(Function):
     def _eval_rewrite_as_exp(self, a, x, **kwargs):
         return lowergamma(a, x) / gamma(a)
 
+    def _eval_evalf(self, prec):
+        return _regularized_gamma(self.args, prec, lower=True)
+
     def _eval_is_positive(self):
         if self.args[1].is_positive and self.args[0].is_positive:
             return True
@@ -526,6 +530,9 @@ class gammaincc(Function):
     def _eval_rewrite_as_exp(self, a, x, **kwargs):
         return uppergamma(a, x) / gamma(a)
 
+    def _eval_evalf(self, prec):
+        return _regularized_gamma(self.args, prec, lower=False)
+
     def _eval_is_positive(self):
         if self.args[1].is_positive and self.args[0].is_positive and self.args[1].is_finite:
             return True
@@ -534,6 +541,19 @@ class gammaincc(Function):
         a, x = (printer._print(arg) for arg in self.args)
         tex = r"Q\left(%s, %s\right)" % (a, x)
         return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+
+def _regularized_gamma(args, prec, lower):
+    """P(a, x) or Q(a, x) by mpmath at ``prec`` bits (each tail by its own integral: no
+    cancellation where the other is near 1), or None where an argument is not a number."""
+    import mpmath
+
+    if not all(arg.is_number for arg in args):
+        return None
+    with mpmath.workprec(prec):
+        a, x = (mpmath.mpf(str(arg.evalf(mpmath.mp.dps + 5))) for arg in args)
+        ends = (0, x) if lower else (x, mpmath.inf)
+        return Float(mpmath.gammainc(a, *ends, regularized=True), precision=prec)
 
 
 def _one_minus_gammainc(e):
@@ -576,8 +596,9 @@ PRIMITIVES = (
     gammaincc,
 )
 
-#: Primitives rewritten by :func:`elementary`; loggamma stays (mpmath evaluates it directly).
-_ELEMENTARY = tuple(p for p in PRIMITIVES if p is not loggamma)
+#: Primitives rewritten by :func:`elementary`; loggamma and the regularized incomplete gamma
+#: functions stay (mpmath evaluates them directly, each tail without cancellation).
+_ELEMENTARY = tuple(p for p in PRIMITIVES if p not in (loggamma, gammainc, gammaincc))
 
 
 def elementary(expr):
