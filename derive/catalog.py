@@ -37,7 +37,7 @@ from sympy import (
 
 from . import composite  # registers the modifiers (get(name).censored(), …); ordinal parts
 from .errors import shown
-from .functions import GAMMA_SURVIVAL, gammainc, huber, ndtr, sigmoid
+from .functions import GAMMA_SURVIVAL, gammainc, gammaincc, huber, ndtr, sigmoid
 from .spec import CLASS_INDEX as k
 from .spec import N_CLASSES as K
 from .spec import Distribution, Link, Moment, Var
@@ -111,6 +111,11 @@ def _bernoulli(y, p):
 
 def _poisson(y, lam):
     return lam**y * exp(-lam) / factorial(y)
+
+
+def _poisson_cdf(y, lam):
+    """P(Y ≤ y) = Q(y + 1, λ) at an integer y (the regularized upper incomplete gamma)."""
+    return gammaincc(y + 1, lam)
 
 
 def _categorical(y, p):
@@ -622,6 +627,8 @@ register(
         observed=COUNT,
         params=(LAMBDA,),
         density=_poisson,
+        cdf=_poisson_cdf,
+        rules=(GAMMA_SURVIVAL,),
         expectations=_mean(lambda lam: lam),
         notes="λ is the rate (the mean); prefer poisson-log, which learns η = log λ.",
         references=("torch.nn.functional.poisson_nll_loss(log_input=False)",),
@@ -638,6 +645,8 @@ register(
         params=(LAMBDA,),
         links=(Link("lambda", Var("eta", "real", doc="log-rate"), exp, "exp"),),
         density=_poisson,
+        cdf=_poisson_cdf,
+        rules=(GAMMA_SURVIVAL,),
         expectations=_mean(lambda lam: lam),
         notes="η = log λ is the log-rate, as in a GLM with log link and xgboost's count:poisson.",
         references=(

@@ -556,22 +556,26 @@ def _regularized_gamma(args, prec, lower):
         return Float(mpmath.gammainc(a, *ends, regularized=True), precision=prec)
 
 
+_COMPLEMENT = {gammainc: gammaincc, gammaincc: gammainc}
+
+
 def _one_minus_gammainc(e):
-    """Match 1 − P(a, x) and return (a, x), else None."""
+    """Match 1 − P(a, x) or 1 − Q(a, x) and return its complement Q or P, else None."""
     if not isinstance(e, Add) or len(e.args) != 2 or S.One not in e.args:
         return None
     other = e.args[0] if e.args[1] is S.One else e.args[1]
     coeff, rest = other.as_coeff_Mul()
-    return rest.args if coeff == -1 and isinstance(rest, gammainc) else None
+    if coeff == -1 and type(rest) in _COMPLEMENT:
+        return _COMPLEMENT[type(rest)](*rest.args)
+    return None
 
 
-#: 1 − P(a, x) = Q(a, x): the gamma survival function in the form that keeps its digits (a rule a
-#: declaration with a gamma CDF states, so its censored composite's survival case uses it)
+#: 1 − P(a, x) = Q(a, x) and 1 − Q = P: the gamma survival function, or a Poisson's upper tail, in
+#: the form that keeps its digits (a rule a declaration with such a CDF states, so its censored
+#: or truncated composites use it)
 GAMMA_SURVIVAL = (
-    "1 − P(a, x) = Q(a, x)",
-    Rule(
-        lambda e: _one_minus_gammainc(e) is not None, lambda e: gammaincc(*_one_minus_gammainc(e))
-    ),
+    "1 − P(a, x) = Q(a, x), 1 − Q = P",
+    Rule(lambda e: _one_minus_gammainc(e) is not None, _one_minus_gammainc),
 )
 
 
