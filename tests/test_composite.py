@@ -480,9 +480,9 @@ def test_declared_cdf_is_the_integral_of_the_density(name, rng):
     F = dist.cdf_expr()
     if dist.discrete:  # F(y) − F(y − 1) is the probability, F(lo) = p(lo), F → 1
         step = F - F.subs(y, y - 1) - dist.density_expr()
-        for _ in range(3):
-            values = dist.draw(rng)
-            point = {dist.symbols[k]: v for k, v in values.items()}
+        for _ in range(3):  # the declared parameters (poisson-log learns η, F is in λ)
+            point = {dist.sym(v): v.draw(rng) for v in (*dist.params, *dist.fixed)}
+            point[y] = dist.observed.draw(rng)
             lo = {**point, y: dist.support_bounds[0]}
             assert abs(float(evaluate(step, {**point, y: point[y] + 1}))) < 1e-25
             assert float(evaluate(F - dist.density_expr(), lo)) == pytest.approx(0, abs=1e-25)

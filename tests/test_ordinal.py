@@ -234,6 +234,6 @@ def test_a_class_outside_0_to_k_is_not_a_class(name):
 
 def test_the_declaration_reads_k_cutpoints_and_k_plus_1_classes():
     dist = get("ordinal-logit")
-    assert [v.name for v in dist.learned] == ["eta", "c_raw"]
+    assert [v.name for v in dist.learned] == ["eta", "theta"]
     assert dist.support_bounds == (0, N_CLASSES)
     assert "K + 1" in dist.notes and "statsmodels" in dist.notes
