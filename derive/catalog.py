@@ -35,9 +35,9 @@ from sympy import (
     sqrt,
 )
 
-from . import composite  # noqa: F401 (registers the modifiers: get(name).censored(), …)
+from . import composite  # registers the modifiers (get(name).censored(), …); ordinal parts
 from .errors import shown
-from .functions import huber, ndtr, sigmoid
+from .functions import GAMMA_SURVIVAL, gammainc, gammaincc, huber, ndtr, sigmoid
 from .spec import CLASS_INDEX as k
 from .spec import N_CLASSES as K
 from .spec import Distribution, Link, Moment, Var
@@ -113,6 +113,11 @@ def _poisson(y, lam):
     return lam**y * exp(-lam) / factorial(y)
 
 
+def _poisson_cdf(y, lam):
+    """P(Y ≤ y) = Q(y + 1, λ) at an integer y (the regularized upper incomplete gamma)."""
+    return gammaincc(y + 1, lam)
+
+
 def _categorical(y, p):
     return Product(p[k] ** y[k], (k, 1, K))
 
@@ -150,6 +155,10 @@ def _negative_binomial(y, mu, alpha):
 
 def _gamma(y, mu, shape):
     return (shape / mu) ** shape * y ** (shape - 1) * exp(-shape * y / mu) / gamma(shape)
+
+
+def _gamma_cdf(y, mu, shape):
+    return gammainc(shape, shape * y / mu)
 
 
 def _inverse_gaussian(y, mu, lam):
@@ -618,6 +627,8 @@ register(
         observed=COUNT,
         params=(LAMBDA,),
         density=_poisson,
+        cdf=_poisson_cdf,
+        rules=(GAMMA_SURVIVAL,),
         expectations=_mean(lambda lam: lam),
         notes="λ is the rate (the mean); prefer poisson-log, which learns η = log λ.",
         references=("torch.nn.functional.poisson_nll_loss(log_input=False)",),
@@ -634,6 +645,8 @@ register(
         params=(LAMBDA,),
         links=(Link("lambda", Var("eta", "real", doc="log-rate"), exp, "exp"),),
         density=_poisson,
+        cdf=_poisson_cdf,
+        rules=(GAMMA_SURVIVAL,),
         expectations=_mean(lambda lam: lam),
         notes="η = log λ is the log-rate, as in a GLM with log link and xgboost's count:poisson.",
         references=(
@@ -673,6 +686,8 @@ register(
         params=(MEAN,),
         fixed=(_fixed("shape", doc="shape (1/dispersion)"),),
         density=_gamma,
+        cdf=_gamma_cdf,
+        rules=(GAMMA_SURVIVAL,),
         expectations=_gamma_moments,
         notes="Mean/shape form: mean μ, shape k (variance μ²/k, dispersion φ = 1/k); scipy "
         "gamma(a=k, scale=μ/k), torch Gamma(concentration=k, rate=k/μ). The loss is the gamma "
@@ -859,4 +874,69 @@ register(
         "Categorical(probs=π), Normal(μ, σ)); the loss is −logsumexp over the components.",
         references=("torch.distributions.MixtureSameFamily",),
     )
+)
+
+# ---------------------------------------------------------------------------- ordinal outcomes
+#
+# K cutpoints on the class axis, K + 1 ordered classes y ∈ {0, …, K}: a latent score η + ε is cut
+# at c_1 < … < c_K (composite.py's ordinal section); the raw cutpoints r give c_k =
+# r_1 + Σ_{j=2}^{k} softplus(r_j), increasing for every r.
+
+_ORDINAL_Y = Var("y", "ordinal", doc="class index, 0..K (K cutpoints, K + 1 classes)")
+
+
+def _ordinal(name, title, F, link_text, scipy_name, standard):
+    register(
+        Distribution(
+            name=name,
+            title=title,
+            standard=standard,
+            observed=_ORDINAL_Y,
+            params=(
+                Var("eta", "real", doc="latent score (the prediction)"),
+                Var("c", "real", vector=True, doc="cutpoints, increasing"),
+            ),
+            links=(
+                Link(
+                    "c",
+                    Var("theta", "real", vector=True, doc="raw cutpoints"),
+                    composite.cutpoints,
+                    "ordered",
+                ),
+            ),
+            density=composite.ordinal_probability(F),
+            support=(0, K),
+            rules=(composite.LOG_DIFFERENCE,),
+            guards=composite.ordinal_guards(_ORDINAL_Y.symbol()),
+            notes=f"y ∈ {{0, …, K}} is the class index of K + 1 ordered classes (0-based, as "
+            f"torch's class targets); η is the latent score and c the K increasing cutpoints "
+            f"on the class axis (last): P(y) = F(c_{{y+1}} − η) − F(c_y − η) with c_0 = −∞, "
+            f"c_{{K+1}} = +∞ and F the {link_text} CDF. The model outputs theta (θ, the raw "
+            f"cutpoints): c_1 = θ_1, c_k = c_{{k−1}} + softplus(θ_k), ordered for every θ. "
+            f"statsmodels OrderedModel(distr={scipy_name!r}) takes the same η = x·β and thresholds "
+            f"c_1, c_1 + exp(t_2), …: θ_k = log(expm1(exp(t_k))).",
+            references=(f"statsmodels OrderedModel(distr={scipy_name!r})",),
+            unavailable={
+                "infotheory": "the entropy and KL of an ordinal law are finite sums over its "
+                "classes, not implemented for a symbolic number of cutpoints",
+            },
+        )
+    )
+
+
+_ordinal(
+    "ordinal-logit",
+    "Ordinal regression, cumulative logit",
+    sigmoid,
+    "logistic",
+    "logit",
+    "ordinal_logit",
+)
+_ordinal(
+    "ordinal-probit",
+    "Ordinal regression, cumulative probit",
+    ndtr,
+    "standard normal",
+    "probit",
+    "ordinal_probit",
 )

@@ -28,7 +28,17 @@ from typing import NamedTuple
 import sympy as sp
 
 from .errors import UserError
-from .functions import Rule, logdiffexp, ndtr, sigmoid, softplus, stabilise
+from .functions import (
+    Rule,
+    gammainc,
+    gammaincc,
+    logdiffexp,
+    ndtr,
+    rename_index,
+    sigmoid,
+    softplus,
+    stabilise,
+)
 from .spec import CLASS_INDEX, MODIFIERS, N_CLASSES, Distribution, Link, Var
 
 
@@ -41,7 +51,7 @@ class NotApplicable(UserError):
 
 def _probability_factor(f) -> bool:
     """A factor whose log has a stable closed form: a positive quantity, e^x, σ(x), Φ(x)."""
-    if isinstance(f, (sp.exp, sigmoid, ndtr)) or f.is_positive:
+    if isinstance(f, (sp.exp, sigmoid, ndtr, gammainc, gammaincc)) or f.is_positive:
         return True
     # 1 − σ(x), 1 − Φ(x)
     if isinstance(f, sp.Add) and len(f.args) == 2 and sp.S.One in f.args:
@@ -495,6 +505,57 @@ def mixture(dist: Distribution, components) -> Distribution:
         f"components of log wₖ + log f(y | θₖ), as torch's MixtureSameFamily. " + dist.notes,
         unavailable={**dist.unavailable, "scipy": "scipy.stats has no mixtures (tests use torch)"},
     )
+
+
+# ---------------------------------------------------------------------------- ordinal outcomes
+#
+# An ordinal outcome is an interval-censored latent score: y = k where c_k < η + ε ≤ c_{k+1}, with
+# ε of CDF F (logistic: the cumulative logit; normal: the cumulative probit), K cutpoints on the
+# class axis and K + 1 classes y ∈ {0, …, K} (c_0 = −∞, c_{K+1} = +∞).  The raw cutpoints r are
+# kept increasing by construction: c_k = r_1 + Σ_{j=2}^{k} softplus(r_j).
+
+_J = sp.Symbol("j", integer=True, positive=True)
+
+
+def cutpoints(raw, k, K):
+    """c_k = r_1 + Σ_{j=2}^{k} softplus(r_j): increasing in k for every raw vector r."""
+    total = sp.Sum(softplus(raw[_J]), (_J, 2, k))
+    return raw[1] + (total.doit() if k.is_Integer else total)
+
+
+def ordinal_probability(F):
+    """P(y | η, c) = F(c_{y+1} − η) − F(c_y − η), as its three cases (lowest, highest, between)."""
+
+    def probability(y, eta, c):
+        return sp.Piecewise(
+            (F(c[1] - eta), sp.Eq(y, 0)),
+            (1 - F(c[N_CLASSES] - eta), sp.Eq(y, N_CLASSES)),
+            (F(c[y + 1] - eta) - F(c[y] - eta), True),
+        )
+
+    return probability
+
+
+def ordinal_guards(y):
+    """A class inside each case (the lowest, the highest, one between), for code."""
+    return {
+        sp.Eq(y, 0): {y.name: 0},
+        sp.Eq(y, N_CLASSES): {y.name: N_CLASSES},
+        sp.true: {y.name: 1},
+    }
+
+
+def ordinal_loss(F, y, eta, raw):
+    """−log P(y | η, c(raw)) in its stable form (the cases' logs, log-diff-exp between)."""
+    c = sp.IndexedBase("_c")
+    p = ordinal_probability(F)(y, eta, c)
+    p = p.replace(
+        lambda e: isinstance(e, sp.Indexed) and e.base == c,
+        lambda e: cutpoints(raw, e.indices[0], N_CLASSES),
+    )
+    cases = [(-_stable_log(value), cond) for value, cond in p.args]
+    # the bound index named k, as the derivation names it
+    return rename_index(stabilise(LOG_DIFFERENCE[1](sp.Piecewise(*cases)))[0], CLASS_INDEX)
 
 
 # ---------------------------------------------------------------------------- links

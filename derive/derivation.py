@@ -266,9 +266,12 @@ def _substitute_link(expr, dist, link):
     param = dist.symbols[link.param]
     value = dist.link_expr(link)
     if isinstance(param, sp.IndexedBase):
+        # the inverse at each index that occurs (a class index, a number, the observed class y):
+        # a link may simplify there (the first ordinal cutpoint has no increments to sum)
+        raw = dist.symbols[link.raw.name]
         return expr.replace(
             lambda e: isinstance(e, sp.Indexed) and e.base == param,
-            lambda e: value.subs(CLASS_INDEX, e.indices[0]),
+            lambda e: link.inverse(raw, e.indices[0], N_CLASSES),
         )
     return expr.subs(param, value)
 
@@ -499,8 +502,8 @@ def derive(dist: Distribution) -> Derivation:
         )
     )
 
-    cases = kept.has(sp.Piecewise)  # no standard loss is given by cases
-    match = None if cases else recognise(kept, y, learned, fixed, _variables(dist))
+    cases = kept.has(sp.Piecewise)  # only a standard given by cases (ordinal) can match cases
+    match = recognise(kept, y, learned, fixed, _variables(dist), cases=cases)
     if match is not None:
         scale, loss = match.scale, match.form
         remainder = _fold_constant_variables(_theta_free(kept - scale * loss, dist, learned), dist)

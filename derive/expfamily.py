@@ -465,6 +465,13 @@ def deviance(d) -> Deviance:
     params = _declared(d)
     if "mixture" in _not_one(d):
         return Deviance(None, None, reason=f"no saturated model for {dist.name}: a mixture")
+    if dist.also_observed:  # refused before any solve: the search is slow and cannot succeed
+        return Deviance(
+            None,
+            None,
+            reason=f"no saturated model for {dist.name}: a censored observation is an interval, "
+            "whose probability has its supremum at a boundary of the parameter",
+        )
     if len(params) != 1 or any(v.vector for v in dist.params):
         if any(v.vector for v in dist.params):
             why = "a vector family: the saturated model is not derived for vector parameters"

@@ -14,6 +14,7 @@ from typing import NamedTuple
 from sympy import (
     Abs,
     Add,
+    Float,
     Function,
     Max,
     Min,
@@ -30,13 +31,16 @@ from sympy import (
     factorial,
     gamma,
     log,
+    lowergamma,
     oo,
     pi,
     sqrt,
     tanh,
+    uppergamma,
 )
 from sympy import loggamma as _sympy_loggamma
 from sympy.codegen.cfunctions import log1p as _sympy_log1p
+from sympy.core.function import ArgumentIndexError
 
 
 class Rule(NamedTuple):
@@ -494,6 +498,115 @@ class logdiffexp(Function):
         return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
 
 
+class gammainc(Function):
+    r"""The regularized lower incomplete gamma function :math:`P(a, x) = \gamma(a, x)/\Gamma(a)`
+    (scipy.special.gammainc, torch.special.gammainc): the gamma CDF.  Its complement 1 − P is
+    :class:`gammaincc`, evaluated directly (1 − P rounds to 0 where P → 1).  The derivative in
+    a has no closed form: a is a fixed shape wherever derive uses it."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, x):
+        if x.is_zero:
+            return S.Zero
+        if x is oo:
+            return S.One
+
+    def fdiff(self, argindex=2):
+        a, x = self.args
+        if argindex != 2:
+            raise ArgumentIndexError(self, argindex)
+        return x ** (a - 1) * exp(-x) / gamma(a)
+
+    def _eval_rewrite_as_exp(self, a, x, **kwargs):
+        return lowergamma(a, x) / gamma(a)
+
+    def _eval_evalf(self, prec):
+        return _regularized_gamma(self.args, prec, lower=True)
+
+    def _eval_is_positive(self):
+        if self.args[1].is_positive and self.args[0].is_positive:
+            return True
+
+    def _latex(self, printer, exp=None):
+        a, x = (printer._print(arg) for arg in self.args)
+        tex = r"P\left(%s, %s\right)" % (a, x)
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+
+class gammaincc(Function):
+    r"""The regularized upper incomplete gamma function :math:`Q(a, x) = \Gamma(a, x)/\Gamma(a)
+    = 1 - P(a, x)` (scipy.special.gammaincc, torch.special.gammaincc): the gamma survival
+    function, with its digits where P → 1."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, a, x):
+        if x.is_zero:
+            return S.One
+        if x is oo:
+            return S.Zero
+
+    def fdiff(self, argindex=2):
+        a, x = self.args
+        if argindex != 2:
+            raise ArgumentIndexError(self, argindex)
+        return -(x ** (a - 1)) * exp(-x) / gamma(a)
+
+    def _eval_rewrite_as_exp(self, a, x, **kwargs):
+        return uppergamma(a, x) / gamma(a)
+
+    def _eval_evalf(self, prec):
+        return _regularized_gamma(self.args, prec, lower=False)
+
+    def _eval_is_positive(self):
+        if self.args[1].is_positive and self.args[0].is_positive and self.args[1].is_finite:
+            return True
+
+    def _latex(self, printer, exp=None):
+        a, x = (printer._print(arg) for arg in self.args)
+        tex = r"Q\left(%s, %s\right)" % (a, x)
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+
+def _regularized_gamma(args, prec, lower):
+    """P(a, x) or Q(a, x) by mpmath at ``prec`` bits (each tail by its own integral: no
+    cancellation where the other is near 1), or None where an argument is not a number."""
+    import mpmath
+
+    if not all(arg.is_number for arg in args):
+        return None
+    with mpmath.workprec(prec):
+        a, x = (mpmath.mpf(str(arg.evalf(mpmath.mp.dps + 5))) for arg in args)
+        ends = (0, x) if lower else (x, mpmath.inf)
+        return Float(mpmath.gammainc(a, *ends, regularized=True), precision=prec)
+
+
+_COMPLEMENT = {gammainc: gammaincc, gammaincc: gammainc}
+
+
+def _one_minus_gammainc(e):
+    """Match 1 − P(a, x) or 1 − Q(a, x) and return its complement Q or P, else None."""
+    if not isinstance(e, Add) or len(e.args) != 2 or S.One not in e.args:
+        return None
+    other = e.args[0] if e.args[1] is S.One else e.args[1]
+    coeff, rest = other.as_coeff_Mul()
+    if coeff == -1 and type(rest) in _COMPLEMENT:
+        return _COMPLEMENT[type(rest)](*rest.args)
+    return None
+
+
+#: 1 − P(a, x) = Q(a, x) and 1 − Q = P: the gamma survival function, or a Poisson's upper tail, in
+#: the form that keeps its digits (a rule a declaration with such a CDF states, so its censored
+#: or truncated composites use it)
+GAMMA_SURVIVAL = (
+    "1 − P(a, x) = Q(a, x), 1 − Q = P",
+    Rule(lambda e: _one_minus_gammainc(e) is not None, _one_minus_gammainc),
+)
+
+
 #: Every stable primitive: code printers must map each of these (a missing one fails loudly).
 PRIMITIVES = (
     sigmoid,
@@ -512,10 +625,13 @@ PRIMITIVES = (
     erfcx,
     log1mexp,
     logdiffexp,
+    gammainc,
+    gammaincc,
 )
 
-#: Primitives rewritten by :func:`elementary`; loggamma stays (mpmath evaluates it directly).
-_ELEMENTARY = tuple(p for p in PRIMITIVES if p is not loggamma)
+#: Primitives rewritten by :func:`elementary`; loggamma and the regularized incomplete gamma
+#: functions stay (mpmath evaluates them directly, each tail without cancellation).
+_ELEMENTARY = tuple(p for p in PRIMITIVES if p not in (loggamma, gammainc, gammaincc))
 
 
 def elementary(expr):

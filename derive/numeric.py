@@ -30,15 +30,22 @@ def bind(expr, values: Mapping[sp.Basic, object], dps: int = 40):
     expr = sp.sympify(expr)
     if lengths:
         expr = expr.subs(N_CLASSES, lengths.pop()).doit()
-    mapping = {}
+    scalars, components = {}, {}
     for symbol, value in values.items():
         if isinstance(symbol, sp.IndexedBase):
             for i, v in enumerate(np.ravel(value), start=1):
-                mapping[symbol[i]] = _number(v, symbol, dps)
+                components[symbol[i]] = _number(v, symbol, dps)
         else:
-            mapping[symbol] = _number(value, symbol, dps)
+            scalars[symbol] = _number(value, symbol, dps)
+    # a sum whose limits are data (the ordinal cutpoint c_y = Σ_{j ≤ y} …) has numeric limits
+    # once the scalars are in: expand it (in elementary form, so that a Min of its terms stays
+    # comparable) before the components are substituted
+    expr = expr.xreplace(scalars).replace(
+        lambda e: isinstance(e, sp.Sum) and all(b.is_Integer for _, *ab in e.limits for b in ab),
+        lambda e: elementary(e.doit()),
+    )
     # the values first, then the elementary forms: xlogy(0, 0) is 0, 0·log 0 would be nan
-    return elementary(expr.xreplace(mapping))
+    return elementary(expr.xreplace(components))
 
 
 def evaluate(expr, values: Mapping[sp.Basic, object], dps: int = 40) -> sp.Float:

@@ -109,6 +109,17 @@ CONSTRAINTS = {
             discrete=True,
         ),
         Constraint(
+            # a class of an ordinal outcome, 0..K with K cutpoints (draws: K = 3, the tests'
+            # number of classes; a declaration's support (0, K) binds K to the draw's)
+            "ordinal",
+            {"integer": True, "nonnegative": True},
+            sp.S.Zero,
+            lambda rng, shape: rng.integers(0, 4, shape).astype(float),
+            "∈ {0, 1, …, K}",
+            (0, sp.oo),
+            discrete=True,
+        ),
+        Constraint(
             "angle",
             {"real": True},
             sp.S.Zero,
@@ -415,7 +426,10 @@ class Distribution:
         value = y.draw(rng, classes)
         bounds = self.support_bounds
         if self.support is not None and tuple(bounds) != tuple(y.domain.support):
-            by_symbol = {self.symbols[name]: val for name, val in values.items()}
+            by_symbol = {
+                self.symbols[name]: val for name, val in values.items() if np.ndim(val) == 0
+            }
+            by_symbol[N_CLASSES] = classes  # a support up to the number of classes (ordinal)
             lo, hi = (float(sp.sympify(b).subs(by_symbol)) for b in bounds)
             if y.domain.discrete:
                 top = hi if np.isfinite(hi) else lo + 24

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import permutations
 
 import mpmath
 import numpy as np
 import sympy as sp
 
+from .composite import ordinal_loss
 from .functions import (
     elementary,
     huber,
@@ -22,6 +24,8 @@ from .functions import (
     logcosh,
     loggamma,
     logsumexp,
+    ndtr,
+    sigmoid,
     softplus,
     stabilise,
     xlogy,
@@ -44,6 +48,8 @@ class Standard:
     n_extra: int = 0
     vector: bool = False
     reference: str = ""
+    #: given by cases (a Piecewise in the observed value): only a loss by cases can be one
+    cases: bool = False
 
 
 STANDARDS: dict[str, Standard] = {}
@@ -262,6 +268,24 @@ for _std in (
         vector=True,
         reference="−log_prob of torch MixtureSameFamily(Categorical(π), Normal(μ, σ))",
     ),
+    Standard(
+        "ordinal_logit",
+        "cumulative-logit (ordinal) loss",
+        lambda y, eta, raw: ordinal_loss(sigmoid, y, eta, raw),
+        n_learned=2,
+        vector=True,
+        cases=True,
+        reference="−log-likelihood of statsmodels OrderedModel(distr='logit')",
+    ),
+    Standard(
+        "ordinal_probit",
+        "cumulative-probit (ordinal) loss",
+        lambda y, eta, raw: ordinal_loss(ndtr, y, eta, raw),
+        n_learned=2,
+        vector=True,
+        cases=True,
+        reference="−log-likelihood of statsmodels OrderedModel(distr='probit')",
+    ),
 ):
     register(_std)
 
@@ -296,6 +320,8 @@ def _common(left: set, right: set) -> set:
 
 
 def _scale_candidates(kept, form, learned, exclude):
+    if kept == form:
+        yield sp.S.One
     scalar = [t for t in learned if isinstance(t, sp.Symbol)]
     if scalar:
         theta = scalar[0]
@@ -362,7 +388,11 @@ class _Probe:
                 ]
             )
         self.classes = classes
-        self.kept = self.values(kept)
+        self._kept_expr = kept
+
+    @cached_property
+    def kept(self):
+        return self.values(self._kept_expr)
 
     def values(self, expr):
         """expr at every point (nested like ``points``), or None where it is not a real number."""
@@ -383,8 +413,17 @@ class _Probe:
                     row.append(float(value))
                 out.append(row)
         except (*NUMERIC_ERRORS, KeyError):
-            return None
+            return self._evaluated(expr)
         return out
+
+    def _evaluated(self, expr):
+        """expr at every point through evalf (slower than the compiled tree, which cannot take
+        a sum whose limit is data, such as the ordinal cutpoint Σ_{j ≤ y}), or None."""
+        try:
+            out = [[float(evaluate(expr, point, 20)) for point in row] for row in self.points]
+        except (TypeError, ValueError, ZeroDivisionError, KeyError, OverflowError):
+            return None
+        return out if all(np.isfinite(v) for row in out for v in row) else None
 
     def matches(self, form) -> bool:
         theirs = self.values(form)
@@ -408,19 +447,25 @@ def _lookup(point, arg):
     return point[arg]
 
 
-def recognise(kept, observed, learned, fixed, variables) -> Match | None:
-    """The registered standard loss that ``kept`` is, up to a positive scale, or None."""
+def recognise(kept, observed, learned, fixed, variables, cases=False) -> Match | None:
+    """The registered standard loss that ``kept`` is, up to a positive scale, or None; a loss
+    given by cases (``cases``) is compared with the standards given by cases only."""
     vector = any(isinstance(t, sp.IndexedBase) for t in (observed, *learned))
+    candidates = [
+        std
+        for std in STANDARDS.values()
+        if std.n_learned == len(learned) and std.vector == vector and std.cases == cases
+    ]
+    if not candidates:
+        return None
     exclude = [observed, *learned, k]
     probe = _Probe(kept, observed, variables, learned)
-    for std in STANDARDS.values():
-        if std.n_learned != len(learned) or std.vector != vector:
-            continue
+    for std in candidates:
         for extras in permutations(fixed, std.n_extra):
             # the reference form through the same rewrite pass as the derivation (so, e.g., a
             # constant inside a logsumexp is pulled out of both alike)
             form = stabilise(std.form(observed, *learned, *extras))[0]
-            if not probe.matches(form):
+            if form != kept and not probe.matches(form):  # the same expression needs no probe
                 continue
             for a in _scale_candidates(kept, form, learned, exclude):
                 if a.has(*exclude) or not a.is_positive:

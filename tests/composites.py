@@ -11,6 +11,7 @@ COMPOSITES = {
         get("weibull").censored().link(**{"lambda": "log"})
     ),
     "lognormal --censored": lambda: get("lognormal").censored(),
+    "gamma --censored --link mu=log": lambda: get("gamma").censored().link(mu="log"),
     "log-logistic --censored --link alpha=log": lambda: (
         get("log-logistic").censored().link(alpha="log")
     ),

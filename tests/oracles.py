@@ -49,8 +49,49 @@ def _asymmetric_laplace_logpdf(v):
     )
 
 
+def ordinal_cutpoints(c_raw):
+    """c_1 = r_1, c_k = c_{k−1} + softplus(r_k) (numpy, over the last axis)."""
+    r = np.asarray(c_raw, dtype=float)
+    steps = np.concatenate([r[..., :1], np.logaddexp(0.0, r[..., 1:])], axis=-1)
+    return np.cumsum(steps, axis=-1)
+
+
+def _ordinal_logpmf(cdf):
+    """log(F(c_{y+1} − η) − F(c_y − η)) with c_0 = −∞, c_{K+1} = +∞, from scipy.special; an
+    interval above 0 as F(η − c_y) − F(η − c_{y+1}) (F symmetric), where 1 − F has its digits."""
+
+    def logpmf(v):
+        c = ordinal_cutpoints(v["theta"])
+        ends = np.concatenate([[-np.inf], c, [np.inf]])
+        y = int(v["y"])
+        lo, hi = ends[y] - v["eta"], ends[y + 1] - v["eta"]
+        if lo > 0:
+            lo, hi = -hi, -lo
+        return float(np.log(cdf(hi) - cdf(lo)))
+
+    return logpmf
+
+
+def statsmodels_ordinal_loglike(y, eta, c_raw, distr):
+    """statsmodels OrderedModel(distr).loglikeobs at η = x·β (β = 1) and the thresholds of
+    c_raw (statsmodels: c_1, then log increments), one value per observation."""
+    import pandas as pd
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    c = ordinal_cutpoints(c_raw)
+    y, eta = np.atleast_1d(y).astype(int), np.atleast_1d(np.asarray(eta, dtype=float))
+    n = len(y)
+    # a second row with another x: OrderedModel refuses an exog column that is constant
+    endog = pd.Series(pd.Categorical(np.append(y, 0), categories=range(len(c) + 1), ordered=True))
+    exog = np.append(eta, eta[0] + 1.0)[:, None]
+    params = np.concatenate([[1.0], c[:1], np.log(np.diff(c))])
+    return OrderedModel(endog, exog, distr=distr).loglikeobs(params)[:n]
+
+
 #: catalog name -> logpdf(values) using scipy
 SCIPY = {
+    "ordinal-logit": _ordinal_logpmf(special.expit),
+    "ordinal-probit": _ordinal_logpmf(special.ndtr),
     "gaussian": lambda v: stats.norm.logpdf(v["y"], v["mu"], v["sigma"]),
     "gaussian-hetero": lambda v: stats.norm.logpdf(v["y"], v["mu"], v["sigma"]),
     "laplace": lambda v: stats.laplace.logpdf(v["y"], v["mu"], v["b"]),

@@ -37,6 +37,10 @@ VERDICT = {
     "dirichlet": "form",
     "von-mises": "curved",
     "gaussian-mixture": "not",
+    # a multinomial in the class probabilities, but not in (η, c): P(y) = F(c_{y+1} − η) −
+    # F(c_y − η) is no exp(T(y)·g(θ) − A(θ)) (McCullagh 1980: a multivariate GLM, not an EF in η)
+    "ordinal-logit": "not",
+    "ordinal-probit": "not",
 }
 
 #: the words the reason of a "not" verdict must contain
@@ -49,6 +53,8 @@ REASON = {
     "logistic": "coupled",
     "huber": "coupled",
     "log-logistic": "coupled",
+    "ordinal-logit": "coupled",
+    "ordinal-probit": "coupled",
 }
 
 

@@ -100,6 +100,12 @@ def _integrate(d, params, classes=3):
         on_simplex = bound.subs(N_CLASSES, classes).doit().xreplace({y[1]: t, y[2]: 1 - t})
         return _quad(on_simplex, t, sp.S.Zero, sp.S.One, [])
     scalars = {s: v for s, v in params.items() if isinstance(s, sp.Symbol)}
+    if any(sp.sympify(b).has(N_CLASSES) for b in dist.support_bounds):
+        # classes 0..K (ordinal): each class's probability, the cutpoints bound per class
+        lo, hi = (int(sp.sympify(b).subs(N_CLASSES, classes)) for b in dist.support_bounds)
+        return sum(
+            mpmath.mpf(str(evaluate(d.density, {**params, y: v}, 30))) for v in range(lo, hi + 1)
+        )
     lo, hi = (sp.sympify(b).subs(scalars) for b in dist.support_bounds)
     if dist.discrete:
         return mpmath.nsum(_function(bound, y), [_mp(lo), _mp(hi)])

@@ -55,7 +55,15 @@ def test_code_of_a_censored_composite(capsys, tmp_path):
     namespace = {}
     exec(compile(source, str(path), "exec"), namespace)
     assert namespace["OBSERVED"] == ("y_lower", "y_upper")
-    assert "label_lower_bound" in source and "lightgbm_objective" not in source
+    assert "label_lower_bound" in source
+    # LightGBM and the scikit-learn API pass one label per row, not the bounds: each refuses,
+    # naming the objective that reads them
+    for name, call in (
+        ("lightgbm_objective", lambda f: f(np.zeros(2), object(), sigma=0.7)),
+        ("sklearn_objective", lambda f: f(np.zeros(2), np.zeros(2))),
+    ):
+        with pytest.raises(NotImplementedError, match=r"xgboost_objective.*label_lower_bound"):
+            call(namespace[name])
     y = np.array([1.5])
     want = -stats.lognorm.logsf(y, 0.7, scale=np.exp(0.2))
     got = namespace["nll"](y, np.array([np.inf]), 0.2, 0.7, reduction="none")
@@ -137,3 +145,14 @@ def test_code_tests_of_a_censored_composite_pass(capsys, tmp_path):
         timeout=300,
     )
     assert done.returncode == 0, done.stdout[-2000:]
+
+
+@pytest.mark.parametrize("flag", [["--truncated", "0,1"], ["--censored"], ["--discretised", "1"]])
+def test_new_densities_have_no_cdf_to_truncate_censor_or_discretise(capsys, flag):
+    """`derive new` declares a density, not its CDF: a modifier made from the CDF is refused in
+    one line naming it, exit 2, and nothing is derived."""
+    density = r"\frac{1}{\sigma \sqrt{2\pi}} e^{-\frac{(y-\mu)^2}{2\sigma^2}}"
+    argv = ["new", "--density", density, "--observed", "y", "--param", "mu", "--fixed", "sigma"]
+    status, out, err = run(capsys, *argv, "--positive", "sigma", *flag)
+    assert status == 2 and out == ""
+    assert err.count("\n") == 1 and f"{flag[0]} needs a CDF" in err

@@ -238,6 +238,9 @@ NO_DEVIANCE = {
     "categorical-logit": "vector",
     "asymmetric-laplace": "not proven",
     "log-logistic": "not proven",  # α̂ = y maximises (t = (y/α)^β = 1), not proven by the engine
+    # P(y) = 1 only in the limit c_y − η → −∞, c_{y+1} − η → ∞: no finite saturated cutpoints
+    "ordinal-logit": "vector",
+    "ordinal-probit": "vector",
 }
 
 

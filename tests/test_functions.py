@@ -15,6 +15,8 @@ from derive.functions import (
     SPECIAL_RULES,
     elementary,
     erfcx,
+    gammainc,
+    gammaincc,
     huber,
     log1mexp,
     log1p,
@@ -28,6 +30,7 @@ from derive.functions import (
     stabilise,
 )
 from derive.latex import tex
+from derive.numeric import evaluate
 
 x = sp.Symbol("x", real=True)
 w = sp.Symbol("w", positive=True)
@@ -125,14 +128,35 @@ def test_every_primitive_has_a_derivative_an_elementary_form_and_latex():
         "erfcx": ((x,), x),
         "log1mexp": ((-w,), w),
         "logdiffexp": ((x, x - w), w),
+        "gammainc": ((w, w), w),
+        "gammaincc": ((w, w), w),
     }
     assert set(calls) == {fn.__name__ for fn in PRIMITIVES}
+    direct = (loggamma, gammainc, gammaincc)  # evaluated by mpmath as they are
     for fn in PRIMITIVES:
         args, by = calls[fn.__name__]
         expr = fn(*args)
         assert not isinstance(sp.diff(expr, by), sp.Derivative), fn
-        assert not (elementary(expr).atoms(*PRIMITIVES) - elementary(expr).atoms(loggamma)), fn
+        assert not (elementary(expr).atoms(*PRIMITIVES) - elementary(expr).atoms(*direct)), fn
         assert tex(expr), fn
+
+
+@pytest.mark.parametrize("a, x", [(2.5, 1e-150), (2.5, 0.7), (0.3, 40.0), (2.5, 650.0)])
+def test_regularized_incomplete_gamma_keeps_both_tails(a, x):
+    """P and Q each by their own integral (mpmath), against scipy where it is representable and
+    against 1: P + Q = 1; the x-derivative is the gamma density."""
+    from scipy import special
+
+    P, Q = gammainc(sp.Float(a), sp.Float(x)), gammaincc(sp.Float(a), sp.Float(x))
+    p, q = float(evaluate(P, {}, 30)), float(evaluate(Q, {}, 30))
+    assert p == pytest.approx(special.gammainc(a, x), rel=1e-12, abs=1e-300)
+    assert q == pytest.approx(special.gammaincc(a, x), rel=1e-12, abs=1e-300)
+    assert abs(evaluate(P + Q, {}, 30) - 1) < 1e-25
+    t = sp.Symbol("t", positive=True)
+    slope = sp.diff(gammainc(sp.Float(a), t), t).subs(t, sp.Float(x))
+    assert float(evaluate(slope, {}, 30)) == pytest.approx(
+        float(mpmath.exp(-x) * mpmath.mpf(x) ** (a - 1) / mpmath.gamma(a)), rel=1e-12
+    )
 
 
 @pytest.mark.parametrize(

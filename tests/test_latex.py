@@ -192,18 +192,65 @@ CALLS = {
     r"\operatorname{softplus}": ("softplus", lambda x, _: F.softplus(x)),
     r"\Gamma": ("Gamma", lambda x, _: sp.gamma(x)),
     r"\sigma": ("sigmoid", lambda x, _: F.sigmoid(x)),
+    r"\Phi": ("ndtr", lambda x, _: F.ndtr(x)),
     r"\operatorname{huber}": ("huber", lambda x, k_: F.huber(x, k_)),
     r"I_{0}": ("besseli", lambda x, _: sp.besseli(0, x)),
 }
 
 
 def normalise(text: str) -> str:
-    """What latex2sympy2 reads: plain parentheses, \\ln for the natural log, calls it can parse,
-    and π_k (a mixture weight) renamed, since the parser takes \\pi for the constant."""
+    """What latex2sympy2 reads: plain parentheses, \\ln for the natural log, calls it can parse
+    (min as an absolute value), and π_k (a mixture weight) renamed, since the parser takes \\pi
+    for the constant."""
     text = text.replace(r"\left", "").replace(r"\right", "")
     text = text.replace(r"\pi_{", r"\varpi_{")
-    text = _rewrite_calls(text)
+    text = _rewrite_calls(_rewrite_min(text))
+    text = _brace_sum_bodies(text)
     return re.sub(r"\\log(?![A-Za-z])", r"\\ln", text)
+
+
+def _rewrite_min(text: str) -> str:
+    """min(a, b) as (a + b − |a − b|)/2: latex2sympy2 reads no call with two arguments inside
+    another call's arguments (softplus(−min(u, −l)) of a log-diff-exp)."""
+    while (start := text.rfind(r"\min(")) >= 0:
+        depth, j, comma = 1, start + len(r"\min("), None
+        while depth:
+            ch = text[j]
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            if ch == "," and depth == 1:
+                comma = j
+            j += 1
+        a, b = text[start + len(r"\min(") : comma], text[comma + 1 : j - 1]
+        text = text[:start] + rf"(\frac{{({a}) + ({b}) - |({a}) - ({b})|}}{{2}})" + text[j:]
+    return text
+
+
+def _brace_sum_bodies(text: str) -> str:
+    """\\sum_{…}^{…} f(x) + … as (\\sum_{…}^{…}{f(x)}) + …: latex2sympy2 reads a call as a sum's
+    body only in braces, and the sum as one argument of a call only in parentheses (the ordinal
+    cutpoints Σ_{k=2}^{y} softplus(θ_k))."""
+    pattern = re.compile(r"\\sum_\{[^{}]*\}\^\{[^{}]*\}\s*(?=\\mathrm\{\w+\}\()")
+    start = 0
+    while (match := pattern.search(text, start)) is not None:
+        j = text.index("(", match.end())
+        depth, j = 1, j + 1
+        while depth:
+            depth += {"(": 1, ")": -1}.get(text[j], 0)
+            j += 1
+        body = text[match.end() : j]
+        if body.endswith(", 0)"):  # and with one argument: a comma in a sum ends the call
+            body = body[: -len(", 0)")] + ")"
+        text = (
+            text[: match.start()]
+            + "("
+            + text[match.start() : match.end()]
+            + "{"
+            + body
+            + "})"
+            + text[j:]
+        )
+        start = match.end() + 2
+    return text
 
 
 def _rewrite_calls(text: str) -> str:
@@ -232,24 +279,45 @@ def parse_back(text: str, d, settings: dict):
     for target in targets:
         shown = target[k] if isinstance(target, sp.IndexedBase) else target
         symbols[latex2sympy(normalise(latex.tex(shown, **settings)))] = shown
+        if isinstance(target, sp.IndexedBase):  # a component by number (the first cutpoint θ₁)
+            one = target[1]
+            symbols[latex2sympy(normalise(latex.tex(one, **settings)))] = one
     parsed = parsed.xreplace(symbols)
     functions = {name: fn for name, fn in CALLS.values()}
 
     def call(e):
         name = re.sub(r"^\\mathrm\{(\w+)\}$", r"\1", str(e.func))
-        return functions[name](*e.args)
+        return functions[name](*e.args, *([0] if len(e.args) == 1 else []))
 
     return parsed.replace(lambda e: isinstance(e, sp.core.function.AppliedUndef), call)
 
 
 def test_the_printed_loss_parses_back_to_the_derived_loss(name, rng):
+    """The printed loss read back by latex2sympy2 has the loss's value; a loss given by cases
+    (ordinal), which the parser cannot read as one, case by case at points in the case."""
     d = derivation(name)
     settings = latex.Notation().settings(d)
-    back = parse_back(latex.tex(d.loss, **settings), d, settings)
-    for _ in range(3):
-        values, _ = draw(d, rng)
-        a, b = evaluate(d.loss, values, 30), evaluate(back, values, 30)
-        assert abs(a - b) <= 1e-20 * (1 + abs(a)), (name, back)
+    cases = d.loss.args if isinstance(d.loss, sp.Piecewise) else [(d.loss, sp.true)]
+    for value, condition in cases:
+        back = parse_back(latex.tex(value, **settings), d, settings)
+        tried = 0
+        for _ in range(200):
+            values, _ = draw(d, rng)
+            if condition is not sp.true and not bool(condition.subs(_scalars(d, values))):
+                continue
+            a, b = evaluate(value, values, 30), evaluate(back, values, 30)
+            assert abs(a - b) <= 1e-20 * (1 + abs(a)), (name, back)
+            tried += 1
+            if tried == 3:
+                break
+        assert tried == 3, (name, condition)
+
+
+def _scalars(d, values):
+    """The scalar values, and the number of classes K of the vectors."""
+    out = {s: v for s, v in values.items() if not isinstance(s, sp.IndexedBase)}
+    lengths = {len(v) for s, v in values.items() if isinstance(s, sp.IndexedBase)}
+    return {**out, K: lengths.pop()} if lengths else out
 
 
 def test_the_round_trip_catches_a_wrong_printer(monkeypatch):

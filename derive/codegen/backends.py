@@ -70,6 +70,8 @@ class Backend:
     imports: Mapping[str, str]
     helpers: tuple[str, ...] = ()
     helper_uses: Mapping[str, str] = field(default_factory=dict)  # helper -> import prefix it uses
+    #: the class index k = 1..K along the class axis ({vector}: a vector argument, for a device)
+    index: str = ""
 
     def extend(self, extra: Mapping[type, Template]) -> Backend:
         """A copy with more (or different) table entries; the original is unchanged."""
@@ -244,6 +246,8 @@ NUMPY = Backend(
         **_primitives(
             {
                 "ndtr": "special.ndtr({0})",
+                "gammainc": "special.gammainc({0}, {1})",
+                "gammaincc": "special.gammaincc({0}, {1})",
                 "log_ndtr": "special.log_ndtr({0})",
                 "mills": "(0.7978845608028654/special.erfcx(-0.7071067811865476*({0})))",
                 "erfcx": "special.erfcx({0})",
@@ -261,6 +265,7 @@ NUMPY = Backend(
     keep=", keepdims=True",
     logsumexp="_logsumexp({body}{keep})",
     where="np.where({0}, {1}, {2})",
+    index="np.arange(1, _K + 1)",
     imports={"np.": "import numpy as np", "special.": "from scipy import special"},
     helpers=(
         "_softplus",
@@ -310,6 +315,8 @@ TORCH = Backend(
         **_primitives(
             {
                 "ndtr": "torch.special.ndtr({0})",
+                "gammainc": "torch.special.gammainc({0}, {1})",
+                "gammaincc": "torch.special.gammaincc({0}, {1})",
                 "log_ndtr": "torch.special.log_ndtr({0})",
                 "mills": "(0.7978845608028654/torch.special.erfcx(-0.7071067811865476*({0})))",
                 "erfcx": "torch.special.erfcx({0})",
@@ -323,6 +330,7 @@ TORCH = Backend(
     keep=", keepdim=True",
     logsumexp="torch.logsumexp({body}, dim=-1{keep})",
     where="torch.where({0}, {1}, {2})",
+    index="torch.arange(1, _K + 1, device={vector}.device)",
     imports={"torch.": "import torch"},
     helpers=(
         "_softplus",
@@ -362,6 +370,8 @@ JAX = Backend(
         **_primitives(
             {
                 "ndtr": "jsp.ndtr({0})",
+                "gammainc": "jsp.gammainc({0}, {1})",
+                "gammaincc": "jsp.gammaincc({0}, {1})",
                 "log_ndtr": "jsp.log_ndtr({0})",
                 "mills": "(0.7978845608028654/_erfcx(-0.7071067811865476*({0})))",
                 "erfcx": "_erfcx({0})",
@@ -376,6 +386,7 @@ JAX = Backend(
     keep=", keepdims=True",
     logsumexp="jax.nn.logsumexp({body}, axis=-1{keep})",
     where="jnp.where({0}, {1}, {2})",
+    index="jnp.arange(1, _K + 1)",
     imports={
         "jnp.": "import jax.numpy as jnp",
         "jax.": "import jax",
@@ -548,6 +559,8 @@ class Printer(StrPrinter):
     def _print_Symbol(self, s):
         if s == N_CLASSES:
             return "_K"
+        if self.class_mode and s in self.class_indices and s not in self.names:
+            return self._class_index(s)
         if s not in self.names:
             raise Unsupported(f"{s} is neither an argument nor a class index of the function")
         name = self.names[s]
@@ -556,6 +569,14 @@ class Printer(StrPrinter):
         return name
 
     _print_Dummy = _print_Symbol
+
+    def _class_index(self, s):
+        """A class index as a value (a mask [j ≥ 2] of the ordinal cutpoints): 1..K along the
+        class axis."""
+        vectors = [name for sym, name in self.names.items() if isinstance(sym, sp.IndexedBase)]
+        if not (self.backend.index and vectors):
+            raise Unsupported(f"the class index {s} as a value: no {self.backend.name} mapping")
+        return self.backend.index.format(vector=vectors[0])
 
     def _print_Indexed(self, e):
         base, (index,) = e.base, e.indices

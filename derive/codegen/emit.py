@@ -22,14 +22,14 @@ from sympy.core.function import AppliedUndef
 from ..catalog import get
 from ..derivation import Derivation, derive_cached
 from ..errors import shown
-from ..functions import logsumexp, rename_index
+from ..functions import apply_rules, logsumexp, rename_index
 from ..latex import latex_of, steps_of, tex
 from ..spec import CLASS_INDEX, N_CLASSES, NATURAL_LINKS, Distribution, Var
 from . import literal
 from .backends import BACKENDS, Backend, Printer, Unsupported
 from .literal import Literals
 from .objective import MARGIN, YBAR, NoObjective, objective
-from .rewrite import guard_cases, prepare
+from .rewrite import CLASS_AXIS_RULES, guard_cases, prepare
 
 #: Names the module itself defines or imports: an argument with one of these names gets a "_".
 RESERVED = frozenset(
@@ -125,8 +125,11 @@ def collapse_deltas(expr, j):
             )
             if delta is None:
                 out += sp.Sum(term, (k, lo, hi))
-            else:
+            elif (lo, hi) == (1, N_CLASSES):
                 out += _fresh_bound(term / delta).xreplace({k: j})
+            else:  # a partial sum (the ordinal cutpoints): j contributes where lo ≤ j ≤ hi
+                inside = sp.Piecewise((1, sp.And(j >= lo, j <= hi)), (0, True))
+                out += _fresh_bound(term / delta).xreplace({k: j}) * inside
         return out
 
     expr = expr.replace(
@@ -209,6 +212,8 @@ def function_code(name, backend: Backend, args, exprs, per_class, guards=None) -
     guards = _symbol_guards(guards, args)
     for expr in exprs:
         new, notes = prepare(expr)
+        new, more = apply_rules(new, CLASS_AXIS_RULES)
+        notes += more
         if guards:
             new = guard_cases(new, guards, observed)
         prepared.append(new)
@@ -411,9 +416,11 @@ def domain_code(d: Derivation, backend: Backend, args) -> tuple[FunctionCode, Fu
         return None
     masks = [" | ".join(f"({m})" for m, _ in bad) or "False", outside[0] or "False"]
     flags = [" or ".join(f for _, f in bad) or "False", outside[1] or "False"]
+    # a support up to the number of classes (ordinal: y ≤ K) reads K off the vectors
+    classes = bool(re.search(r"\b_K\b", " ".join(masks + flags)))
     return (
-        FunctionCode("_domain", [], masks, [False, False]),
-        FunctionCode("_domain_any", [], flags, [False, False]),
+        FunctionCode("_domain", [], masks, [False, False], uses_classes=classes),
+        FunctionCode("_domain_any", [], flags, [False, False], uses_classes=classes),
     )
 
 

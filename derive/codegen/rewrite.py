@@ -24,6 +24,7 @@ from ..functions import (
     xlogy,
 )
 from ..functions import elementary as primitives
+from ..spec import N_CLASSES
 
 
 class xlog1py(sp.Function):
@@ -776,6 +777,39 @@ CODE_RULES = (
         "lgamma(k) − k log k + k log μ + k y/μ + (1 − k) log y in saddle-point form (Stirling "
         "remainder and x·e − (x − 1) log(1 + e))",
         Rule(lambda e: _gamma_kernel(e) is not None, _replace_gamma_kernel),
+    ),
+)
+
+
+def _partial_sum(e) -> bool:
+    """A sum along part of the class axis: over components of a vector, from a class ≥ 1 to a
+    finite end (anything else stays a sum the printer refuses, naming it)."""
+    if not (isinstance(e, sp.Sum) and len(e.limits) == 1):
+        return False
+    j, lo, hi = e.limits[0]
+    along = any(a.indices == (j,) for a in e.function.atoms(sp.Indexed))
+    return along and (lo, hi) != (1, N_CLASSES) and lo.is_Integer and lo >= 1 and hi.is_finite
+
+
+def _masked(e):
+    (j, lo, hi), body = e.limits[0], e.function
+    inside = sp.Piecewise((1, sp.And(j >= lo, j <= hi)), (0, True))
+    return sp.Sum(body * inside, (j, 1, N_CLASSES))
+
+
+#: Forms of the class axis for code: the printer reduces over the whole class axis k = 1..K, so a
+#: sum over part of it (the ordinal cutpoint c_y = r_1 + Σ_{j=2}^{y} softplus(r_j), whose upper
+#: limit is data) is the whole sum of a 0/1 mask, and a Kronecker delta (∂r_1/∂r_j) a 0/1 case.
+#: Exact for limits inside 1..K; applied last, to the printed expressions only (derivatives are
+#: taken of the sums themselves); tests/test_ordinal.py checks the code numerically.
+CLASS_AXIS_RULES = (
+    ("Σ_{j=a}^{b} f = Σ_{j=1}^{K} [a ≤ j ≤ b] f", Rule(_partial_sum, _masked)),
+    (
+        "δ(a, b) = [a = b]",
+        Rule(
+            lambda e: isinstance(e, sp.KroneckerDelta),
+            lambda e: sp.Piecewise((1, sp.Eq(*e.args)), (0, True)),
+        ),
     ),
 )
 
