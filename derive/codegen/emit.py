@@ -2,8 +2,9 @@
 
 The emitted module's functions are the derivation's expressions after the stable rewrite pass
 (:mod:`.rewrite`), common subexpressions shared (``sympy.cse``), printed through one backend's
-table (:mod:`.backends`) into ``templates/module.py.j2``.  Gradients and hessians are derived
-symbolically here, with respect to each raw learned output.
+table (:mod:`.backends`) into the backend's template (``templates/module_numpy.py.j2``,
+``module_torch.py.j2``, ``module_jax.py.j2``, each extending ``module.py.j2``).  Gradients and
+hessians are derived symbolically here, with respect to each raw learned output.
 """
 
 from __future__ import annotations
@@ -552,7 +553,7 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
     kinks = False
     plans = {}
     for function, expr in (("loss", d.loss), ("nll", d.nll)):
-        if backend != "numpy" or _undefined([expr]):
+        if not b.blocked or _undefined([expr]):
             continue
         rest, pairs = reduction_plan(prepare(expr)[0])
         if pairs:  # blocks reduce c·a·b terms as dot products
@@ -562,10 +563,10 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
             functions[name] = function_code(name, b, args, outputs, flags, guards)
             plans[function] = (rest != 0, [(float(c), per_class) for c, per_class, _, _ in pairs])
     gbm = None
-    domain = domain_code(d, b, args) if backend == "numpy" else None
+    domain = domain_code(d, b, args) if b.value_checks else None
     if domain is not None:
         functions["_domain"], functions["_domain_any"] = domain
-    labels = labels_range(d, args) if backend == "numpy" else None
+    labels = labels_range(d, args) if b.value_checks else None
     if grad:
         grads, hessians, per_class = derivatives(d, args)
         functions["_gradient"] = function_code("_gradient", b, args, grads, per_class, guards)
@@ -611,8 +612,8 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
         "gbm": gbm,
         # censored: the bounds come from the DMatrix's label_lower_bound / label_upper_bound
         "bounds": len(d.dist.observations) == 2,
-        "objectives": gbm is not None and "refusal" not in gbm and backend == "numpy",
-        "torch_module": torch_module(d, args) if backend == "torch" else None,
+        "objectives": gbm is not None and "refusal" not in gbm and b.objectives,
+        "torch_module": torch_module(d, args) if b.loss_module else None,
         "labels": labels,
         "deviance_latex": deviance_latex,
         "prior": map_block,
@@ -690,7 +691,8 @@ def module_source(
 ) -> str:
     """The emitted module's source for a catalog name, a Distribution or a Derivation; with
     ``prior``, also the penalty and MAP objective of a linear predictor under that prior."""
-    return render_checked("module.py.j2", context(target, backend, grad, prior))
+    values = context(target, backend, grad, prior)
+    return render_checked(BACKENDS[backend].template, values)
 
 
 @lru_cache(maxsize=64)
