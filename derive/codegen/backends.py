@@ -58,6 +58,7 @@ class Backend:
     sqrt: str
     sum: str  # over the class axis: "{body}", "{keep}" (keep the axis)
     keep: str  # what {keep} becomes when the class axis is kept
+    any: str  # whether any of a mask is true over the class axis
     logsumexp: str
     where: str
     imports: Mapping[str, str]
@@ -65,8 +66,6 @@ class Backend:
     helper_uses: Mapping[str, str] = field(default_factory=dict)  # helper -> import prefix it uses
     #: reductions run in cache-sized blocks, c*a*b terms as dot products (the reduction plans)
     blocked: bool = False
-    #: nll's support/domain masks and loss's label check
-    value_checks: bool = False
     #: the GBM objectives (xgboost and LightGBM call them with numpy arrays)
     objectives: bool = False
     #: an nn.Module loss class in torch's argument order
@@ -268,10 +267,10 @@ NUMPY = Backend(
     keep=", keepdims=True",
     logsumexp="_logsumexp({body}{keep})",
     where="np.where({0}, {1}, {2})",
+    any="np.any({0}, axis=-1)",
     imports={"np.": "import numpy as np", "special.": "from scipy import special"},
     template="module_numpy.py.j2",
     blocked=True,
-    value_checks=True,
     objectives=True,
     helper_uses={"_log_i0": "special.", "_lgamma_ratio": "special."},
 )
@@ -312,6 +311,7 @@ TORCH = Backend(
     keep=", keepdim=True",
     logsumexp="torch.logsumexp({body}, dim=-1{keep})",
     where="torch.where({0}, {1}, {2})",
+    any="torch.any({0}, dim=-1)",
     imports={"torch.": "import torch"},
     template="module_torch.py.j2",
     loss_module=True,
@@ -354,13 +354,14 @@ JAX = Backend(
     keep=", keepdims=True",
     logsumexp="jax.nn.logsumexp({body}, axis=-1{keep})",
     where="jnp.where({0}, {1}, {2})",
+    any="jnp.any({0}, axis=-1)",
     imports={
         "jnp.": "import jax.numpy as jnp",
         "jax.": "import jax",
         "jsp.": "import jax.scipy.special as jsp",
     },
     template="module_jax.py.j2",
-    helper_uses={"_log_i0": "jsp.", "_erfcx": "jsp.", "_lgamma_ratio": "jsp."},
+    helper_uses={"_log_i0": "jsp.", "_erfcx": "jsp.", "_lgamma_ratio": "jsp.", "_labels": "jax."},
 )
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, TORCH, JAX)}
