@@ -338,6 +338,37 @@ def test_an_unmapped_function_is_an_error_naming_it():
     assert sp.besselk not in NUMPY.table  # extending makes a copy
 
 
+def _template(name):
+    from derive.latex import template_dir
+
+    return (template_dir() / name).read_text()
+
+
+def test_the_shared_module_template_names_no_backend():
+    """Each backend's differences live in its own template (module_numpy.py.j2, ...), which
+    extends module.py.j2: the shared part neither branches on the backend nor spells an array
+    library."""
+    import re
+
+    shared = _template("module.py.j2").split("-#}", 1)[1]  # after the header comment
+    assert "backend" not in shared
+    for prefix in ("np.", "torch.", "jnp.", "jsp.", "special."):
+        assert not re.search(rf"(?<![\w.]){re.escape(prefix)}", shared), prefix
+    for backend in BACKENDS.values():
+        assert _template(backend.template).count('{% extends "module.py.j2" %}') == 1
+
+
+@pytest.mark.parametrize("backend", list(BACKENDS))
+def test_every_helper_a_backend_calls_is_defined_by_its_templates(backend):
+    """The helpers are read off the backend's table (one list, not a second copy of it), and
+    every one of them is defined by the shared template or the backend's own."""
+    b = BACKENDS[backend]
+    text = _template("module.py.j2") + _template(b.template)
+    assert "_softplus" in b.helpers and "_lgamma_ratio" in b.helpers
+    missing = [h for h in b.helpers if f"\ndef {h}(" not in text]
+    assert not missing, f"{backend} calls {missing}, which no template defines"
+
+
 #: Backend functions less accurate than scipy's: (text in the emitted source, relative accuracy).
 LESS_ACCURATE = (("torch.polygamma(", 1e-8),)  # torch's trigamma: ~1e-9 relative (scipy: 1e-15)
 

@@ -23,7 +23,7 @@ def module(name, backend="numpy"):
 
 
 @cache
-def truncated_exponential():
+def truncated_exponential(backend="numpy"):
     """The exponential truncated to [0, c] (`derive new`): the support depends on a fixed c."""
     from derive.user import new
 
@@ -36,7 +36,7 @@ def truncated_exponential():
         positive=["lambda", "c"],
         name="truncexp",
     )
-    return _load(module_source(d), "truncexp", "numpy")
+    return _load(module_source(d, backend), "truncexp", backend)
 
 
 # ---------------------------------------------------------------------------- integer inputs
@@ -130,15 +130,16 @@ def test_truncated_exponential_nll_is_inf_beyond_the_truncation():
     assert np.isposinf(m.nll(y, lam, c))
 
 
-@pytest.mark.parametrize(
-    "name, y, params, oracle",
-    [
-        ("poisson", [2.0, -1.0, 2.5], [1.7], lambda y, lam: stats.poisson.logpmf(y, lam)),
-        ("bernoulli", [1.0, 0.5, 2.0], [0.3], lambda y, p: stats.bernoulli.logpmf(y, p)),
-        ("binomial", [3.0, 6.0, -1.0], [0.4, 5.0], lambda y, p, n: stats.binom.logpmf(y, n, p)),
-        ("exponential", [1.0, -0.5], [2.0], lambda y, lam: stats.expon.logpdf(y, scale=1 / lam)),
-    ],
-)
+#: (entry, observed values, parameters, scipy's log-density): each has values outside the support
+OUTSIDE = [
+    ("poisson", [2.0, -1.0, 2.5], [1.7], lambda y, lam: stats.poisson.logpmf(y, lam)),
+    ("bernoulli", [1.0, 0.5, 2.0], [0.3], lambda y, p: stats.bernoulli.logpmf(y, p)),
+    ("binomial", [3.0, 6.0, -1.0], [0.4, 5.0], lambda y, p, n: stats.binom.logpmf(y, n, p)),
+    ("exponential", [1.0, -0.5], [2.0], lambda y, lam: stats.expon.logpdf(y, scale=1 / lam)),
+]
+
+
+@pytest.mark.parametrize("name, y, params, oracle", OUTSIDE)
 def test_nll_outside_the_support_is_inf_as_scipy(name, y, params, oracle):
     m = module(name)
     y = np.array(y)
@@ -232,3 +233,172 @@ def test_label_check_edges(dtype):
     ):
         with pytest.raises(ValueError, match=r"\[0, 1\]"):
             m.loss(np.array(bad, dtype), z)
+
+
+# ---------------------------------------------------------------------------- torch and jax
+
+
+def _jax_in_float64():
+    import jax
+
+    jax.config.update("jax_enable_x64", True)  # as numpy: float64 unless told otherwise
+
+
+#: backend: (its array module, the array constructor, set-up)
+LIBRARIES = {
+    "numpy": ("numpy", "asarray", None),
+    "torch": ("torch", "as_tensor", None),
+    "jax": ("jax.numpy", "asarray", _jax_in_float64),
+}
+
+
+def _array_constructor(backend):
+    """The backend's array of a value, in numpy's dtype (float64 for a Python float, which torch
+    would make float32); a skip, with the reason, where the library is absent."""
+    module, constructor, setup = LIBRARIES[backend]
+    lib = pytest.importorskip(module, reason=f"{backend} is not installed: its module is not run")
+    if setup is not None:
+        setup()
+    make = getattr(lib, constructor)
+    return lambda x: make(np.asarray(x))
+
+
+@pytest.fixture(params=["torch", "jax"])
+def other(request):
+    """(backend, array constructor) for torch and jax: the same checks as numpy's module, run
+    through the emitted source of each."""
+    return request.param, _array_constructor(request.param)
+
+
+@pytest.mark.parametrize("name, y, params, oracle", OUTSIDE)
+def test_torch_and_jax_nll_outside_the_support_is_inf_as_numpy_and_scipy(
+    other, name, y, params, oracle
+):
+    backend, as_array = other
+    m, ref = module(name, backend), module(name)
+    y = np.array(y)
+    got = np.asarray(m.nll(as_array(y), *map(as_array, params), reduction="none"))
+    expected = ref.nll(y, *params, reduction="none")
+    np.testing.assert_array_equal(np.isposinf(got), np.isposinf(expected))
+    assert np.isposinf(got).any()
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    np.testing.assert_allclose(got, -oracle(y, *params), rtol=1e-10)
+    for reduction in ("mean", "sum"):
+        assert np.isposinf(float(m.nll(as_array(y), *map(as_array, params), reduction=reduction)))
+
+
+def test_torch_and_jax_nll_beyond_a_truncation_is_inf(other):
+    backend, as_array = other
+    m = truncated_exponential(backend)
+    lam, c = 1.3, 2.0
+    y = np.array([0.5, 1.9, 2.5, -0.1])
+    oracle = -stats.truncexpon(b=lam * c, scale=1 / lam).logpdf(y)
+    got = np.asarray(m.nll(as_array(y), as_array(lam), as_array(c), reduction="none"))
+    np.testing.assert_allclose(got, oracle, rtol=1e-12)
+    assert np.isposinf(got[2:]).all()
+    assert np.isposinf(float(m.nll(as_array(y), as_array(lam), as_array(c))))
+
+
+def test_torch_and_jax_nll_with_a_parameter_outside_its_domain_is_nan(other):
+    backend, as_array = other
+    m, ref = module("gaussian-hetero", backend), module("gaussian-hetero")
+    y, mu, sigma = np.array([0.1, 0.2, 0.3]), np.zeros(3), np.array([1.0, -1.0, 0.0])
+    got = np.asarray(m.nll(*map(as_array, (y, mu, sigma)), reduction="none"))
+    expected = -stats.norm.logpdf(y, mu, sigma)
+    np.testing.assert_allclose(got, ref.nll(y, mu, sigma, reduction="none"), rtol=1e-12)
+    np.testing.assert_allclose(got[:1], expected[:1], rtol=1e-12)
+    assert np.isnan(got[1:]).all() and np.isnan(expected[1:]).all()
+    # NaN wins over +inf, in numpy's module too: a bad parameter and an observation outside
+    m, ref = module("binomial", backend), module("binomial")
+    y, p, n = np.array([1.0, 9.0]), np.array([0.4, 0.4]), np.array([5.0, 5.5])
+    for reduction in ("none", "mean", "sum"):
+        got = np.asarray(m.nll(*map(as_array, (y, p, n)), reduction=reduction))
+        expected = ref.nll(y, p, n, reduction=reduction)
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+        assert np.isnan(got).any() and np.isnan(expected).any()
+    assert np.isnan(got)
+
+
+def _numpy_error(name, y, param, reduction):
+    with pytest.raises(ValueError) as numpy_error:
+        module(name).loss(y, param, reduction=reduction)
+    return str(numpy_error.value)
+
+
+@pytest.mark.parametrize("bad", [-1.0, 1.5])
+@pytest.mark.parametrize("name", ["bernoulli", "bernoulli-logit"])
+def test_torch_and_jax_refuse_labels_as_numpy(other, name, bad):
+    backend, as_array = other
+    m = module(name, backend)
+    param = np.full(4, 0.3 if name == "bernoulli" else 0.7)
+    y = np.array([0.0, 1.0, bad, 1.0])
+    for reduction in ("none", "mean", "sum"):
+        message = _numpy_error(name, y, param, reduction)
+        with pytest.raises(ValueError) as error:
+            m.loss(as_array(y), as_array(param), reduction=reduction)
+        assert str(error.value) == message and message.startswith("y must lie in [0, 1]")
+    soft = np.array([0.0, 1.0, 0.25])
+    np.testing.assert_allclose(
+        float(m.loss(as_array(soft), as_array(param[:3]))), module(name).loss(soft, param[:3])
+    )
+
+
+def test_torch_and_jax_refuse_negative_categorical_targets_as_numpy(other):
+    backend, as_array = other
+    y, z = np.array([[1.5, -0.5, 0.0], [0.0, 1.0, 0.0]]), np.zeros((2, 3))
+    message = _numpy_error("categorical-logit", y, z, "mean")
+    with pytest.raises(ValueError) as error:
+        module("categorical-logit", backend).loss(as_array(y), as_array(z))
+    assert str(error.value) == message
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch", "jax"])
+def test_a_nan_label_does_not_hide_one_outside(backend):
+    """NaN passes the label check (the loss is NaN there) but does not hide a 2.0 beside it."""
+    as_array = _array_constructor(backend)
+    m = module("bernoulli-logit", backend)
+    with pytest.raises(ValueError, match=r"found values from 0.0 to 2.0"):
+        m.loss(as_array(np.array([np.nan, 0.0, 2.0])), as_array(np.zeros(3)))
+    assert np.isnan(float(m.loss(as_array(np.array([np.nan, 0.0, 1.0])), as_array(np.zeros(3)))))
+
+
+def test_torch_compile_keeps_the_checks_in_one_graph():
+    """Under torch.compile the masks are torch.where and the label check a device-side assert:
+    one graph, no break; bad labels still raise (RuntimeError, as torch's own kernels do)."""
+    torch = pytest.importorskip("torch")
+    m = module("bernoulli-logit", "torch")
+    y, z = torch.tensor([0.0, 1.0, 1.0]), torch.tensor([0.3, -2.0, 4.0])
+    for f in (m.loss, m.nll):
+        explanation = torch._dynamo.explain(f)(y, z)
+        assert explanation.graph_count == 1 and explanation.graph_break_count == 0
+    compiled = torch.compile(m.loss, backend="eager")
+    assert float(compiled(y, z)) == pytest.approx(float(m.loss(y, z)), rel=1e-6)
+    with pytest.raises(RuntimeError, match=r"y must lie in \[0, 1\]"):
+        compiled(torch.tensor([0.0, 2.0, 1.0]), z)
+    nll = torch.compile(m.nll, backend="eager")
+    assert torch.isposinf(nll(torch.tensor([0.0, 0.5, 1.0]), z))
+
+
+def test_jax_jit_traces_the_checks():
+    """Under jax.jit nothing can raise on a value: labels outside [0, 1] give NaN instead; the
+    nll masks are the same as in eager calls."""
+    jax = pytest.importorskip("jax", reason="jax is not installed: its module is not run")
+    _jax_in_float64()
+    import jax.numpy as jnp
+
+    m = module("bernoulli-logit", "jax")
+    z = jnp.asarray([0.3, -2.0, 4.0])
+    good, bad = jnp.asarray([0.0, 1.0, 1.0]), jnp.asarray([0.0, 2.0, 1.0])
+    assert float(jax.jit(m.loss)(good, z)) == pytest.approx(float(m.loss(good, z)), rel=1e-12)
+    assert np.isnan(float(jax.jit(m.loss)(bad, z)))
+    eager = np.asarray(m.nll(jnp.asarray([0.0, 0.5, 1.0]), z, reduction="none"))
+    traced = jax.jit(lambda y, z: m.nll(y, z, reduction="none"))(jnp.asarray([0.0, 0.5, 1.0]), z)
+    np.testing.assert_array_equal(np.asarray(traced), eager)
+    assert np.isposinf(eager[1])
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_the_torch_and_jax_docstrings_state_the_checks(backend):
+    doc = " ".join(module_source(derivation("bernoulli-logit"), backend).split('"""')[1].split())
+    assert "+inf where the observed value lies outside the support" in doc
+    assert "raises ValueError for y outside [0, 1]" in doc

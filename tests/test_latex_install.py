@@ -42,7 +42,8 @@ def test_a_wheel_carries_the_templates_and_renders_from_them(tmp_path):
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
         archive.extractall(tmp_path / "site")
-    for template in ("fragment.tex.j2", "document.tex.j2", "macros.tex.j2"):
+    modules = ("module.py.j2", "module_numpy.py.j2", "module_torch.py.j2", "module_jax.py.j2")
+    for template in ("fragment.tex.j2", "document.tex.j2", "macros.tex.j2", *modules):
         assert f"derive/templates/{template}" in names
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site"), "DERIVE_CACHE": "0"}
     result = subprocess.run(

@@ -14,6 +14,7 @@ a vector prints as its array, a per-example array ``a`` prints as ``a[..., None]
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -56,8 +57,10 @@ class Backend:
     """How one array library spells the functions derive emits.
 
     ``imports`` maps a prefix used in emitted code (``"special."``) to the import line it needs;
-    only the lines whose prefix occurs in the code are emitted.  ``helpers`` names the private
-    functions of the module template (``_softplus``) that a table entry may call.
+    only the lines whose prefix occurs in the code are emitted.  ``template`` is the module
+    template of the backend (``templates/module_numpy.py.j2``, extending ``module.py.j2``): every
+    difference in the emitted module's text lives there, every difference in what is emitted in
+    the flags below.
     """
 
     name: str
@@ -65,13 +68,29 @@ class Backend:
     sqrt: str
     sum: str  # over the class axis: "{body}", "{keep}" (keep the axis)
     keep: str  # what {keep} becomes when the class axis is kept
+    any: str  # whether any of a mask is true over the class axis
     logsumexp: str
     where: str
     imports: Mapping[str, str]
-    helpers: tuple[str, ...] = ()
+    template: str
     helper_uses: Mapping[str, str] = field(default_factory=dict)  # helper -> import prefix it uses
     #: the class index k = 1..K along the class axis ({vector}: a vector argument, for a device)
     index: str = ""
+    #: reductions run in cache-sized blocks, c*a*b terms as dot products (the reduction plans)
+    blocked: bool = False
+    #: the GBM objectives (xgboost and LightGBM call them with numpy arrays)
+    objectives: bool = False
+    #: an nn.Module loss class in torch's argument order
+    loss_module: bool = False
+
+    @property
+    def helpers(self) -> tuple[str, ...]:
+        """The private functions of the module template (``_softplus``) this backend calls: the
+        names its string templates call (:data:`HELPER_CALLS`, the class reductions, its own
+        entries), so that the list cannot disagree with the table."""
+        texts = [t for t in self.table.values() if isinstance(t, str)]
+        texts += [self.sum, self.logsumexp, self.where]
+        return tuple(sorted({m for t in texts for m in re.findall(r"\b(_[a-z]\w*)\(", t)}))
 
     def extend(self, extra: Mapping[type, Template]) -> Backend:
         """A copy with more (or different) table entries; the original is unchanged."""
@@ -266,23 +285,11 @@ NUMPY = Backend(
     logsumexp="_logsumexp({body}{keep})",
     where="np.where({0}, {1}, {2})",
     index="np.arange(1, _K + 1)",
+    any="np.any({0}, axis=-1)",
     imports={"np.": "import numpy as np", "special.": "from scipy import special"},
-    helpers=(
-        "_softplus",
-        "_expit",
-        "_logsumexp",
-        "_classsum",
-        "_logcosh",
-        "_huber",
-        "_log_i0",
-        "_log1mexp",
-        "_lgamma_ratio",
-        "_log1p_square",
-        "_lgamma_stirling",
-        "_saddle_deviance",
-        "_log_erf",
-        "_softplus_minus",
-    ),
+    template="module_numpy.py.j2",
+    blocked=True,
+    objectives=True,
     helper_uses={
         "_log_i0": "special.",
         "_lgamma_ratio": "special.",
@@ -331,20 +338,10 @@ TORCH = Backend(
     logsumexp="torch.logsumexp({body}, dim=-1{keep})",
     where="torch.where({0}, {1}, {2})",
     index="torch.arange(1, _K + 1, device={vector}.device)",
+    any="torch.any({0}, dim=-1)",
     imports={"torch.": "import torch"},
-    helpers=(
-        "_softplus",
-        "_logcosh",
-        "_huber",
-        "_log_i0",
-        "_log1mexp",
-        "_lgamma_ratio",
-        "_log1p_square",
-        "_lgamma_stirling",
-        "_saddle_deviance",
-        "_log_erf",
-        "_softplus_minus",
-    ),
+    template="module_torch.py.j2",
+    loss_module=True,
 )
 
 JAX = Backend(
@@ -387,25 +384,13 @@ JAX = Backend(
     logsumexp="jax.nn.logsumexp({body}, axis=-1{keep})",
     where="jnp.where({0}, {1}, {2})",
     index="jnp.arange(1, _K + 1)",
+    any="jnp.any({0}, axis=-1)",
     imports={
         "jnp.": "import jax.numpy as jnp",
         "jax.": "import jax",
         "jsp.": "import jax.scipy.special as jsp",
     },
-    helpers=(
-        "_softplus",
-        "_logcosh",
-        "_huber",
-        "_log_i0",
-        "_log1mexp",
-        "_erfcx",
-        "_lgamma_ratio",
-        "_log1p_square",
-        "_lgamma_stirling",
-        "_saddle_deviance",
-        "_log_erf",
-        "_softplus_minus",
-    ),
+    template="module_jax.py.j2",
     helper_uses={
         "_log_i0": "jsp.",
         "_erfcx": "jsp.",
@@ -413,6 +398,7 @@ JAX = Backend(
         "_lgamma_stirling": "jsp.",
         "_saddle_deviance": "jsp.",
         "_log_erf": "jsp.",
+        "_labels": "jax.",
     },
 )
 

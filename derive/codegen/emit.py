@@ -2,8 +2,9 @@
 
 The emitted module's functions are the derivation's expressions after the stable rewrite pass
 (:mod:`.rewrite`), common subexpressions shared (``sympy.cse``), printed through one backend's
-table (:mod:`.backends`) into ``templates/module.py.j2``.  Gradients and hessians are derived
-symbolically here, with respect to each raw learned output.
+table (:mod:`.backends`) into the backend's template (``templates/module_numpy.py.j2``,
+``module_torch.py.j2``, ``module_jax.py.j2``, each extending ``module.py.j2``).  Gradients and
+hessians are derived symbolically here, with respect to each raw learned output.
 """
 
 from __future__ import annotations
@@ -362,8 +363,10 @@ PERIODIC = frozenset({"angle"})
 def _interval(name, lo, hi, strict, discrete, printer, vector) -> tuple[str, str]:
     """Code for the mask where the array ``name`` lies outside [lo, hi] ((lo, hi) where
     ``strict``), or is not an integer where ``discrete``, and for the flag "anywhere" (one min
-    or max reduction against a numeric bound, no mask); ("", "") where nothing can be outside."""
+    or max reduction against a numeric bound, no mask; numpy's blocked reductions use it);
+    ("", "") where nothing can be outside."""
     below, above = ("<=", ">=") if strict else ("<", ">")
+    floor = printer.backend.table[sp.floor].format(name)
     masks, flags = [], []
     for bound, op, reduce in ((lo, below, "np.min"), (hi, above, "np.max")):
         if bound.is_finite:
@@ -373,18 +376,18 @@ def _interval(name, lo, hi, strict, discrete, printer, vector) -> tuple[str, str
             else:
                 flags.append(f"bool({reduce}({name}) {op} {printer.doprint(bound)})")
     if discrete:
-        masks.append(f"({name} != np.floor({name}))")
+        masks.append(f"({name} != {floor})")
         flags.append(f"bool(np.any({masks[-1]}))")
     if not masks:
         return "", ""
     mask = " | ".join(masks)
-    return (f"np.any({mask}, axis=-1)" if vector else mask), " or ".join(flags)
+    return (printer.backend.any.format(mask) if vector else mask), " or ".join(flags)
 
 
-def domain_code(d: Derivation, backend: Backend, args) -> tuple[FunctionCode, FunctionCode] | None:
-    """``_domain`` and ``_domain_any``: (parameters outside their domain, observed value outside
-    the support), as the masks where ``nll`` is NaN and +inf (as scipy's −logpdf is) and as two
-    flags for the reductions; None where neither can happen.
+def domain_code(d: Derivation, backend: Backend, args) -> list[FunctionCode]:
+    """``_domain``: (parameters outside their domain, observed value outside the support), the
+    masks where ``nll`` is NaN and +inf (as scipy's −logpdf is), and, for a backend that reduces
+    in blocks, ``_domain_any``: the same as two flags; [] where neither can happen.
 
     The observed support is closed ([lo, hi]: the density's value at an edge is the formula's);
     a parameter's domain is open where its constraint is a strict inequality (positive, not
@@ -392,7 +395,7 @@ def domain_code(d: Derivation, backend: Backend, args) -> tuple[FunctionCode, Fu
     dist = d.dist
     observed = [a for a in args if a.role == "observed"]
     if len(observed) != 1 or observed[0].var.constraint in PERIODIC:
-        return None
+        return []
     printer = Printer(backend, {a.symbol: a.name for a in args}, set(), (J,))
     y = observed[0]
     try:
@@ -401,7 +404,7 @@ def domain_code(d: Derivation, backend: Backend, args) -> tuple[FunctionCode, Fu
         lo, hi = (b.xreplace({s: by_name.get(s.name, s) for s in b.free_symbols}) for b in (lo, hi))
         outside = _interval(y.name, lo, hi, False, y.var.domain.discrete, printer, y.vector)
     except Unsupported:
-        return None
+        return []
     bad = []
     for a in args:
         constraint = a.var.domain
@@ -413,15 +416,15 @@ def domain_code(d: Derivation, backend: Backend, args) -> tuple[FunctionCode, Fu
         if found[0]:
             bad.append(found)
     if not outside[0] and not bad:
-        return None
+        return []
     masks = [" | ".join(f"({m})" for m, _ in bad) or "False", outside[0] or "False"]
     flags = [" or ".join(f for _, f in bad) or "False", outside[1] or "False"]
     # a support up to the number of classes (ordinal: y ≤ K) reads K off the vectors
     classes = bool(re.search(r"\b_K\b", " ".join(masks + flags)))
-    return (
-        FunctionCode("_domain", [], masks, [False, False], uses_classes=classes),
-        FunctionCode("_domain_any", [], flags, [False, False], uses_classes=classes),
-    )
+    out = [FunctionCode("_domain", [], masks, [False, False], uses_classes=classes)]
+    if backend.blocked:
+        out.append(FunctionCode("_domain_any", [], flags, [False, False], uses_classes=classes))
+    return out
 
 
 def labels_range(d: Derivation, args) -> tuple | None:
@@ -559,7 +562,7 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
     kinks = False
     plans = {}
     for function, expr in (("loss", d.loss), ("nll", d.nll)):
-        if backend != "numpy" or _undefined([expr]):
+        if not b.blocked or _undefined([expr]):
             continue
         rest, pairs = reduction_plan(prepare(expr)[0])
         if pairs:  # blocks reduce c·a·b terms as dot products
@@ -569,10 +572,8 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
             functions[name] = function_code(name, b, args, outputs, flags, guards)
             plans[function] = (rest != 0, [(float(c), per_class) for c, per_class, _, _ in pairs])
     gbm = None
-    domain = domain_code(d, b, args) if backend == "numpy" else None
-    if domain is not None:
-        functions["_domain"], functions["_domain_any"] = domain
-    labels = labels_range(d, args) if backend == "numpy" else None
+    functions.update((f.name, f) for f in domain_code(d, b, args))
+    labels = labels_range(d, args)
     if grad:
         grads, hessians, per_class = derivatives(d, args)
         functions["_gradient"] = function_code("_gradient", b, args, grads, per_class, guards)
@@ -585,7 +586,8 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
     map_block = _prior_functions(d, b, args, functions, prior) if prior else None
     code = "\n".join(" ".join([*(c for _, c in f.lines), *f.outputs]) for f in functions.values())
     helpers = _helpers(b, code)
-    code += " " + " ".join(b.helper_uses.get(h, "") for h in helpers)
+    checks = ["_labels"] if labels else []  # the runtime's label check (jax's reads jax.errors)
+    code += " " + " ".join(b.helper_uses.get(h, "") for h in helpers + checks)
     rewrites = []
     for f in functions.values():
         rewrites += [n for n in f.rewrites if n not in rewrites]
@@ -618,8 +620,8 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
         "gbm": gbm,
         # censored: the bounds come from the DMatrix's label_lower_bound / label_upper_bound
         "bounds": len(d.dist.observations) == 2,
-        "objectives": gbm is not None and "refusal" not in gbm and backend == "numpy",
-        "torch_module": torch_module(d, args) if backend == "torch" else None,
+        "objectives": gbm is not None and "refusal" not in gbm and b.objectives,
+        "torch_module": torch_module(d, args) if b.loss_module else None,
         "labels": labels,
         "deviance_latex": deviance_latex,
         "prior": map_block,
@@ -697,7 +699,8 @@ def module_source(
 ) -> str:
     """The emitted module's source for a catalog name, a Distribution or a Derivation; with
     ``prior``, also the penalty and MAP objective of a linear predictor under that prior."""
-    return render_checked("module.py.j2", context(target, backend, grad, prior))
+    values = context(target, backend, grad, prior)
+    return render_checked(BACKENDS[backend].template, values)
 
 
 @lru_cache(maxsize=64)
