@@ -222,6 +222,7 @@ NAMESPACE = {
     "special": special,
     "_softplus": lambda t: np.logaddexp(0, t),  # independent implementations of the helpers
     "_expit": special.expit,
+    "_select": lambda cond, a, b: np.where(cond, a(), b()),
     "_log1mexp": lambda t: np.log1p(-np.exp(t)) if t < -0.5 else np.log(-np.expm1(t)),
     # the helpers' own formulas are checked against mpmath in test_codegen_special.py
     "_lgamma_ratio": lambda a, d: float(

@@ -569,3 +569,28 @@ def test_softmax_cross_entropy_float32_mean_against_scipy(rows):
         assert float(m.loss(y32, z32, reduction="sum")) == pytest.approx(
             rows * float(got), rel=1e-6
         )
+
+
+def test_select_evaluates_only_a_branch_some_example_takes():
+    """The numpy module's lazy np.where: np.where's value in every case (mixed, all, none, a
+    Python bool, a branch smaller than the condition), and an untaken branch never called."""
+    from derive.codegen import load
+
+    select = load("beta")._select  # the beta NLL's saddle-point form is its first branch
+
+    def never():
+        raise AssertionError("evaluated a branch no example takes")
+
+    x = np.linspace(-2.0, 2.0, 9)
+    for cond in (x > 0, x > 5, x > -5):
+        expected = np.where(cond, x * 2, -x)
+        got = select(cond, lambda: x * 2, lambda: -x)
+        np.testing.assert_array_equal(got, expected)
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+    np.testing.assert_array_equal(select(x > 5, never, lambda: -x), -x)
+    np.testing.assert_array_equal(select(x > -5, lambda: x, never), x)
+    np.testing.assert_array_equal(select(False, never, lambda: x), x)
+    column = np.ones((9, 1))  # the branch broadcasts against a wider condition: np.where's shape
+    np.testing.assert_array_equal(
+        select(x > -5, lambda: column, lambda: -column), np.where(x > -5, column, -column)
+    )

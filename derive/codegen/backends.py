@@ -283,7 +283,7 @@ NUMPY = Backend(
     sum="_classsum({body}, _K{keep})",
     keep=", keepdims=True",
     logsumexp="_logsumexp({body}{keep})",
-    where="np.where({0}, {1}, {2})",
+    where="_select({0}, lambda: {1}, lambda: {2})",  # a branch no example takes: not evaluated
     index="np.arange(1, _K + 1)",
     any="np.any({0}, axis=-1)",
     imports={"np.": "import numpy as np", "special.": "from scipy import special"},
