@@ -105,13 +105,10 @@ def test_unknown_symbol_names_are_refused_in_one_line(capsys):
 
 
 @needs_tex
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: a composite's piecewise density (cases) is not broken yet; it overflows "
-    "both layouts (censored, truncated, zero-inflated, hurdle)",
-)
 @pytest.mark.parametrize("columns", sorted(LAYOUTS))
 def test_every_composite_fragment_fits_the_column(tmp_path, columns):
+    """The composites of tests/composites.py (cases of censored, zero-inflated and hurdle
+    likelihoods broken inside each case, or with their conditions under them)."""
     from composites import COMPOSITES
 
     from derive.derivation import derive_cached

@@ -6,7 +6,11 @@ from __future__ import annotations
 import sympy as sp
 
 from ..expfamily import deviance, verdict
-from .printer import tex
+from .printer import _width, tex
+
+#: The widest term (in derive.latex.printer._width units) run into a sentence; wider ones are
+#: displayed.
+INLINE = 20
 
 
 def expfamily_context(d, T=tex, density: str = "p", L=None, label: str = "") -> dict:
@@ -27,6 +31,9 @@ def expfamily_context(d, T=tex, density: str = "p", L=None, label: str = "") -> 
         "family": None,
         "reason": v.reason,
         "coupling": T(v.coupling) if v.coupling is not None else None,
+        # a wide term (cases, a long sum) is displayed, broken into lines, not run into the text
+        "coupling_lines": L(v.coupling) if v.coupling is not None else None,
+        "coupling_inline": v.coupling is not None and _width(T(v.coupling)) <= INLINE,
         "coupled": ", ".join(T(p) for p in v.params),
         "deviance": None,
     }
