@@ -297,6 +297,7 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
             settings.get("density") or "p",
             lambda e: lines(e, notation.units - 8, **settings),  # beside a short lhs
             _label(dist.name),
+            numbered=notation.number != "none",
         ),
     }
 

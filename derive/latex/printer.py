@@ -96,6 +96,8 @@ class Printer(LatexPrinter):
     def __init__(self, settings=None):
         super().__init__({**SETTINGS, **(settings or {})})
         self._outer: set[int] = set()
+        self._powered: set[int] = set()  # sums raised to a power that is not an integer
+        self._number_first = False
 
     def _print(self, expr, **kwargs):
         # Our own _print_<Class> wins over a class's _latex (SymPy asks _latex first).
@@ -148,6 +150,8 @@ class Printer(LatexPrinter):
         rationals, as in 1 − cos θ) before the rest (the constants a derivation drops)."""
         negative = term.could_extract_minus_sign()
         key = (negative, term.is_number, not self._has_observed(term))
+        if self._number_first:  # 1 + x²/ν under a power: the number first, as textbooks write
+            key = (negative, not term.is_number, not self._has_observed(term))
         if not outer:
             return key
         return (not (self._has_learned(term) or term.is_Rational), *key)
@@ -157,6 +161,7 @@ class Printer(LatexPrinter):
             list(expr.args) if not isinstance(expr, sp.Add) else expr.as_ordered_terms(order=None)
         )
         outer = id(expr) in self._outer
+        self._number_first = id(expr) in self._powered
         ranked = sorted(enumerate(terms), key=lambda it: (self._term_key(it[1], outer), it[0]))
         return [term for _, term in ranked]
 
@@ -279,6 +284,8 @@ class Printer(LatexPrinter):
         return score(-base) < score(base)
 
     def _print_Pow(self, expr):
+        if isinstance(expr.base, sp.Add) and not expr.exp.is_integer:
+            self._powered.add(id(expr.base))
         if expr.exp.is_Integer and expr.exp.is_even and self._prefer_flipped(expr.base):
             return super()._print_Pow(sp.Pow(-expr.base, expr.exp, evaluate=False))
         return super()._print_Pow(expr)
