@@ -38,6 +38,10 @@ INLINE_DEFINITION = 25
 #: Room kept free at the end of each derivation line (printer units): the widths are estimates.
 MARGIN = 0.6
 
+#: A derivation of more lines than this (rows and the text between them, roughly) may break
+#: across pages between its rows.
+LONG = 45
+
 #: A link's raw output named wider than this (printer units): its sentence is set ragged right.
 RAGGED = 5
 
@@ -263,7 +267,14 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
     _merge_identical(steps, row_rhs)
 
     standard = d.standard
+    shown_lines = sum(
+        2 + sum(len(ctx.get(key) or ()) for key in ("lines", "kept", "dropped", "loss"))
+        for ctx in steps
+    )
     return {
+        # a page (or column) break allowed between the rows of a long derivation: one align
+        # taller than a column of a two-column page cannot be set otherwise
+        "breakable": notation.columns == 2 or shown_lines > LONG,
         "name": dist.name,
         "title": dist.title,
         "observed": var(dist.observed, "observed"),
