@@ -413,3 +413,10 @@ def test_a_primitive_of_compound_arguments_is_defined_on_plain_variables():
     assert definition["lhs"] == r"\log \Phi\left(u\right)"
     (kept,) = _primitive_definitions(F.softplus(z), None, {})
     assert kept["lhs"] == r"\operatorname{softplus}\left(z\right)"
+
+
+def test_a_sum_in_front_of_a_broken_factor_keeps_its_parentheses():
+    nu = sp.Symbol("nu", positive=True)
+    expr = -(nu / 2 + sp.S.Half) * sp.log((y - mu) ** 2 / nu + 1 + sp.exp(y) + sp.exp(mu))
+    first, second, *_ = latex.lines(expr, 12)  # SymPy distributes the minus: (−ν/2 − 1/2)
+    assert first == r"\left(- \frac{\nu}{2} - \frac{1}{2}\right)" and second.startswith(r"\log")

@@ -621,10 +621,13 @@ def _wrapped(opener: str, inner: list[str], closer: str) -> list[str]:
 
 def _breaking_factor(printer: Printer, expr):
     """The factor of a product to set on lines of its own: the widest exponential, logarithm,
-    sum or Σ (a normaliser stays in front of it)."""
+    sum, Σ or stable primitive (a normaliser stays in front of it)."""
     best, widest = None, 0.0
     for factor in expr.args:
-        if isinstance(factor, (sp.Function, sp.Add, sp.Sum, sp.Product, sp.Integral)):
+        primitive = isinstance(factor, sp.Function) and hasattr(type(factor), "_latex")
+        if primitive or isinstance(
+            factor, (sp.exp, sp.log, sp.Add, sp.Sum, sp.Product, sp.Integral)
+        ):
             width = _width(printer._print(factor))
             if width > widest:
                 best, widest = factor, width
@@ -723,6 +726,8 @@ def _atoms(printer: Printer, expr, room: float) -> list[str]:
         if rest == 1:
             return inner
         front = printer._print(rest)
+        if isinstance(rest, sp.Add):  # (ν/2 + 1/2) log(…), never ν/2 + 1/2 log(…)
+            front = r"\left(%s\right)" % front
         reciprocal = any(
             isinstance(f, sp.Pow) and f.exp == -1 and isinstance(f.base, sp.Add)
             for f in sp.Mul.make_args(rest)
