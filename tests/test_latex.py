@@ -420,3 +420,71 @@ def test_the_python_document_is_the_commands(tmp_path, capsys):
     ours = latex.document(derive.relative.derivations(names))
     assert target.read_text() == ours
     assert r"\label{sec:infotheory}" in ours and r"\label{sec:gaussian}" in ours
+
+
+# ---------------------------------------------------------------------------- cases, paper forms
+
+
+def test_cases_print_one_case_a_row_and_take_a_minus_inside():
+    cases = sp.Piecewise((p, sp.Eq(y, 0)), (1 - p, True))
+    assert latex.tex(cases) == (
+        r"\begin{cases} p & \text{for}\: y = 0 \\ 1 - p & \text{otherwise} \end{cases}"
+    )
+    assert latex.tex(-cases) == (
+        r"\begin{cases} - p & \text{for}\: y = 0 \\ p - 1 & \text{otherwise} \end{cases}"
+    )
+
+
+def test_a_wide_case_breaks_inside_its_row_and_a_narrow_column_puts_conditions_below():
+    from derive.latex.printer import _width
+
+    long = sum((sp.log(sigma + j * y) for j in range(1, 9)), sp.S.Zero)
+    cases = sp.Piecewise((long, sp.Eq(y, 0)), (p, True))
+    (wide,) = latex.lines(cases, 40)
+    assert r"\begin{array}[t]{@{}l@{}}" in wide and r"& \text{for}\: y = 0" in wide
+    assert _width(wide) <= 40
+    (narrow,) = latex.lines(cases, 16)
+    assert r"\quad \text{for}\: y = 0" in narrow and "&" not in narrow  # under its case
+    assert r"p, \quad \text{otherwise}" in narrow  # a short case keeps its condition beside it
+    # every term is still there, once
+    for j in range(1, 9):
+        assert narrow.count(latex.tex(sp.log(sigma + j * y))) == 1
+
+
+def test_exponential_family_paper_forms():
+    from derive.catalog import get
+    from derive.latex.expfamily import paper_constant
+
+    assert r"h(y) &= \frac{1}{\sqrt{2 \pi}}" in latex.fragment(derivation("gaussian-hetero"))
+    text = latex.fragment(derivation("gaussian"))  # σ fixed: part of h(y)
+    assert r"h(y) &= \frac{1}{\sqrt{2 \pi \sigma^{2}}} \exp\left(" in text
+    base = sp.sqrt(2) * sp.exp(-(y**2) / (2 * sigma**2)) / (2 * sp.sqrt(sp.pi) * sigma)
+    at = {y: 0.7, sigma: 1.9}
+    assert abs(float(paper_constant(base, (y,)).doit().subs(at)) - float(base.subs(at))) < 1e-15
+    c = sp.sqrt(2) / (2 * sp.sqrt(sp.pi))
+    shown = paper_constant(c)
+    assert latex.tex(shown) == r"\frac{1}{\sqrt{2 \pi}}"
+    assert abs(float(shown.doit()) - 1 / (2 * 3.141592653589793) ** 0.5) < 1e-15
+    assert latex.tex(paper_constant(sp.sqrt(2) * y)) == r"\sqrt{2} y"  # not y/√(1/2)
+    assert latex.tex(paper_constant(1 / sp.pi)) == r"\frac{1}{\pi}"
+    t = latex.tex(latex.documents.display_density(get("student-t")))
+    assert t.endswith(
+        r"\left(1 + \frac{\left(\frac{y - \mu}{s}\right)^{2}}{\nu}\right)^{- \frac{\nu + 1}{2}}"
+    )
+
+
+def test_a_primitive_of_compound_arguments_is_defined_on_plain_variables():
+    from derive.latex.documents import _primitive_definitions
+
+    expr = F.log_ndtr((sp.log(y) - mu) / sigma)
+    (definition,) = _primitive_definitions(expr, None, {})
+    assert definition["lhs"] == r"\log \Phi\left(u\right)"
+    (kept,) = _primitive_definitions(F.softplus(z), None, {})
+    assert kept["lhs"] == r"\operatorname{softplus}\left(z\right)"
+
+
+def test_a_sum_in_front_of_a_broken_factor_keeps_its_parentheses():
+    nu = sp.Symbol("nu", positive=True)
+    expr = -(nu / 2 + sp.S.Half) * sp.log((y - mu) ** 2 / nu + 1 + sp.exp(y) + sp.exp(mu))
+    first, second, *_ = latex.lines(expr, 12)  # SymPy distributes the minus: (−ν/2 − 1/2)
+    assert first == r"\left(- \frac{\nu}{2} - \frac{1}{2}\right)" and second.startswith(r"\log")

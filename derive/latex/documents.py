@@ -30,6 +30,22 @@ def _label(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.:-]+", "-", text).strip("-") or "x"
 
 
+#: The widest definition of a primitive (lhs and rhs, in printer units) run into a sentence:
+#: inline maths cannot break inside its parentheses, wider ones are displayed.
+INLINE_DEFINITION = 25
+
+
+#: Room kept free at the end of each derivation line (printer units): the widths are estimates.
+MARGIN = 0.6
+
+#: A derivation of more lines than this (rows and the text between them, roughly) may break
+#: across pages between its rows.
+LONG = 45
+
+#: A link's raw output named wider than this (printer units): its sentence is set ragged right.
+RAGGED = 5
+
+
 def _primitive_definitions(expr, before, settings) -> list[str]:
     """``f(x) = definition`` for each stable primitive that ``expr`` introduces (its first use),
     skipped where the primitive already prints as its definition (log-sum-exp, x log y)."""
@@ -46,12 +62,27 @@ def _primitive_definitions(expr, before, settings) -> list[str]:
         rewrite = getattr(node, "_eval_rewrite_as_exp", None)
         if rewrite is None:
             continue
+        node = _on_variables(node)
         with sp.evaluate(False):  # rewrite this primitive only, not its arguments
             definition = rewrite(*node.args)
         lhs, rhs = tex(node, **settings), tex(definition, **settings)
         if lhs != rhs:
-            out.append({"lhs": lhs, "rhs": rhs, "inline": _width(lhs + rhs) <= 30})
+            out.append({"lhs": lhs, "rhs": rhs, "inline": _width(lhs + rhs) <= INLINE_DEFINITION})
     return out
+
+
+#: The variables a primitive is defined on where its arguments are not plain symbols.
+_ARGUMENTS = sp.symbols("u v w", real=True)
+
+
+def _on_variables(node):
+    """A primitive applied to plain variables where any argument is compound (log Φ(u) = …,
+    not log Φ((log y − μ)/σ) = …); as it is otherwise (σ(z) = 1/(1 + e^{−z}) for a link z)."""
+    if all(isinstance(a, (sp.Symbol, sp.Indexed)) for a in node.args):
+        return node
+    if len(node.args) > len(_ARGUMENTS):
+        return node
+    return node.func(*_ARGUMENTS[: len(node.args)])
 
 
 def paper_rhs(d, step, display=None):
@@ -126,13 +157,16 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
     def wide(lhs_tex) -> bool:
         return _width(lhs_tex) > WIDE * notation.units
 
-    shown_lhs = [T(step.lhs) for step in d.steps]
+    loss_args = ", ".join(T(s) for s in (*(dist.sym(v) for v in dist.observations), *d.learned))
+    loss_lhs = r"\mathcal{L}(%s)" % loss_args
+    shown_lhs = [T(step.lhs) for step in d.steps] + [loss_lhs]
     column = max([_width(t) for t in shown_lhs if not wide(t)] + [0])
 
     def L(expr, extra="", beside=None):
-        indent = column + (3 if beside is not None and wide(beside) else 0)  # \quad =, below
-        room = notation.units - indent - _width(extra)
-        return lines(expr, room - 2, first=room, **settings)
+        below = beside is not None and wide(beside)
+        indent = column + (3 if below else 0)  # \quad =, below
+        room = notation.units - indent - _width(extra) - MARGIN
+        return lines(expr, room - (3 if below else 2), first=room, **settings)  # \qquad, \quad
 
     def var(v, role):
         symbol = dist.sym(v)
@@ -193,6 +227,8 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
                 raw=T(data["raw"]),
                 link=data["link"],
                 link_equation=equation(shown, data["inverse"], **settings),
+                # a long link leaves the sentence nowhere to break but inside its maths
+                ragged=_width(T(data["raw"])) > RAGGED,
                 definitions=_primitive_definitions(data["inverse"], None, settings)
                 + _primitive_definitions(step.rhs, data["inverse"], settings),
             )
@@ -218,7 +254,8 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
                 scale=T(data["scale"]),
                 numbered={key: notation.numbered(key) for key in ("loss", "relation", "constant")},
                 unit_scale=data["scale"] == 1,
-                loss=L(data["loss"]),
+                loss=L(data["loss"], beside=loss_lhs),
+                loss_wide=wide(loss_lhs),
                 dropped=L(data["dropped"]),
                 dropped_zero=data["dropped"] == 0,
                 dropped_changed=before is not None and sp.expand(data["dropped"] - before) != 0,
@@ -230,7 +267,14 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
     _merge_identical(steps, row_rhs)
 
     standard = d.standard
+    shown_lines = sum(
+        2 + sum(len(ctx.get(key) or ()) for key in ("lines", "kept", "dropped", "loss"))
+        for ctx in steps
+    )
     return {
+        # a page (or column) break allowed between the rows of a long derivation: one align
+        # taller than a column of a two-column page cannot be set otherwise
+        "breakable": notation.columns == 2 or shown_lines > LONG,
         "name": dist.name,
         "title": dist.title,
         "observed": var(dist.observed, "observed"),
@@ -245,9 +289,7 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
             }
             for p, link in links.items()
         ],
-        "loss_args": ", ".join(
-            T(s) for s in (*(dist.sym(v) for v in dist.observations), *d.learned)
-        ),
+        "loss_args": loss_args,
         "loss_numbered": notation.numbered("loss"),
         "nll_lhs": steps[-1]["lhs"] if steps else "",
         "standard": (
@@ -266,6 +308,7 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
             settings.get("density") or "p",
             lambda e: lines(e, notation.units - 8, **settings),  # beside a short lhs
             _label(dist.name),
+            numbered=notation.number != "none",
         ),
     }
 

@@ -6,13 +6,53 @@ from __future__ import annotations
 import sympy as sp
 
 from ..expfamily import deviance, verdict
-from .printer import tex
+from .notation import _Whole
+from .printer import _width, tex
+
+#: The widest term (in derive.latex.printer._width units) run into a sentence; wider ones are
+#: displayed.
+INLINE = 20
 
 
-def expfamily_context(d, T=tex, density: str = "p", L=None, label: str = "") -> dict:
+def _has_root(expr) -> bool:
+    return any(isinstance(n, sp.Pow) and not n.exp.is_integer for n in sp.preorder_traversal(expr))
+
+
+def paper_constant(expr, observed=()):
+    """``expr`` with its irrational numeric factor c and the reciprocal powers of parameters
+    written as one 1/√q, q = 1/c² · σ² · …, free of roots: 1/√(2πσ²), not √2/(2√πσ) (the
+    normaliser as textbooks write it).  Factors with an ``observed`` symbol stay outside."""
+    coeff, rest = sp.S.One, []
+    under = []
+    for f in sp.Mul.make_args(expr):
+        if f.is_number:
+            coeff *= f
+        elif (
+            isinstance(f, sp.Pow)
+            and f.exp.is_integer
+            and f.exp.is_negative
+            and f.base.is_Symbol
+            and f.base not in observed
+        ):
+            under.append(f.base ** (-2 * f.exp))
+        else:
+            rest.append(f)
+    if not coeff.is_positive or not _has_root(coeff):
+        return expr
+    q = sp.expand(sp.powsimp(coeff**-2))
+    if _has_root(q) or not q.as_coeff_Mul()[0].is_Integer:  # √2 stays √2, not 1/√(1/2)
+        return expr
+    root = _Whole(sp.Pow(sp.Mul(q, *under), sp.S.Half, evaluate=False))
+    return sp.Mul(sp.Pow(root, -1, evaluate=False), *rest, evaluate=False)
+
+
+def expfamily_context(
+    d, T=tex, density: str = "p", L=None, label: str = "", numbered: bool = True
+) -> dict:
     """Math fragments for ``expfamily.tex.j2``: the exponential-family form (or the reason there
     is none) and the unit deviance (or why there is none), from derive.expfamily.  ``L`` breaks a
-    long expression into lines (default: one line); ``label`` is the entry's equation label."""
+    long expression into lines (default: one line); ``label`` is the entry's equation label;
+    ``numbered``: the deviance carries a number and that label."""
     L = L or (lambda expr: [T(expr)])
     v = verdict(d)
     f = v.family
@@ -23,10 +63,14 @@ def expfamily_context(d, T=tex, density: str = "p", L=None, label: str = "") -> 
 
     out = {
         "label": label or d.dist.name,
+        "numbered": numbered,
         "density": density,
         "family": None,
         "reason": v.reason,
         "coupling": T(v.coupling) if v.coupling is not None else None,
+        # a wide term (cases, a long sum) is displayed, broken into lines, not run into the text
+        "coupling_lines": L(v.coupling) if v.coupling is not None else None,
+        "coupling_inline": v.coupling is not None and _width(T(v.coupling)) <= INLINE,
         "coupled": ", ".join(T(p) for p in v.params),
         "deviance": None,
     }
@@ -36,7 +80,7 @@ def expfamily_context(d, T=tex, density: str = "p", L=None, label: str = "") -> 
             (r"\eta", many(s.natural for s in f.statistics)),
             (f"T({y})", many(s.stat for s in f.statistics)),
             ("A", L(f.log_partition)),
-            (f"h({y})", L(f.base)),
+            (f"h({y})", L(paper_constant(f.base, (d.observed,)))),
             (r"\phi", L(f.dispersion)),
         ]
         if f.mean is not None:

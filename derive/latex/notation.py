@@ -107,14 +107,37 @@ class _Whole(sp.UnevaluatedExpr):
     is_commutative = True
 
 
+def _at_a_number(expr) -> bool:
+    """Whether ``expr`` holds a density evaluated at a number, written out (x⁰, 0!, a + 0)."""
+    return any(
+        (isinstance(n, sp.Pow) and n.exp == 0)
+        or (isinstance(n, sp.factorial) and n.args[0].is_Integer)
+        or (isinstance(n, sp.Add) and sp.S.Zero in n.args)
+        for n in sp.preorder_traversal(expr)
+    )
+
+
+def _evaluated(expr):
+    """``expr`` built again with evaluation on (an unevaluated tree simplified the way SymPy
+    simplifies on construction: x⁰ = 1, 0! = 1, Γ(a)/Γ(a) = 1)."""
+    with sp.evaluate(True):
+        if not expr.args or isinstance(expr, (sp.Indexed, sp.IndexedBase)):
+            return expr
+        return expr.func(*(_evaluated(a) for a in expr.args))
+
+
 def display_density(dist, args=None):
     """The density as declared, for display (the paper form every output shows): each √ of a
     product kept whole (√(2πσ²), not √2 √π σ).  ``args``: the symbols to call it with (default
     the declaration's own).  None when the declaration cannot be rebuilt that way."""
 
+    observed = {dist.sym(v) for v in dist.observations}
+
     def rebuild(e):
         if not e.args or isinstance(e, (sp.Indexed, sp.IndexedBase)):
             return e
+        if not e.has(*observed) and _at_a_number(e):
+            return _evaluated(e)  # f(0) of a zero-inflation: e^{−λ}, not λ⁰ e^{−λ}/0!
         args = [rebuild(a) for a in e.args]
         if isinstance(e, sp.Pow) and e.exp in (sp.S.Half, -sp.S.Half):
             base = sp.sympify(args[0])

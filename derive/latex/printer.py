@@ -96,6 +96,8 @@ class Printer(LatexPrinter):
     def __init__(self, settings=None):
         super().__init__({**SETTINGS, **(settings or {})})
         self._outer: set[int] = set()
+        self._powered: set[int] = set()  # sums raised to a power that is not an integer
+        self._number_first = False
 
     def _print(self, expr, **kwargs):
         # Our own _print_<Class> wins over a class's _latex (SymPy asks _latex first).
@@ -148,6 +150,8 @@ class Printer(LatexPrinter):
         rationals, as in 1 − cos θ) before the rest (the constants a derivation drops)."""
         negative = term.could_extract_minus_sign()
         key = (negative, term.is_number, not self._has_observed(term))
+        if self._number_first:  # 1 + x²/ν under a power: the number first, as textbooks write
+            key = (negative, not term.is_number, not self._has_observed(term))
         if not outer:
             return key
         return (not (self._has_learned(term) or term.is_Rational), *key)
@@ -157,6 +161,7 @@ class Printer(LatexPrinter):
             list(expr.args) if not isinstance(expr, sp.Add) else expr.as_ordered_terms(order=None)
         )
         outer = id(expr) in self._outer
+        self._number_first = id(expr) in self._powered
         ranked = sorted(enumerate(terms), key=lambda it: (self._term_key(it[1], outer), it[0]))
         return [term for _, term in ranked]
 
@@ -216,11 +221,15 @@ class Printer(LatexPrinter):
             others = [a for a in flat if a is not sp.S.NegativeOne]
             odd = (len(flat) - len(others)) % 2
             positive = others[0] if len(others) == 1 else sp.Mul(*others, evaluate=False)
+            if odd and isinstance(positive, sp.Piecewise):
+                return self._print(negated(positive))
             text = self._print(positive)
             text = r"\left(%s\right)" % text if positive.is_Add and odd else text
             return ("- " if odd else "") + text
         if expr.could_extract_minus_sign():
             positive = -expr
+            if isinstance(positive, sp.Piecewise):  # −{a, b} reads {−a, −b}
+                return self._print(negated(positive))
             text = self._print(positive)
             return "- " + (r"\left(%s\right)" % text if positive.is_Add else text)
         coeff, rest = expr.as_coeff_Mul()
@@ -275,6 +284,8 @@ class Printer(LatexPrinter):
         return score(-base) < score(base)
 
     def _print_Pow(self, expr):
+        if isinstance(expr.base, sp.Add) and not expr.exp.is_integer:
+            self._powered.add(id(expr.base))
         if expr.exp.is_Integer and expr.exp.is_even and self._prefer_flipped(expr.base):
             return super()._print_Pow(sp.Pow(-expr.base, expr.exp, evaluate=False))
         return super()._print_Pow(expr)
@@ -370,11 +381,42 @@ class Printer(LatexPrinter):
             f"{mark}{{{' '.join(parts)}}}" for mark, parts in (("^", supers), ("_", subs)) if parts
         )
 
+    def _print_Piecewise(self, expr):
+        return cases([([self._print(e)], self.condition(c)) for e, c in expr.args])
+
+    def condition(self, cond) -> str:
+        """The condition of a case: "for y = 0", "otherwise"."""
+        return r"\text{otherwise}" if cond == sp.true else r"\text{for}\: %s" % self._print(cond)
+
     def _needs_mul_brackets(self, expr, first=False, last=False) -> bool:
         # Γ(Σ α_j) carries its own parentheses: SymPy brackets any factor that contains a Σ.
         if isinstance(expr, sp.Function) and not isinstance(expr, sp.log):
             return False
         return super()._needs_mul_brackets(expr, first=first, last=last)
+
+
+def negated(expr: sp.Piecewise) -> sp.Piecewise:
+    """−{a if c; b otherwise} as {−a if c; −b otherwise} (the minus taken inside the cases)."""
+    return sp.Piecewise(*((-e, c) for e, c in expr.args))
+
+
+def cases(rows, below: bool = False) -> str:
+    """A ``cases`` environment from (lines of a case, its condition) pairs: a case of several
+    lines as a top-aligned column whose continuation lines are indented.  ``below`` (a narrow
+    column): no column of conditions; each condition follows its case on the same line where
+    the case is one short line (the condition then starts with ``,``), else on a line of its
+    own under it."""
+    out = []
+    for shown, condition in rows:
+        if below and condition.startswith(","):
+            shown = [shown[0] + condition]
+        elif below:
+            shown = [*shown[:-1], shown[-1] + ",", r"\quad " + condition]
+        if len(shown) > 1:
+            body = r" \\ \quad {}".join(shown)
+            shown = [r"\begin{array}[t]{@{}l@{}} %s \end{array}" % body]
+        out.append(shown[0] if below else "%s & %s" % (shown[0], condition))
+    return r"\begin{cases} %s \end{cases}" % r" \\ ".join(out)
 
 
 def _print_logsumexp(printer, expr, exp=None):
@@ -444,12 +486,65 @@ def _group(text: str, i: int) -> tuple[str, int]:
     return text[i + 1 :], len(text)
 
 
+#: The width an environment adds around its columns (a brace), and between two columns.
+_ENVIRONMENTS = {"cases": (1.0, 1.4), "array": (0.0, 0.0), "aligned": (0.0, 0.0)}
+
+
+def _split_top(text: str, separator: str) -> list[str]:
+    """``text`` split at ``separator`` (``\\\\`` or ``&``) outside braces and environments."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        if text.startswith(r"\begin{", i):
+            depth += 1
+        elif text.startswith(r"\end{", i):
+            depth -= 1
+        elif text[i] in "{}":
+            depth += 1 if text[i] == "{" else -1
+        elif depth == 0 and text.startswith(separator, i):
+            parts.append(text[start:i])
+            i = start = i + len(separator)
+            continue
+        elif text[i] == "\\":
+            i += 1  # an escaped character (\{, \&) or the first letter of a command
+        i += 1
+    return [*parts, text[start:]]
+
+
+def _environment(text: str, i: int) -> tuple[float, int]:
+    """The width of the environment ``\\begin{name}…\\end{name}`` starting at ``text[i]`` (its
+    widest row, column by column), and the index after it."""
+    name = re.match(r"\\begin\{(\w+)\}(\[\w\]|)(\{[^{}]*\}|)", text[i:])
+    start = i + len(name.group(0))
+    depth, j = 1, start
+    while depth and j < len(text):
+        if text.startswith(r"\begin{", j):
+            depth += 1
+        elif text.startswith(r"\end{", j):
+            depth -= 1
+            if not depth:
+                break
+        j += 1
+    body, end = text[start:j], j + len(r"\end{%s}" % name.group(1))
+    brace, gap = _ENVIRONMENTS.get(name.group(1), (0.0, 0.0))
+    columns: list[float] = []
+    for row in _split_top(body, r"\\"):
+        for k, cell in enumerate(_split_top(row, "&")):
+            if k >= len(columns):
+                columns.append(0.0)
+            columns[k] = max(columns[k], _width(cell))
+    return brace + sum(columns) + gap * max(len(columns) - 1, 0), end
+
+
 def _width(text: str) -> float:
     """A rough display width of LaTeX maths, in characters (enough to decide line breaks)."""
     width, i = 0.0, 0
     while i < len(text):
         c = text[i]
         if c == "\\":
+            if text.startswith(r"\begin{", i):
+                shown, i = _environment(text, i)
+                width += shown
+                continue
             m = re.match(r"\\([A-Za-z]+|.)", text[i:])
             command, i = m.group(1), i + len(m.group(0))
             if command in _ZERO_WIDTH:
@@ -526,10 +621,13 @@ def _wrapped(opener: str, inner: list[str], closer: str) -> list[str]:
 
 def _breaking_factor(printer: Printer, expr):
     """The factor of a product to set on lines of its own: the widest exponential, logarithm,
-    sum or Σ (a normaliser stays in front of it)."""
+    sum, Σ or stable primitive (a normaliser stays in front of it)."""
     best, widest = None, 0.0
     for factor in expr.args:
-        if isinstance(factor, (sp.exp, sp.log, sp.Add, sp.Sum, sp.Product, sp.Integral)):
+        primitive = isinstance(factor, sp.Function) and hasattr(type(factor), "_latex")
+        if primitive or isinstance(
+            factor, (sp.exp, sp.log, sp.Add, sp.Sum, sp.Product, sp.Integral)
+        ):
             width = _width(printer._print(factor))
             if width > widest:
                 best, widest = factor, width
@@ -564,17 +662,27 @@ def _atoms(printer: Printer, expr, room: float) -> list[str]:
         if isinstance(body, sp.Add):
             return _wrapped(printer.limits(expr) + r" \Bigl(", inner, r"\Bigr)")
         return [printer.limits(expr) + " " + inner[0], *inner[1:]]
+    if isinstance(expr, sp.Piecewise):
+        return [_broken_cases(printer, expr, room)]
     if isinstance(expr, sp.Mul) and expr.could_extract_minus_sign():
         positive = -expr
+        if isinstance(positive, sp.Piecewise):
+            return [_broken_cases(printer, negated(positive), room)]
         inner = _atoms(printer, positive, room - 2)
         if isinstance(positive, sp.Add):
             return _wrapped(r"- \Bigl(", inner, r"\Bigr)")
         return ["- " + inner[0], *inner[1:]]
     if isinstance(expr, (sp.exp, sp.log)):
         arg = expr.args[0]
-        if not isinstance(arg, (sp.Add, sp.Mul, sp.Sum)) or _width(printer._print(arg)) <= 8:
+        if isinstance(arg, sp.Piecewise):  # log {…}: the cases need no parentheses
+            name = _function_name(printer, expr)
+            return [name + " " + _broken_cases(printer, arg, room - _width(name))]
+        breakable = (sp.Add, sp.Mul, sp.Sum, sp.Function, sp.Min, sp.Max)
+        if not isinstance(arg, breakable) or _width(printer._print(arg)) <= 8:
             return [whole]
         inner = _atoms(printer, arg, room - 3)
+        if len(inner) == 1:  # nothing to break inside: as printed, log x without brackets
+            return [whole]
         return _wrapped(_function_name(printer, expr) + r"\Bigl(", inner, r"\Bigr)")
     if type(expr).__name__ == "logsumexp":
         f, k, K = expr.args
@@ -592,6 +700,10 @@ def _atoms(printer: Printer, expr, room: float) -> list[str]:
         opener = r"\int_{%s}^{%s} \Bigl(" % (printer._print(lo), printer._print(hi))
         inner = _atoms(printer, expr.function, room - 4)
         return _wrapped(opener, inner, r"\Bigr) \, d%s" % printer._print(y))
+    if isinstance(expr, (sp.Function, sp.Min, sp.Max)) and expr.args:
+        broken = _function_atoms(printer, expr, room)
+        if broken is not None:
+            return broken
     if isinstance(expr, sp.Pow) and expr.exp == -1 and isinstance(expr.base, sp.Add):
         return _wrapped(r"\Bigl(", _atoms(printer, expr.base, room - 3), r"\Bigr)^{-1}")
     if isinstance(expr, sp.Mul) and any(isinstance(a, sp.Mul) for a in expr.args):
@@ -607,11 +719,15 @@ def _atoms(printer: Printer, expr, room: float) -> list[str]:
         others = [a for a in expr.args if a is not factor]
         rest = others[0] if len(others) == 1 else expr.func(*others, evaluate=False)
         inner = _atoms(printer, factor, room - 2)
-        if isinstance(factor, sp.Add):
+        if isinstance(factor, sp.Add) and len(inner) == 1:
+            inner = [r"\left(%s\right)" % inner[0]]
+        elif isinstance(factor, sp.Add):
             inner = _wrapped(r"\Bigl(", inner, r"\Bigr)")
         if rest == 1:
             return inner
         front = printer._print(rest)
+        if isinstance(rest, sp.Add):  # (ν/2 + 1/2) log(…), never ν/2 + 1/2 log(…)
+            front = r"\left(%s\right)" % front
         reciprocal = any(
             isinstance(f, sp.Pow) and f.exp == -1 and isinstance(f.base, sp.Add)
             for f in sp.Mul.make_args(rest)
@@ -622,6 +738,37 @@ def _atoms(printer: Printer, expr, room: float) -> list[str]:
             return [*front, *inner]
         return [front, *inner]
     return [whole]
+
+
+def _function_atoms(printer: Printer, expr, room: float) -> list[str] | None:
+    """A function of wide arguments, ``f(a, b)``, broken between and inside its arguments when it
+    prints as a name and its arguments in parentheses; a primitive that prints as its definition
+    (log(e^a − e^b)) broken as that definition; None when neither holds."""
+    if all(_is_atom(a) or a.is_number for a in expr.args):
+        return None  # σ(z) has nothing to break
+    marks = sp.symbols("X0:%d" % len(expr.args))  # short: e^{X_0}, never \exp(…)
+    try:
+        shown = printer._print(expr.func(*marks))
+    except Exception:  # a function that refuses plain symbols
+        return None
+    texts = [printer._print(m) for m in marks]
+    listed = r"\left(%s\right)" % ", ".join(texts)
+    if shown.endswith(listed) and all(shown.count(t) == 1 for t in texts):
+        inner = []
+        for k, arg in enumerate(expr.args):
+            parts = _atoms(printer, arg, room - 3)
+            inner += [*parts[:-1], parts[-1] + ("," if k < len(marks) - 1 else "")]
+        return _wrapped(shown[: -len(listed)] + r"\Bigl(", inner, r"\Bigr)")
+    rewrite = getattr(expr.func, "_eval_rewrite_as_exp", None)
+    if rewrite is None or isinstance(expr, (sp.exp, sp.log)):
+        return None
+    with sp.evaluate(False):
+        definition = rewrite(expr, *marks)
+    if printer._print(definition) != shown:
+        return None
+    with sp.evaluate(False):
+        definition = rewrite(expr, *expr.args)
+    return _atoms(printer, definition, room)
 
 
 def _fraction_atoms(printer: Printer, expr, room: float, whole: str) -> list[str]:
@@ -652,16 +799,33 @@ def _fraction_atoms(printer: Printer, expr, room: float, whole: str) -> list[str
     return [*heads, *tail]
 
 
-def lines(expr, width: float = WIDTH, first: float | None = None, **settings) -> list[str]:
-    """``expr`` as LaTeX lines no wider than ``width`` (``first``: the room on the first line);
-    breaks fall between the terms of a sum, inside the parentheses of a Σ over a sum, of an
-    exponential or a logarithm of a sum, or of a bracketed sum.  Continuation lines start with
-    their sign; a template joins them with ``\\\\ &\\quad {}``."""
-    printer = Printer(settings)
-    expr = sp.sympify(expr)
-    printer._outer = {id(a) for a in _outer_adds(expr)}
+#: A case narrower than this fraction of the line beside its condition: the conditions go on
+#: lines of their own, under their cases.
+_CASE_ROOM = 0.55
+
+
+def _broken_cases(printer: Printer, expr: sp.Piecewise, room: float) -> str:
+    """The cases of ``expr`` no wider than ``room`` where they can be: each case broken into
+    lines beside its condition, or, where that leaves a case too little room, under it."""
+    conditions = [printer.condition(c) for _, c in expr.args]
+    brace, gap = _ENVIRONMENTS["cases"]
+    beside = room - brace - gap - max(_width(c) for c in conditions)
+    below = beside < _CASE_ROOM * room
+    case_room = (room - brace - 1.0 if below else beside) - 0.5  # text-style sizes: a margin
+    rows = []
+    for (e, _), c in zip(expr.args, conditions, strict=True):
+        shown = _pack(printer, e, case_room - 1.0, case_room)
+        if below and len(shown) == 1 and _width(shown[0] + c) + 2.5 <= case_room:
+            c = r", \quad " + c  # a short case keeps its condition on its line
+        rows.append((shown, c))
+    if not below and all(len(shown) == 1 for shown, _ in rows):
+        return cases(rows)
+    return cases(rows, below=below)
+
+
+def _pack(printer: Printer, expr, width: float, first: float) -> list[str]:
+    """The atoms of ``expr`` packed greedily into lines: ``first`` wide, then ``width``."""
     whole = printer._print(expr)
-    first = width if first is None else first
     if _width(whole) <= first:
         return [whole]
     out, current, room = [], "", first
@@ -672,3 +836,14 @@ def lines(expr, width: float = WIDTH, first: float | None = None, **settings) ->
         current += atom + " "
     out.append(current.rstrip())
     return out
+
+
+def lines(expr, width: float = WIDTH, first: float | None = None, **settings) -> list[str]:
+    """``expr`` as LaTeX lines no wider than ``width`` (``first``: the room on the first line);
+    breaks fall between the terms of a sum, inside the parentheses of a Σ over a sum, of an
+    exponential or a logarithm of a sum, or of a bracketed sum.  Continuation lines start with
+    their sign; a template joins them with ``\\\\ &\\quad {}``."""
+    printer = Printer(settings)
+    expr = sp.sympify(expr)
+    printer._outer = {id(a) for a in _outer_adds(expr)}
+    return _pack(printer, expr, width, width if first is None else first)
