@@ -108,6 +108,15 @@ _TO_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _NAMES = {"loggamma": "log Γ", "gamma": "Γ", "lgamma": "log Γ", "polygamma": "ψ"}
 
 
+def _cases(printer, e) -> list[str]:
+    """Each case of a Piecewise as "value for condition" (the last, "value otherwise")."""
+    return [
+        f"{printer._print(value)} "
+        + ("otherwise" if cond is sp.true else f"for {printer._print(cond)}")
+        for value, cond in e.args
+    ]
+
+
 class Linear(StrPrinter):
     """Mathematical notation on one line: σ², 1/(2·σ²), √x, log Γ(1 + y), |x|, Σ_(k=1..K) …
     (SymPy's str() writes Python: σ**2, 1/(2*σ**2), sqrt(x), loggamma(1 + y), Abs(x))."""
@@ -135,6 +144,18 @@ class Linear(StrPrinter):
 
     def _print_Abs(self, e):
         return "|" + self._print(e.args[0]) + "|"
+
+    def _print_Equality(self, e):
+        return f"{self._print(e.lhs)} = {self._print(e.rhs)}"
+
+    def _print_Piecewise(self, e):
+        """Cases as a reader writes them on one line: {a for y = 0; b for y = K; c otherwise}."""
+        cases = [
+            f"{self._print(value)} "
+            + ("otherwise" if cond is sp.true else f"for {self._print(cond)}")
+            for value, cond in e.args
+        ]
+        return "{" + "; ".join(cases) + "}"
 
     def _print_Max(self, e):
         return "max(" + ", ".join(self._print(a) for a in e.args) + ")"
@@ -272,7 +293,13 @@ def fitted(
         pad = indent + " " * (len(relation) + 3)
         first = f"{indent}  {relation} "
     for r in rhs:
-        lines += _filled(first, linear(r), pad, width)
+        if isinstance(r, sp.Piecewise):  # one case a line: {a for y = 0; ⏎ b otherwise}
+            cases = _cases(Linear(), display(r))
+            for i, case in enumerate(cases):
+                text = ("{" if i == 0 else "") + case + (";" if i < len(cases) - 1 else "}")
+                lines += _filled(first if i == 0 else pad + " ", text, pad + "  ", width)
+        else:
+            lines += _filled(first, linear(r), pad, width)
         first = pad[: -len(relation) - 2] + f"{relation} "
     return "\n".join(lines)
 

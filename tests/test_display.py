@@ -55,3 +55,17 @@ def test_reading_ignores_index_names_but_not_the_factorisation():
     assert reading(sp.log(sp.Sum(sp.exp(z[j]), (j, 1, K)))) == reading(logsumexp(z[k], k, K))
     factored = sp.Mul(1 / (2 * sigma**2), (y - mu) ** 2, evaluate=False)
     assert reading(factored) != reading((y - mu) ** 2 / (2 * sigma**2))
+
+
+def test_cases_too_wide_for_the_terminal_are_one_case_a_line():
+    """A loss given by cases (the ordinal entries) that does not fit in 2-D is written as a reader
+    writes cases, one a line — never SymPy's Piecewise((…, Eq(y, 0)), …)."""
+    y, a = sp.symbols("y a", real=True)
+    wide = sum(sp.Symbol(f"term_{i}") for i in range(30))
+    cases = sp.Piecewise((sp.log(1 + a), sp.Eq(y, 0)), (wide, y < 5), (a * y, True))
+    text = fitted(sp.Symbol("loss"), cases, width=60)
+    lines = text.splitlines()
+    assert "Piecewise" not in text and "Eq(" not in text
+    assert lines[0] == "   loss = {log(1 + a) for y = 0;"
+    assert lines[-1].endswith("a·y otherwise}") and all(len(line) <= 60 for line in lines)
+    assert sum(line.rstrip().endswith(";") for line in lines) == 2  # three cases
