@@ -381,8 +381,8 @@ class Distribution:
     def __post_init__(self):
         if not isinstance(self.name, str) or not NAME.match(self.name):
             raise ValueError(
-                f"distribution name {self.name!r}: letters, digits, spaces and . _ , = + : / * ( ) - "
-                "only (the name is written into LaTeX, code and file names)"
+                f"distribution name {self.name!r}: letters, digits, spaces and . _ , = + : / * ( ) "
+                "- only (the name is written into LaTeX, code and file names)"
             )
         if self.natural_link is not None and self.natural_link not in NATURAL_LINKS:
             raise ValueError(f"{self.name}: unknown natural link {self.natural_link!r}")
