@@ -37,7 +37,7 @@ import sympy as sp
 
 from .errors import UserError, shown
 from .functions import sigmoid, softplus
-from .spec import CLASS_INDEX, N_CLASSES
+from .spec import CLASS_INDEX, IDENTIFIER, N_CLASSES
 
 #: Sizes refused before parsing: ANTLR's Python runtime is slow on deep nesting (about 2 s at
 #: depth 12), and nothing a paper writes comes close.
@@ -111,7 +111,6 @@ _ACCENTS = {
 }
 _WRAPPER_RE = re.compile(r"\\(?:%s)\s*\{([^{}]*)\}" % _WRAPPERS)
 _ACCENT_RE = re.compile(r"\\(%s)\s*\{([^{}]*)\}" % "|".join(_ACCENTS))
-IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
 def symbol_name(raw: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shutil
 import time
 
 import pytest
@@ -180,3 +181,65 @@ def test_source_for_an_ascii_terminal_is_written_as_utf8():
     stdout.flush()
     source = buffer.getvalue().decode("utf-8")
     assert not source.isascii() and "def loss(" in ast.unparse(ast.parse(source))
+
+
+# ---------------------------------------------------------------------------- names from Python
+
+HOSTILE_NAMES = ["x}\\input{/etc/passwd}", "a\nb", "mu$", "\\write18{ls}", "m%u", "a#b", "a b", ""]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_variable_name_that_is_not_an_identifier_is_refused(name):
+    """A Var's name is written as it is into code and LaTeX: only identifiers are taken."""
+    from derive.spec import Var
+
+    with pytest.raises(ValueError, match="variable name"):
+        Var(name, "real")
+
+
+@pytest.mark.parametrize("name", ["x\n\\input{/etc/passwd}", "a}b", "a\\b", "50%", "$x$", "a~b"])
+def test_a_distribution_name_with_markup_is_refused(name):
+    """A comment line `% derive: NAME` ends at a newline: a name could have ended it and run TeX."""
+    import dataclasses
+
+    from derive.catalog import CATALOG
+
+    with pytest.raises(ValueError, match="distribution name"):
+        dataclasses.replace(CATALOG["gaussian"], name=name)
+
+
+def test_text_of_a_python_declaration_stays_text_in_latex(tmp_path):
+    """Title, notes and variable docs with TeX's special characters and commands: escaped in the
+    fragment (no command of theirs survives) and in a document pdflatex compiles."""
+    import dataclasses
+    import re
+
+    from conftest import pdflatex
+
+    from derive import latex
+    from derive.catalog import CATALOG
+    from derive.derivation import derive
+    from derive.spec import Var
+
+    hostile = "\\input{/etc/passwd} \\write18{touch pwned} }{ $ % # & ~ ^ _"
+    base = CATALOG["gaussian"]
+    dist = dataclasses.replace(
+        base,
+        name="gaussian-test",
+        title=hostile,
+        notes=hostile,
+        params=(Var("mu", "real", doc=hostile),),
+    )
+    d = derive(dist)
+    fragment = latex.fragment(d, latex.Notation())
+    document = latex.document([d], latex.Notation(), sections=())
+    for text in (fragment, document):
+        assert not re.search(r"\\(input|write18)\b", text)
+        assert "\\textbackslash{}input" in text
+    labels = re.findall(r"\\label\{eq:([^:}]*):", fragment)
+    assert labels and set(labels) == {"gaussian-test"}  # one key per name, in every label
+    if shutil.which("pdflatex"):
+        source = tmp_path / "hostile.tex"
+        source.write_text(document)
+        pdflatex(source)  # raises on a TeX error
+        assert not (tmp_path / "pwned").exists()

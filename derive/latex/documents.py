@@ -27,6 +27,8 @@ def _link_equation(dist, link, settings) -> str:
 
 
 def _label(text: str) -> str:
+    """A name as a label key (\\label{eq:KEY:loss}, \\ref{sec:KEY}): one key per name, the same
+    in every label of its section."""
     return re.sub(r"[^A-Za-z0-9.:-]+", "-", text).strip("-") or "x"
 
 
@@ -202,7 +204,7 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
         same = previous_lhs is not None and step.lhs == previous_lhs
         ctx = {
             "kind": step.kind,
-            "label": _label(f"eq:{dist.name}:{label}"),
+            "label": f"eq:{_label(dist.name)}:{label}",
             "numbered": notation.numbered(step.kind),
             "lhs": lhs,
             "same_lhs": same,
@@ -412,7 +414,7 @@ def relative_context(d, notation: Notation | None = None) -> dict:
             "kind": step.kind,
             "note": step.note,
             "relation": RELATIONS[step.data["relation"]],
-            "label": _label(f"eq:{rel.name}:{label}"),
+            "label": f"eq:{_label(rel.name)}:{label}",
             "numbered": notation.numbered(step.kind),
             "lhs": T(lhs),
             "same_lhs": previous_lhs is not None and lhs == previous_lhs,
@@ -425,7 +427,7 @@ def relative_context(d, notation: Notation | None = None) -> dict:
                     "at": point(at),
                     "lines": L(value),
                     "approx": None if value.is_Rational else f"{float(sp.N(value, 20)):.6g}",
-                    "label": _label(f"eq:{rel.name}:{label}-{number}"),
+                    "label": f"eq:{_label(rel.name)}:{label}-{number}",
                     "numbered": notation.number != "none",
                 }
                 for number, (at, value) in enumerate(
