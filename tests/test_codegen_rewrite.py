@@ -296,3 +296,25 @@ def test_positive_factors_keep_the_log():
     before = w * sp.log(u)
     after, fired = apply_rules(before, CODE_RULES, passes=4)
     assert after == before and fired == []
+
+
+def test_a_guarded_case_with_the_class_count_gets_a_safe_log_difference_gap():
+    """guard_cases: where a case's value involves K (its safe class may not exist: two ordinal
+    classes), each logdiffexp(a, b) gets b = a − 1 outside the case; a case free of K (the
+    censored interval) keeps its log-difference as it is, only its observed symbol guarded."""
+    from derive.codegen.rewrite import Where, guard_cases
+    from derive.functions import logdiffexp
+    from derive.spec import N_CLASSES
+
+    y, a, b = sp.symbols("y a b", real=True)
+    cond = sp.Eq(y, 0)
+    guards = {cond: {y: 0}, sp.true: {y: 1}}
+    with_k = sp.Piecewise((a, cond), (logdiffexp(a * y, b * N_CLASSES), True))
+    got = guard_cases(with_k, guards, [y])
+    ya = Where(sp.Not(cond), y, 1)
+    assert got.args[1][0] == logdiffexp(a * ya, Where(sp.Not(cond), b * N_CLASSES, a * ya - 1))
+    without_k = sp.Piecewise((a, cond), (logdiffexp(a * y, b), True))
+    assert guard_cases(without_k, guards, [y]).args[1][0] == logdiffexp(a * ya, b)
+    # outside the case (y = 0): a·1 and a·1 − 1, a gap of −1 whatever K is
+    safe = got.args[1][0].subs({y: 0, a: 2.0, b: 3.0, N_CLASSES: 1})
+    assert (float(safe.args[0]), float(safe.args[1])) == (2.0, 1.0)

@@ -7,6 +7,8 @@ oracle, split, recognition, steps) run on both entries in test_catalog.py."""
 
 from __future__ import annotations
 
+import warnings
+
 import mpmath
 import numpy as np
 import pytest
@@ -90,7 +92,7 @@ def test_nll_equals_statsmodels_ordered_model(name, classes, rng):
     exact = np.array([_nll_mp(name, *row) for row in zip(y, eta, c_raw, strict=True)])
     likely = exact < -np.log(1e-4)
     assert likely.sum() > 200
-    np.testing.assert_allclose(ours[likely], theirs[likely], rtol=1e-9)
+    np.testing.assert_allclose(ours[likely], theirs[likely], rtol=1e-9, atol=1e-14)
     np.testing.assert_allclose(ours, exact, rtol=1e-13)
     # the loss is the NLL (nothing is dropped, a = 1), also summed and averaged
     assert module(name).loss(y, eta, c_raw, reduction="sum") == pytest.approx(exact.sum(), 1e-12)
@@ -237,3 +239,82 @@ def test_the_declaration_reads_k_cutpoints_and_k_plus_1_classes():
     assert [v.name for v in dist.learned] == ["eta", "theta"]
     assert dist.support_bounds == (0, N_CLASSES)
     assert "K + 1" in dist.notes and "statsmodels" in dist.notes
+
+
+def _edge_rows(classes):
+    """Every class (both ends, and each between where K ≥ 2) at η = −30, 0.4 and +30 against
+    cutpoints around 0: the lowest and highest classes far in either tail."""
+    y = np.repeat(np.arange(classes + 1.0), 3)
+    eta = np.tile([-30.0, 0.4, 30.0], classes + 1)
+    c_raw = np.tile(np.linspace(-0.5, 0.5, classes), (len(y), 1))
+    return y, eta, c_raw
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("classes", [1, 2, 4])
+def test_numpy_raises_no_floating_point_warning_at_any_class_count(name, classes):
+    """K = 1 (two classes) has no class between the ends: the unused middle case used to be
+    evaluated at c_{y+1} = c_y, log(0), and warned. Every numpy floating-point flag is an error
+    here; the values are mpmath's (50 digits)."""
+    y, eta, c_raw = _edge_rows(classes)
+    m = module(name)
+    with np.errstate(all="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        values = m.nll(y, eta, c_raw, reduction="none")
+        loss = m.loss(y, eta, c_raw, reduction="none")
+        grads = m.gradient(y, eta, c_raw)
+        hessians = m.hessian(y, eta, c_raw)
+    expected = [_nll_mp(name, *row) for row in zip(y, eta, c_raw, strict=True)]
+    np.testing.assert_allclose(values, expected, rtol=1e-12)
+    np.testing.assert_array_equal(loss, values)
+    for g in (*grads, *hessians):
+        assert np.all(np.isfinite(g))
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("classes", [1, 2, 4])
+def test_two_classes_match_statsmodels(name, classes, rng):
+    """The edge rows' moderate values (η = 0.4) and random rows against statsmodels
+    OrderedModel, where P(y) > 1e-4 (statsmodels adds 1e-20 inside its log, and rounds F(u) −
+    F(l) near P = 1: an absolute error ~1e-16 on a loss near 0, hence the atol)."""
+    y, eta, c_raw = _sample(rng, 60, classes)
+    ey, eeta, ec = _edge_rows(classes)
+    keep = eeta == 0.4
+    y, eta, c_raw = (np.concatenate([a, b[keep]]) for a, b in ((y, ey), (eta, eeta), (c_raw, ec)))
+    ours = module(name).nll(y, eta, c_raw, reduction="none")
+    theirs = -np.concatenate(
+        [statsmodels_ordinal_loglike(y[i : i + 1], eta[i], c_raw[i], DISTR[name]) for i in
+         range(len(y))]
+    )  # fmt: skip
+    likely = ours < -np.log(1e-4)
+    assert likely.sum() > len(y) // 2
+    np.testing.assert_allclose(ours[likely], theirs[likely], rtol=1e-9, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("classes", [1, 2, 4])
+def test_torch_module_gradients_are_finite_at_any_class_count(name, classes):
+    """Autograd through the torch module's loss (torch.where passes 0 to the unused case, and
+    0·∞ = NaN if that case is −∞: the double-where feeds it a finite point) at every class, η =
+    ±30: finite, equal to numpy's derived gradient and to central finite differences of numpy's
+    NLL."""
+    torch = pytest.importorskip("torch")
+    y, eta, c_raw = _edge_rows(classes)
+    cls = {"ordinal-logit": "OrdinalLogitLoss", "ordinal-probit": "OrdinalProbitLoss"}[name]
+    loss = getattr(module(name, backend="torch", grad=True), cls)(reduction="sum")
+    te = torch.tensor(eta, requires_grad=True)
+    tc = torch.tensor(c_raw, requires_grad=True)
+    loss(te, tc, torch.tensor(y, dtype=torch.long)).backward()
+    assert torch.isfinite(te.grad).all() and torch.isfinite(tc.grad).all()
+    m = module(name)
+    g_eta, g_raw = m.gradient(y, eta, c_raw)
+    np.testing.assert_allclose(te.grad.numpy(), g_eta, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(tc.grad.numpy(), g_raw, rtol=1e-10, atol=1e-13)
+    h = 1e-5
+    fd_eta = _fd(lambda e: m.nll(y, e, c_raw, reduction="none"), eta, h)
+    np.testing.assert_allclose(te.grad.numpy(), fd_eta, rtol=1e-6, atol=1e-7)
+    for j in range(classes):
+        step = np.zeros(classes)
+        step[j] = 1.0
+        fd = _fd(lambda t, s=step: m.nll(y, eta, c_raw + t * s, reduction="none"), 0.0, h)
+        np.testing.assert_allclose(tc.grad.numpy()[:, j], fd, rtol=1e-6, atol=1e-7)

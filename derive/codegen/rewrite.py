@@ -18,6 +18,7 @@ from ..functions import (
     apply_rules,
     log1mexp,
     log_i0,
+    logdiffexp,
     sigmoid,
     softplus,
     stabilise,
@@ -116,7 +117,13 @@ def _guard_of(cond, guards):
 def guard_cases(expr, guards, observed):
     """Each case of each Piecewise in ``expr`` with the observed symbols in it replaced by
     ``Where(condition, symbol, safe value)``, the safe values from ``guards`` (condition →
-    {symbol: value}); a case without guards is left as it is."""
+    {symbol: value}); a case without guards is left as it is.
+
+    A guarded case that involves the class count K can have no safe class for some K (two
+    ordinal classes have none between the ends: the middle case's log-difference is then
+    log(F(c_1 − η) − F(c_1 − η)) = −∞ at every class, and its gradient 0·∞ = NaN through
+    `where`). Its log-differences log(eᵃ − eᵇ) are therefore also fed a safe gap, b = a − 1,
+    where the case is not selected (:func:`_safe_gaps`)."""
 
     def guard(pw):
         cases, earlier = [], []
@@ -127,11 +134,25 @@ def guard_cases(expr, guards, observed):
             mapping = {
                 s: Where(selected, s, safe[s]) for s in observed if s in safe and value.has(s)
             }
-            cases.append((value.xreplace(mapping) if mapping else value, cond))
+            if mapping:
+                value = value.xreplace(mapping)
+                if value.has(N_CLASSES):
+                    value = _safe_gaps(value, selected)
+            cases.append((value, cond))
             earlier.append(cond)
         return sp.Piecewise(*cases, evaluate=False)
 
     return expr.replace(lambda e: isinstance(e, sp.Piecewise), guard)
+
+
+def _safe_gaps(value, selected):
+    """Each logdiffexp(a, b) in ``value`` as logdiffexp(a, Where(selected, b, a − 1)): finite,
+    with finite derivatives (they are written through logdiffexp itself), where the case is not
+    selected; unchanged where it is."""
+    return value.replace(
+        lambda e: isinstance(e, logdiffexp),
+        lambda e: logdiffexp(e.args[0], Where(selected, e.args[1], e.args[0] - 1)),
+    )
 
 
 class lgamma_ratio(sp.Function):
