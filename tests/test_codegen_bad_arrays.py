@@ -218,15 +218,16 @@ def test_blocked_nll_is_inf_for_a_value_outside_the_support_in_the_last_block_on
 
 @pytest.mark.parametrize(
     "sigma",
-    [-1.0, np.array(0.0), np.array([-1.0]), "last"],
-    ids=["float", "0-d", "(1,)", "last-of-full"],
+    [-1.0, 0.0, np.array(0.0), np.array([-1.0]), "last"],
+    ids=["float", "zero", "0-d", "(1,)", "last-of-full"],
 )
 def test_blocked_nll_is_nan_for_a_parameter_outside_its_domain_given_once_or_in_the_last_block(
     sigma,
 ):
     """A number or broadcast array is checked once per call, a full-size one block by block:
     sigma <= 0 gives NaN either way (scipy: norm.logpdf with scale <= 0 is NaN), also where an
-    observed value outside the support sits beside it (NaN wins over +inf, as the masks say)."""
+    observed value outside the support sits beside it (NaN wins over +inf, as the masks say).
+    A Python 0.0 gives NaN, not the ZeroDivisionError of 1/sigma**2 in the blocked sum."""
     m = module("gaussian")
     n = 3 * m._BLOCK + 17
     y, mu = np.linspace(-1, 1, n), np.zeros(n)
