@@ -169,6 +169,112 @@ def test_blocked_nll_flags_a_single_bad_value_in_any_block():
     assert np.isnan(m.nll(y, lam))
 
 
+#: (entry, the good observed value, the parameters, scipy's log-density, bad observed values):
+#: the support checks of the blocked nll, each bound and the integer test
+LAST_BLOCK = [
+    (
+        "bernoulli-logit",
+        1.0,
+        [0.4],
+        lambda y, z: stats.bernoulli.logpmf(y, 1 / (1 + np.exp(-z))),
+        [-1.0, 1.5, 0.5, "subnormal", "below 1", np.nan],
+    ),
+    ("beta", 0.5, [2.0, 3.0], lambda y, a, b: stats.beta.logpdf(y, a, b), [-0.25, 1.5, np.inf]),
+    ("poisson", 2.0, [1.5], lambda y, lam: stats.poisson.logpmf(y, lam), [-1.0, 2.5, -np.inf]),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name, good, params, oracle, bads", LAST_BLOCK)
+def test_blocked_nll_is_inf_for_a_value_outside_the_support_in_the_last_block_only(
+    name, good, params, oracle, bads, dtype
+):
+    """The value checks of numbers and broadcast arrays run once per call, those of full-size
+    arrays block by block: a bad observed value in the last block (of 3, N > _BLOCK) still makes
+    the mean and sum +inf, as scipy's -logpdf and the element-wise masks say.  NaN is +inf for a
+    discrete support (NaN is no integer), as the masks give."""
+    m = module(name)
+    n = 3 * m._BLOCK + 17
+    y = np.full(n, good, dtype)
+    full = [np.full(n, p, dtype) for p in params]
+    assert np.isfinite(m.nll(y, *full)) and np.isfinite(m.nll(y, *params))
+    if name == "bernoulli-logit":  # -0.0 is a label 0 (its bits fail the fast test)
+        assert np.isfinite(m.nll(np.where(np.arange(n) == n - 1, dtype(-0.0), y), *full))
+    edges = {
+        "subnormal": np.finfo(dtype).smallest_subnormal,
+        "below 1": np.nextafter(dtype(1), dtype(0)),
+    }
+    for bad in bads:
+        y[-1] = bad = edges.get(bad, bad)
+        masks = m.nll(y[-3:], *[p[-3:] for p in full], reduction="none")
+        if not np.isnan(bad):  # scipy: -logpmf(NaN) is NaN
+            assert np.isposinf(-oracle(float(y[-1]), *params))
+        assert np.isposinf(masks[-1]) and np.isfinite(masks[:-1]).all(), (bad, masks)
+        for reduction in ("mean", "sum"):
+            assert np.isposinf(m.nll(y, *full, reduction=reduction)), (bad, reduction)
+            assert np.isposinf(m.nll(y, *params, reduction=reduction)), (bad, reduction)
+        y[-1] = good
+
+
+@pytest.mark.parametrize(
+    "sigma",
+    [-1.0, 0.0, np.array(0.0), np.array([-1.0]), "last"],
+    ids=["float", "zero", "0-d", "(1,)", "last-of-full"],
+)
+def test_blocked_nll_is_nan_for_a_parameter_outside_its_domain_given_once_or_in_the_last_block(
+    sigma,
+):
+    """A number or broadcast array is checked once per call, a full-size one block by block:
+    sigma <= 0 gives NaN either way (scipy: norm.logpdf with scale <= 0 is NaN), also where an
+    observed value outside the support sits beside it (NaN wins over +inf, as the masks say).
+    A Python 0.0 gives NaN, not the ZeroDivisionError of 1/sigma**2 in the blocked sum."""
+    m = module("gaussian")
+    n = 3 * m._BLOCK + 17
+    y, mu = np.linspace(-1, 1, n), np.zeros(n)
+    if isinstance(sigma, str):
+        sigma = np.ones(n)
+        sigma[-1] = 0.0
+    assert np.isnan(stats.norm.logpdf(0.0, 0.0, np.ravel(sigma)[-1]))
+    assert np.isnan(m.nll(y[-2:], mu[-2:], np.ravel(sigma)[-1], reduction="none")).all()
+    for reduction in ("mean", "sum"):
+        assert np.isnan(m.nll(y, mu, sigma, reduction=reduction))
+    assert np.isfinite(m.nll(y, mu, 1.0)) and np.isfinite(m.nll(y, mu, np.array([1.0])))
+    p = module("poisson")
+    yp = np.ones(n)
+    yp[-1] = -1.0
+    assert np.isposinf(p.nll(yp, 2.0))
+    assert np.isnan(p.nll(yp, -2.0)) and np.isnan(p.nll(yp, np.array([0.0])))
+    lam = np.full(n, 2.0)
+    lam[-1] = 0.0
+    assert np.isnan(p.nll(yp, lam))
+
+
+def test_in_unit_decides_only_what_the_bounds_say():
+    """_in_unit (one integer maximum over the bits) is True only where every value lies in
+    [+0, 1]: compared with numpy's own min/max on each edge, float32 and float64."""
+    m = module("bernoulli-logit")
+    tiny = np.finfo(np.float64).tiny
+    for dtype in (np.float64, np.float32):
+        for values in (
+            [0.0, 1.0],
+            [0.5, tiny],
+            [-0.0, 1.0],
+            [1.0, np.nextafter(1.0, 2.0)],
+            [np.nan, 0.5],
+            [-1e-300, 0.0],
+            [np.inf, 0.0],
+            [0.25],
+        ):
+            x = np.array(values, dtype)
+            exact = bool(np.min(x) >= 0 and np.max(x) <= 1) and not np.signbit(x).any()
+            assert m._in_unit(x) == exact, (values, dtype)
+            if not m._in_unit(x):  # then the exact check decides: never a wrong "inside"
+                continue
+            assert np.min(x) >= 0 and np.max(x) <= 1
+    assert m._in_unit(0.5) and not m._in_unit(1.5) and not m._in_unit(float("nan"))
+    assert not m._in_unit(np.array([0.5], ">f8")) and not m._in_unit(np.zeros(0))
+
+
 # ---------------------------------------------------------------------------- labels in loss
 
 LABELLED = [n for n in NAMES if labels_range(derivation(n), arguments(derivation(n)))]

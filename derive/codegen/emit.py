@@ -360,42 +360,43 @@ def reduction_plan(loss):
 PERIODIC = frozenset({"angle"})
 
 
-def _interval(name, lo, hi, strict, discrete, printer, vector) -> tuple[str, str]:
+def _interval(name, lo, hi, strict, discrete, printer, vector) -> tuple[str, list[str]]:
     """Code for the mask where the array ``name`` lies outside [lo, hi] ((lo, hi) where
-    ``strict``), or is not an integer where ``discrete``, and for the flag "anywhere" (one min
-    or max reduction against a numeric bound, no mask; numpy's blocked reductions use it);
-    ("", "") where nothing can be outside."""
+    ``strict``), or is not an integer where ``discrete``, and the checks "anywhere" (each a
+    flag: min or max reductions against a numeric bound, no mask; numpy's blocked reductions
+    use them); ("", []) where nothing can be outside.  The closed [0, 1] is one check: one
+    integer maximum over the bits (``_in_unit``) decides the usual case, the min and max only
+    where it fails."""
     below, above = ("<=", ">=") if strict else ("<", ">")
     floor = printer.backend.table[sp.floor].format(name)
-    masks, flags = [], []
+    masks, flags, ranges = [], [], []
     for bound, op, reduce in ((lo, below, "np.min"), (hi, above, "np.max")):
         if bound.is_finite:
             masks.append(f"({name} {op} {printer.doprint(bound)})")
             if bound.free_symbols:  # a bound that varies by example: compared element-wise
                 flags.append(f"bool(np.any({masks[-1]}))")
             else:
-                flags.append(f"bool({reduce}({name}) {op} {printer.doprint(bound)})")
+                ranges.append(f"bool({reduce}({name}) {op} {printer.doprint(bound)})")
+    if len(ranges) == 2 and (lo, hi) == (0, 1) and not strict:
+        flags.append(f"not _in_unit({name}) and ({' or '.join(ranges)})")
+    else:
+        flags += ranges
     if discrete:
         masks.append(f"({name} != {floor})")
         flags.append(f"bool(np.any({masks[-1]}))")
     if not masks:
-        return "", ""
+        return "", []
     mask = " | ".join(masks)
-    return (printer.backend.any.format(mask) if vector else mask), " or ".join(flags)
+    return (printer.backend.any.format(mask) if vector else mask), flags
 
 
-def domain_code(d: Derivation, backend: Backend, args) -> list[FunctionCode]:
-    """``_domain``: (parameters outside their domain, observed value outside the support), the
-    masks where ``nll`` is NaN and +inf (as scipy's −logpdf is), and, for a backend that reduces
-    in blocks, ``_domain_any``: the same as two flags; [] where neither can happen.
-
-    The observed support is closed ([lo, hi]: the density's value at an edge is the formula's);
-    a parameter's domain is open where its constraint is a strict inequality (positive, not
-    discrete: σ > 0)."""
+def _domain_parts(d: Derivation, backend: Backend, args):
+    """([(argument, mask, checks)] of the parameters outside their domain, the same of
+    the observed value outside the support), or None where neither can happen."""
     dist = d.dist
     observed = [a for a in args if a.role == "observed"]
     if len(observed) != 1 or observed[0].var.constraint in PERIODIC:
-        return []
+        return None
     printer = Printer(backend, {a.symbol: a.name for a in args}, set(), (J,))
     y = observed[0]
     try:
@@ -404,7 +405,7 @@ def domain_code(d: Derivation, backend: Backend, args) -> list[FunctionCode]:
         lo, hi = (b.xreplace({s: by_name.get(s.name, s) for s in b.free_symbols}) for b in (lo, hi))
         outside = _interval(y.name, lo, hi, False, y.var.domain.discrete, printer, y.vector)
     except Unsupported:
-        return []
+        return None
     bad = []
     for a in args:
         constraint = a.var.domain
@@ -414,16 +415,55 @@ def domain_code(d: Derivation, backend: Backend, args) -> list[FunctionCode]:
         strict = bool(constraint.assumptions.get("positive")) and not constraint.discrete
         found = _interval(a.name, lo, hi, strict, constraint.discrete, printer, a.vector)
         if found[0]:
-            bad.append(found)
+            bad.append((a, *found))
     if not outside[0] and not bad:
+        return None
+    return bad, [(y, *outside)] if outside[0] else []
+
+
+def domain_code(d: Derivation, backend: Backend, args) -> list[FunctionCode]:
+    """``_domain``: (parameters outside their domain, observed value outside the support), the
+    masks where ``nll`` is NaN and +inf (as scipy's −logpdf is); [] where neither can happen.
+
+    The observed support is closed ([lo, hi]: the density's value at an edge is the formula's);
+    a parameter's domain is open where its constraint is a strict inequality (positive, not
+    discrete: σ > 0)."""
+    parts = _domain_parts(d, backend, args)
+    if parts is None:
         return []
-    masks = [" | ".join(f"({m})" for m, _ in bad) or "False", outside[0] or "False"]
-    flags = [" or ".join(f for _, f in bad) or "False", outside[1] or "False"]
+    bad, outside = parts
+    masks = [
+        " | ".join(f"({m})" for _, m, _ in bad) or "False",
+        " | ".join(m for _, m, _ in outside) or "False",
+    ]
     # a support up to the number of classes (ordinal: y ≤ K) reads K off the vectors
-    classes = bool(re.search(r"\b_K\b", " ".join(masks + flags)))
-    out = [FunctionCode("_domain", [], masks, [False, False], uses_classes=classes)]
-    if backend.blocked:
-        out.append(FunctionCode("_domain_any", [], flags, [False, False], uses_classes=classes))
+    classes = bool(re.search(r"\b_K\b", " ".join(masks)))
+    return [FunctionCode("_domain", [], masks, [False, False], uses_classes=classes)]
+
+
+def domain_checks(
+    d: Derivation, backend: Backend, args
+) -> list[tuple[int, tuple[int, ...], str, str]]:
+    """For a backend that reduces in blocks, the checks behind ``_domain``'s masks as flags, one
+    per bound: (0 for a parameter outside its domain or 1 for an observed value outside the
+    support, the indices of the arguments the check reads, its parameters, its code).  The
+    runtime evaluates a check of arguments that do not vary by block (numbers, broadcast
+    arrays) once per call, the others block by block, and none whose flag is already set."""
+    parts = _domain_parts(d, backend, args) if backend.blocked else None
+    if parts is None:
+        return []
+    bad, outside = parts
+    names = [a.name for a in args]
+    vectors = [a.name for a in args if a.vector]
+    out = []
+    for flag, found in enumerate((bad, outside)):
+        for a, _, checks in found:
+            for code in checks:
+                if re.search(r"\b_K\b", code):  # ordinal: y ≤ K, K read off the vectors
+                    code = re.sub(r"\b_K\b", f"_classes({', '.join(vectors)})", code)
+                used = {a.name} | {n for n in names if re.search(rf"\b{re.escape(n)}\b", code)}
+                indices = tuple(i for i, n in enumerate(names) if n in used)
+                out.append((flag, indices, ", ".join(names[i] for i in indices), code))
     return out
 
 
@@ -623,6 +663,7 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
         "objectives": gbm is not None and "refusal" not in gbm and b.objectives,
         "torch_module": torch_module(d, args) if b.loss_module else None,
         "labels": labels,
+        "domain_checks": domain_checks(d, b, args),
         "deviance_latex": deviance_latex,
         "prior": map_block,
     }
