@@ -32,12 +32,15 @@ def test_new_reports_its_stages(progress_on, capsys):
     assert stages == [f"derive new {i}/3" for i in (1, 2, 3)], err
 
 
-def test_list_reports_the_catalog(progress_on, capsys):
+def test_latex_all_reports_each_entry_it_derives(progress_on, capsys):
+    """(`derive list` no longer derives: it reads each entry's declared standard.)"""
     from derive.catalog import CATALOG
+    from derive.relative import RELATIVE
 
-    assert main(["list"]) == 0
+    assert main(["latex", "--all"]) == 0
     err = capsys.readouterr().err.splitlines()
-    assert err[-1] == f"deriving {len(CATALOG)}/{len(CATALOG)}: {list(CATALOG)[-1]}"
+    total = len(CATALOG) + len(RELATIVE)
+    assert err[-1] == f"deriving {total}/{total}: {list(RELATIVE)[-1]}"
 
 
 def test_quiet_into_a_pipe_unless_asked(monkeypatch, capsys):
