@@ -451,6 +451,25 @@ def test_a_wide_case_breaks_inside_its_row_and_a_narrow_column_puts_conditions_b
         assert narrow.count(latex.tex(sp.log(sigma + j * y))) == 1
 
 
+def test_a_chain_of_nested_heads_stands_on_a_line_of_its_own():
+    """−log(exp(−softplus(−min(Σ …: nothing to break before the Σ, so the line ends after the
+    chain's last bracket (the ordinal losses' cases overflowed by 6–55 pt without it)."""
+    from derive.latex.printer import _split_openers, _width
+
+    heads = r"- \log\Bigl(\exp\Bigl(- \operatorname{softplus}\Bigl(- \min\Bigl("
+    content = r"\sum_{k=2}^{y + 1} \operatorname{softplus}\left(\theta_{k}\right)"
+    assert _split_openers(heads + content, 20) == [heads, content]
+    assert _split_openers(heads + content, 1000) == [heads + content]  # fits: left alone
+    short = r"- \log\Bigl(\sigma\Bigl(" + content  # two heads only: kept together
+    assert _split_openers(short, _width(short) / 3) == [short]
+    inside = r"\log\left(\exp\Bigl(\sigma\Bigl(x\Bigr)\Bigr)\right) + " + content  # in \left…\right
+    assert _split_openers(inside, 5) == [inside]
+    for columns in (1, 2):
+        text = latex.fragment(derivation("ordinal-logit"), latex.Notation.preset(columns=columns))
+        assert r"\min\Bigl( \\ \quad {}\sum_{k=2}^{y + 1}" in text
+        assert r"\min\Bigl( \\ \quad {}\sum_{k=2}^{y} " in text
+
+
 def test_exponential_family_paper_forms():
     from derive.catalog import get
     from derive.latex.expfamily import paper_constant
