@@ -147,7 +147,9 @@ def test_every_step_kind_has_its_own_text():
     from derive.derivation import STEP_KINDS
 
     source = (latex.template_dir() / "fragment.tex.j2").read_text()
-    handled = set(re.findall(r's\.kind == "(\w+)"', source)) | {"density"}
+    table = re.search(r"set STEPS = \{([^}]*)\}", source).group(1)  # kind: its macro
+    handled = {k for k, m in re.findall(r'"(\w+)": step_(\w+)', table) if k == m} | {"density"}
+    assert all(r"\BLOCK{macro step_%s(" % k in source for k in handled - {"density"})
     assert set(STEP_KINDS) <= handled, "a new step kind falls back to 'which gives'"
 
 
