@@ -203,11 +203,9 @@ CONSTRAINTS = {
 }
 
 
-#: A variable's name, as SymPy, the emitted code and LaTeX all take it (``mu``, ``x_m``).
+#: A symbol name as derive new and the CLI accept it (``mu``, ``x_m``); a declaration built in
+#: Python may use any name: code and LaTeX make it data (python_name, the printer).
 IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
-#: A distribution's name: a catalog name, or one with its modifiers (``weibull --censored --link
-#: lambda=log``); nothing TeX or a shell would read as markup.
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._,=+:/*()-]*\Z")
 
 
 @dataclass(frozen=True)
@@ -220,11 +218,6 @@ class Var:
     doc: str = ""
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not IDENTIFIER.match(self.name):
-            raise ValueError(
-                f"variable name {self.name!r}: a letter, then letters, digits and _ (the name is "
-                "written as it is into code and LaTeX)"
-            )
         if self.constraint not in CONSTRAINTS:
             raise ValueError(f"unknown constraint {self.constraint!r} for {self.name!r}")
 
@@ -379,11 +372,6 @@ class Distribution:
     expectations: Callable | None = field(default=None, compare=False)
 
     def __post_init__(self):
-        if not isinstance(self.name, str) or not NAME.match(self.name):
-            raise ValueError(
-                f"distribution name {self.name!r}: letters, digits, spaces and . _ , = + : / * ( ) "
-                "- only (the name is written into LaTeX, code and file names)"
-            )
         if self.natural_link is not None and self.natural_link not in NATURAL_LINKS:
             raise ValueError(f"{self.name}: unknown natural link {self.natural_link!r}")
         for key in (*self.unavailable, *self.tolerances):

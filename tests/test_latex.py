@@ -147,7 +147,9 @@ def test_every_step_kind_has_its_own_text():
     from derive.derivation import STEP_KINDS
 
     source = (latex.template_dir() / "fragment.tex.j2").read_text()
-    handled = set(re.findall(r's\.kind == "(\w+)"', source)) | {"density"}
+    table = re.search(r"set STEPS = \{([^}]*)\}", source).group(1)  # kind: its macro
+    handled = {k for k, m in re.findall(r'"(\w+)": step_(\w+)', table) if k == m} | {"density"}
+    assert all(r"\BLOCK{macro step_%s(" % k in source for k in handled - {"density"})
     assert set(STEP_KINDS) <= handled, "a new step kind falls back to 'which gives'"
 
 
@@ -449,6 +451,25 @@ def test_a_wide_case_breaks_inside_its_row_and_a_narrow_column_puts_conditions_b
     # every term is still there, once
     for j in range(1, 9):
         assert narrow.count(latex.tex(sp.log(sigma + j * y))) == 1
+
+
+def test_a_chain_of_nested_heads_stands_on_a_line_of_its_own():
+    """−log(exp(−softplus(−min(Σ …: nothing to break before the Σ, so the line ends after the
+    chain's last bracket (the ordinal losses' cases overflowed by 6–55 pt without it)."""
+    from derive.latex.printer import _split_openers, _width
+
+    heads = r"- \log\Bigl(\exp\Bigl(- \operatorname{softplus}\Bigl(- \min\Bigl("
+    content = r"\sum_{k=2}^{y + 1} \operatorname{softplus}\left(\theta_{k}\right)"
+    assert _split_openers(heads + content, 20) == [heads, content]
+    assert _split_openers(heads + content, 1000) == [heads + content]  # fits: left alone
+    short = r"- \log\Bigl(\sigma\Bigl(" + content  # two heads only: kept together
+    assert _split_openers(short, _width(short) / 3) == [short]
+    inside = r"\log\left(\exp\Bigl(\sigma\Bigl(x\Bigr)\Bigr)\right) + " + content  # in \left…\right
+    assert _split_openers(inside, 5) == [inside]
+    for columns in (1, 2):
+        text = latex.fragment(derivation("ordinal-logit"), latex.Notation.preset(columns=columns))
+        assert r"\min\Bigl( \\ \quad {}\sum_{k=2}^{y + 1}" in text
+        assert r"\min\Bigl( \\ \quad {}\sum_{k=2}^{y} " in text
 
 
 def test_exponential_family_paper_forms():

@@ -372,9 +372,11 @@ class Printer(LatexPrinter):
         stem, _, index = expr.name.rpartition("_")
         if stem in names and index == "i":  # the sample symbol y_i of a renamed y
             return "%s_{i}" % names[stem]
-        if not all(ord(c) < 128 for c in expr.name):  # ℓ, display-only names
-            return "".join(_unicode_tex(c) or c for c in expr.name)
-        stem, supers, subs = self._split_super_sub(expr.name)
+        # a name from Python may hold anything: only its letters, digits and _ reach the maths
+        name = "".join(c for c in expr.name if c.isalnum() or c == "_") or "x"
+        if not all(ord(c) < 128 for c in name):  # ℓ, display-only names
+            return "".join(_unicode_tex(c) or c for c in name)
+        stem, supers, subs = self._split_super_sub(name)
         if len(stem) > 1 and not stem.startswith("\\"):  # multi-letter names: upright
             stem = r"\mathrm{%s}" % stem
         return stem + "".join(
@@ -823,17 +825,58 @@ def _broken_cases(printer: Printer, expr: sp.Piecewise, room: float) -> str:
     return cases(rows, below=below)
 
 
+#: The brackets :func:`_atoms` opens with a line break allowed after them (never ``\\left``).
+_OPENERS = (r"\Bigl(", r"\Bigl[")
+
+
+def _openings(text: str) -> list[int]:
+    """The indices just after each ``\\Bigl(`` of ``text`` outside braces, ``\\left…\\right``
+    and environments: where a line may end inside the brackets it opens."""
+    out, depth, i = [], 0, 0
+    while i < len(text):
+        if text.startswith((r"\begin{", r"\left"), i):
+            depth += 1
+        elif text.startswith((r"\end{", r"\right"), i):
+            depth -= 1
+        elif text[i] in "{}":
+            depth += 1 if text[i] == "{" else -1
+        elif depth == 0 and text.startswith(_OPENERS, i):
+            i += len(_OPENERS[0])
+            out.append(i)
+            continue
+        if text[i] == "\\":
+            i += 1  # an escaped character or the first letter of a command
+        i += 1
+    return out
+
+
+#: Nested brackets an atom must open before its first breakable content to be broken after them.
+_CHAIN = 3
+
+
+def _split_openers(atom: str, room: float) -> list[str]:
+    """An atom wider than ``room`` that opens a chain of brackets before any content it could
+    be broken at (−log(exp(−softplus(−min(Σ …): the heads on a line of their own, the content
+    on the next."""
+    cuts = _openings(atom)
+    if _width(atom) <= room or len(cuts) < _CHAIN or cuts[-1] >= len(atom):
+        return [atom]
+    return [atom[: cuts[-1]], atom[cuts[-1] :].lstrip()]
+
+
 def _pack(printer: Printer, expr, width: float, first: float) -> list[str]:
-    """The atoms of ``expr`` packed greedily into lines: ``first`` wide, then ``width``."""
+    """The atoms of ``expr`` packed greedily into lines: ``first`` wide, then ``width``; an atom
+    wider than a line broken after the brackets it opens (:func:`_split_openers`)."""
     whole = printer._print(expr)
     if _width(whole) <= first:
         return [whole]
     out, current, room = [], "", first
-    for atom in _atoms(printer, expr, min(first, width)):
+    atoms = _atoms(printer, expr, min(first, width))
+    for atom in [piece for a in atoms for piece in _split_openers(a, min(first, width))]:
         if current and _width(current + atom) > room:
             out.append(current.rstrip())
             current, room = "", width
-        current += atom + " "
+        current += atom if atom.endswith(_OPENERS) else atom + " "  # rejoined as it was
     out.append(current.rstrip())
     return out
 

@@ -128,4 +128,10 @@ def code(text) -> str:
 
 
 #: Jinja filters: math through the one printer, text escaped explicitly.
-FILTERS = {"tex": tex, "escape": escape, "breakable": breakable, "code": code}
+def comment(text) -> str:
+    """Text for a TeX comment line (``% derive: NAME``): escaped, on one line — a newline in a
+    name from Python would end the comment and run what follows."""
+    return escape(" ".join(str(text).split()))
+
+
+FILTERS = {"tex": tex, "escape": escape, "comment": comment, "breakable": breakable, "code": code}
