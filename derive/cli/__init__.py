@@ -68,9 +68,8 @@ def _run(args) -> None:
     from . import replay
     from .io import unicode_stdout
 
-    replayable = getattr(args, "replayable", False)
-    unicode = replayable and unicode_stdout(args)
-    earlier = replay.recall(args, unicode) if replayable else None
+    slot = replay.slot(args, unicode_stdout(args)) if getattr(args, "replayable", False) else None
+    earlier = replay.recall(slot) if slot is not None else None
     if earlier is not None:
         result, lines = earlier
         for line in lines:
@@ -80,8 +79,8 @@ def _run(args) -> None:
 
         cut = cut_short()
         result = args.handler(args)
-        if replayable:
-            replay.keep(args, unicode, result, args.progress.notes, cut_short() != cut)
+        if slot is not None:
+            replay.keep(slot, result, args.progress.notes, cut_short() != cut)
     args.progress.close()
     if result is not None:
         write_output(result, getattr(args, "output", None))

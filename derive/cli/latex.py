@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from ..errors import UserError, shown
@@ -121,7 +120,7 @@ def _latex(args):
             raise exc from None
         raise UserError(f"{exc}; the log is {log}") from None
     write_output(pdf, str(tex_path.with_suffix(".pdf")))
-    print(f"derive: wrote {tex_path.with_suffix('.pdf')}", file=sys.stderr)
+    args.progress.note(f"derive: wrote {tex_path.with_suffix('.pdf')}")
     return None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from ..errors import UserError
@@ -28,7 +27,7 @@ def _plot(args):
     finally:
         _pyplot().close(fig)
     write_output(data, output)
-    print(f"derive: wrote {output}", file=sys.stderr)
+    args.progress.note(f"derive: wrote {output}")
     return None
 
 

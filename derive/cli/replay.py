@@ -18,25 +18,23 @@ import shutil
 _IGNORED = frozenset({"progress", "started", "handler", "replayable"})
 
 
-def _entry(args, unicode: bool) -> str:
+def slot(args, unicode: bool):
+    """(store, entry name) where this run's output is kept, or None without a usable cache."""
     from .. import cache
 
+    store = cache.default_store()
+    if store is None:
+        return None
     fields = {k: v for k, v in vars(args).items() if k not in _IGNORED}
     width = shutil.get_terminal_size((80, 24)).columns
     text = json.dumps([cache.code_version(), fields, unicode, width], sort_keys=True, default=repr)
-    return f"out-{hashlib.sha256(text.encode()).hexdigest()[:32]}.json"
+    return store, f"out-{hashlib.sha256(text.encode()).hexdigest()[:32]}.json"
 
 
-def _store():
-    from .. import cache
-
-    return cache.default_store()
-
-
-def recall(args, unicode: bool) -> tuple[str, list[str]] | None:
+def recall(slot) -> tuple[str, list[str]] | None:
     """(stdout text, stderr lines) of an earlier identical run, or None."""
-    store = _store()
-    content = store.load(_entry(args, unicode)) if store is not None else None
+    store, entry = slot
+    content = store.load(entry)
     if content is None:
         return None
     try:
@@ -48,8 +46,8 @@ def recall(args, unicode: bool) -> tuple[str, list[str]] | None:
     return out, err
 
 
-def keep(args, unicode: bool, out, err: list[str], cut_short: bool) -> None:
+def keep(slot, out, err: list[str], cut_short: bool) -> None:
     """Keep a finished run's output for :func:`recall`, where that is safe (see the module)."""
-    if not isinstance(out, str) or cut_short or (store := _store()) is None:
-        return
-    store.store(_entry(args, unicode), json.dumps([out, err]).encode())
+    if isinstance(out, str) and not cut_short:
+        store, entry = slot
+        store.store(entry, json.dumps([out, err]).encode())
