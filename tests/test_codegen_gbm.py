@@ -54,31 +54,39 @@ INTERCEPTS = [n for n in NAMES if hasattr(module(n), "intercept")]
 def test_the_classic_losses_have_an_intercept():
     assert {"gaussian", "bernoulli-logit", "poisson-log", "gamma", "tweedie"} <= set(INTERCEPTS)
     assert {"laplace", "asymmetric-laplace", "weibull", "poisson", "bernoulli"} <= set(INTERCEPTS)
+    assert "categorical-logit" in INTERCEPTS  # K class margins
 
 
 @pytest.mark.parametrize("name", INTERCEPTS)
 def test_intercept_minimises_the_mean_loss(name, rng):
-    """At the intercept the mean gradient vanishes, and nearby constants do worse."""
+    """At the intercept the mean gradient vanishes, and nearby constants do worse (moving any
+    one class margin, for a vector output)."""
     d, m = derivation(name), module(name)
     args, values = batch(d, rng, n=500)
     fixed = [values[a][0] for a in args if a.role == "fixed"]  # constant fixed arguments
     y = values[args[0]]
-    theta = float(m.intercept(y, *fixed))  # a raw margin: the parameter is inverse_link(θ)
+    if args[0].vector:  # probability rows: normalised (the declared simplex)
+        y = y / y.sum(axis=-1, keepdims=True)
+    theta = np.asarray(m.intercept(y, *fixed))  # a raw margin: the parameter is inverse_link(θ)
+    shape = y.shape if theta.ndim else (len(y),)  # one margin per class, or one per row
 
     def mean_gradient(t):
-        return float(np.mean(m.gradient(y, np.full(len(y), m.inverse_link(t)), *fixed)))
+        return np.mean(m.gradient(y, np.broadcast_to(m.inverse_link(t), shape), *fixed), axis=0)
 
+    size = 1 + np.max(np.abs(theta))
     if "bisection" not in m.intercept.__doc__:  # a closed form: the mean gradient vanishes
-        assert abs(mean_gradient(theta)) < 1e-9 * (1 + abs(theta))
+        assert np.all(np.abs(mean_gradient(theta)) < 1e-9 * size)
     else:  # a root found numerically (|y − μ|'s mean gradient jumps): it changes sign there
-        eps = 1e-9 * (1 + abs(theta))
+        eps = 1e-9 * size
         assert mean_gradient(theta - eps) <= 1e-9 and mean_gradient(theta + eps) >= -1e-9
 
     def mean_loss(t):
-        return float(m.loss(y, np.full(len(y), m.inverse_link(t)), *fixed))
+        return float(m.loss(y, np.broadcast_to(m.inverse_link(t), shape), *fixed))
 
-    step = 1e-3 * (1 + abs(theta))
-    assert mean_loss(theta) <= min(mean_loss(theta - step), mean_loss(theta + step)) + 1e-12
+    step = 1e-3 * size
+    for direction in np.eye(theta.size).reshape(-1, *theta.shape):
+        nearby = min(mean_loss(theta - step * direction), mean_loss(theta + step * direction))
+        assert mean_loss(theta) <= nearby + 1e-12
 
 
 def test_objectives_of_a_kink_use_a_unit_hessian():

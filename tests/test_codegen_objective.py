@@ -75,3 +75,140 @@ def test_objective_benchmark_runs():
     assert done.returncode == 0, done.stderr
     verdicts = [line for line in done.stdout.splitlines() if " target " in line]
     assert len(verdicts) == 4 and all(v.endswith(("MET", "NOT MET")) for v in verdicts)
+
+
+# ---------------------------------------------------------------------------- multi:softprob
+
+
+def _torch_derivatives(labels, z):
+    """torch autograd of F.cross_entropy (sum over rows) at z: the gradient and the diagonal of
+    each row's Hessian (rows are independent, so d(sum_i g_ik)/dz_ik = H_i[k, k])."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+    loss = F.cross_entropy(zt, torch.as_tensor(labels), reduction="sum")
+    (grad,) = torch.autograd.grad(loss, zt, create_graph=True)
+    columns = [
+        torch.autograd.grad(grad[:, k].sum(), zt, retain_graph=True)[0][:, k]
+        for k in range(z.shape[1])
+    ]
+    return grad.detach().numpy(), torch.stack(columns, 1).detach().numpy()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("classes", [3, 5])
+def test_multiclass_objective_against_torch_autograd(classes, dtype, rng):
+    """The categorical-logit objective over more than one block: the gradient is torch's, the
+    hessian twice the diagonal of torch's Hessian (xgboost's multi:softprob surrogate), floored
+    at the dtype's epsilon; class indices are turned into one-hot rows."""
+    m = load("categorical-logit", grad=True)
+    n = 2 * m._BLOCK // classes + 7
+    z = (3 * rng.normal(size=(n, classes))).astype(dtype)
+    labels = rng.integers(0, classes, n)
+    g, h = m.sklearn_objective(labels.astype(dtype), z)
+    assert g.dtype == h.dtype == dtype and g.shape == h.shape == (n, classes)
+    want_g, want_diag = _torch_derivatives(labels, z.astype(np.float64))
+    rtol = 1e-12 if dtype == np.float64 else 2e-6
+    np.testing.assert_allclose(g, want_g, rtol=rtol, atol=rtol)
+    want_h = np.maximum(2 * want_diag, np.finfo(dtype).eps)
+    # 1 − p_k = −expm1(z_k − logsumexp z) loses relative digits as p_k → 1 (z_k − logsumexp z
+    # cancels): absolute accuracy there, as σ(m) − 1 in the bernoulli objective
+    eps = float(np.finfo(dtype).eps)
+    np.testing.assert_allclose(h, want_h, rtol=4 * rtol, atol=16 * eps)
+    # the public gradient / hessian take the one-hot rows, and give the exact diagonal
+    onehot = np.eye(classes, dtype=dtype)[labels]
+    np.testing.assert_array_equal(g, m.gradient(onehot, z))
+    np.testing.assert_allclose(m.hessian(onehot, z), want_diag, rtol=4 * rtol, atol=8 * eps)
+
+
+def test_multiclass_objective_against_finite_differences(rng):
+    """Central differences of an independent loss, logsumexp(z) − z_label (scipy): ∂/∂z_k and
+    ∂²/∂z_k² (the hessian / 2, the surrogate's factor), in float64."""
+    from scipy.special import logsumexp
+
+    m = load("categorical-logit", grad=True)
+    z = 2 * rng.normal(size=(40, 4))
+    labels = rng.integers(0, 4, 40)
+    g, h = m.sklearn_objective(labels.astype(float), z)
+
+    def f(row, i):
+        return logsumexp(row) - row[labels[i]]
+
+    for i in range(len(z)):
+        for k in range(4):
+            e = np.zeros(4)
+            e[k] = 1.0
+            d1 = (f(z[i] + 1e-6 * e, i) - f(z[i] - 1e-6 * e, i)) / 2e-6
+            # the five-point stencil, step 1e-3: truncation O(1e-12), rounding O(1e-10)
+            at = [f(z[i] + j * 1e-3 * e, i) for j in (-2, -1, 0, 1, 2)]
+            d2 = (-at[0] + 16 * at[1] - 30 * at[2] + 16 * at[3] - at[4]) / (12 * 1e-6)
+            assert g[i, k] == pytest.approx(d1, abs=1e-8)
+            assert h[i, k] / 2 == pytest.approx(d2, abs=1e-8)
+
+
+def test_multiclass_hessian_majorises_torch_hessian(rng):
+    """2·diag(H) − H is positive semi-definite for torch's full Hessian H of a row (K = 2..6,
+    margins from near-uniform to one dominant class): the K independent per-class steps never
+    overshoot; and K/(K − 1)·diag(H) (LightGBM's) is not, at p = (1/2, 1/2, 0)."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    m = load("categorical-logit", grad=True)
+
+    def hessian(row, label):
+        return torch.autograd.functional.hessian(
+            lambda r: F.cross_entropy(r[None], torch.tensor([label])), torch.tensor(row)
+        ).numpy()
+
+    for classes in range(2, 7):
+        for scale in (0.3, 1.0, 3.0, 8.0):
+            row = scale * rng.normal(size=classes)
+            _, h = m.sklearn_objective(np.array([0.0]), row[None])
+            H = hessian(row, 0)
+            assert np.linalg.eigvalsh(np.diag(h[0]) - H).min() >= -1e-12
+    H = hessian(np.array([0.0, 0.0, -60.0]), 0)
+    assert np.linalg.eigvalsh(1.5 * np.diag(np.diag(H)) - H).min() < -0.1
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_multiclass_objective_at_confident_margins(dtype, rng):
+    """Margins of ±40 and ±700 over more than one block: no overflow or NaN; a wrong class's
+    gradient p = e^(−80) or e^(−1400) keeps its relative accuracy, to the rounding of its
+    exponent (scipy's softmax in float64 as the oracle); the hessian is floored at the dtype's
+    epsilon."""
+    from scipy.special import softmax
+
+    m = load("categorical-logit", grad=True)
+    n = m._BLOCK + 11
+    z = rng.choice(np.array([-700.0, -40.0, 0.0, 40.0, 700.0]), (n, 3)).astype(dtype)
+    labels = z.argmax(axis=1)
+    with np.errstate(over="raise", invalid="raise"):
+        g, h = m.sklearn_objective(labels.astype(dtype), z)
+    p = softmax(z.astype(np.float64), axis=1)
+    wrong = np.arange(3) != labels[:, None]
+    keep = wrong & (p >= np.finfo(dtype).tiny)
+    eps = float(np.finfo(dtype).eps)
+    # e^(z − logsumexp z) is exact to the rounding of its exponent, ε·|z| (|z| = 700 here)
+    rtol = 4 * eps * (1 + 700)
+    np.testing.assert_allclose(g[keep], p[keep], rtol=rtol)
+    assert np.all(np.abs(g - (p - np.eye(3)[labels])) <= rtol)
+    exact = np.maximum(2 * p * (1 - p), eps)
+    np.testing.assert_allclose(h, exact, rtol=rtol)
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_multiclass_intercept_and_inverse_link_in_every_backend(backend, rng):
+    """The torch and jax modules' intercept (log of the class frequencies, computed here) and
+    inverse_link (the identity: the margins are the logits) agree with numpy's."""
+    pytest.importorskip(backend)
+    m = load("categorical-logit", backend=backend, grad=True)
+    labels = rng.integers(0, 4, 300)
+    onehot = np.eye(4)[labels]
+    want = np.log(np.bincount(labels, minlength=4) / 300)
+    got = np.asarray(m.intercept(onehot))  # jax without x64 computes in float32
+    np.testing.assert_allclose(got, want, rtol=4 * np.finfo(got.dtype).eps)
+    np.testing.assert_allclose(
+        np.asarray(load("categorical-logit", grad=True).intercept(onehot)), want
+    )
+    z = rng.normal(size=(5, 4))
+    got = np.asarray(m.inverse_link(z))
+    np.testing.assert_array_equal(got, z.astype(got.dtype))

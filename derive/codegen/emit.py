@@ -23,13 +23,13 @@ from sympy.core.function import AppliedUndef
 from ..catalog import get
 from ..derivation import Derivation, derive_cached
 from ..errors import shown
-from ..functions import apply_rules, logsumexp, rename_index
+from ..functions import apply_rules, logsumexp
 from ..latex import latex_of, steps_of, tex
 from ..spec import CLASS_INDEX, N_CLASSES, NATURAL_LINKS, Distribution, Var
 from . import literal
 from .backends import BACKENDS, Backend, Printer, Unsupported
 from .literal import Literals
-from .objective import MARGIN, YBAR, NoObjective, objective
+from .objective import CLASS_MARGIN, CLASS_YBAR, MARGIN, YBAR, J, NoObjective, derivative, objective
 from .rewrite import CLASS_AXIS_RULES, guard_cases, prepare
 
 #: Names the module itself defines or imports: an argument with one of these names gets a "_".
@@ -43,9 +43,6 @@ RESERVED = frozenset(
         "map_gradient", "w", "X",
     }
 )  # fmt: skip
-
-#: The free class index of per-class outputs: ∂/∂z_j.  A Dummy, so it never meets a user's symbol.
-J = sp.Dummy("j", integer=True, positive=True)
 
 
 def python_name(name: str) -> str:
@@ -89,62 +86,6 @@ def arguments(d: Derivation) -> tuple[Argument, ...]:
 
 
 # ---------------------------------------------------------------------------- derivatives
-
-
-def _fresh_bound(expr):
-    """Give every class reduction inside ``expr`` its own bound index, so that substituting for a
-    free index cannot reach into a nested sum that reuses the same letter."""
-
-    def fresh(e):
-        k = sp.Dummy("k", integer=True, positive=True)
-        if isinstance(e, sp.Sum):
-            ((old, lo, hi),) = e.limits
-            return sp.Sum(e.function.xreplace({old: k}), (k, lo, hi))
-        f, old, K = e.args
-        return logsumexp(f.xreplace({old: k}), k, K)
-
-    return expr.replace(
-        lambda e: (isinstance(e, sp.Sum) and len(e.limits) == 1) or isinstance(e, logsumexp),
-        fresh,
-    )
-
-
-def collapse_deltas(expr, j):
-    """Σₖ f(k)·δ(k, j) = f(j) for j in 1..K: sums that differentiation leaves over a delta."""
-
-    def collapse(total):
-        (k, lo, hi), body = total.limits[0], total.function
-        out = sp.S.Zero
-        for term in sp.Add.make_args(sp.expand_mul(body)):
-            delta = next(
-                (
-                    f
-                    for f in sp.Mul.make_args(term)
-                    if isinstance(f, sp.KroneckerDelta) and set(f.args) == {k, j}
-                ),
-                None,
-            )
-            if delta is None:
-                out += sp.Sum(term, (k, lo, hi))
-            elif (lo, hi) == (1, N_CLASSES):
-                out += _fresh_bound(term / delta).xreplace({k: j})
-            else:  # a partial sum (the ordinal cutpoints): j contributes where lo ≤ j ≤ hi
-                inside = sp.Piecewise((1, sp.And(j >= lo, j <= hi)), (0, True))
-                out += _fresh_bound(term / delta).xreplace({k: j}) * inside
-        return out
-
-    expr = expr.replace(
-        lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1 and e.has(sp.KroneckerDelta),
-        collapse,
-    )
-    return rename_index(expr, CLASS_INDEX)
-
-
-def derivative(expr, wrt, vector: bool):
-    """∂expr/∂wrt; for a vector the per-class derivative ∂/∂wrt_j (free index :data:`J`)."""
-    if vector:
-        return collapse_deltas(sp.diff(expr, wrt[J]), J)
-    return sp.diff(expr, wrt)
 
 
 def derivatives(d: Derivation, args) -> tuple[list, list, list]:
@@ -263,7 +204,10 @@ def _objective_context(d: Derivation, b: Backend, args) -> dict:
         return {"refusal": str(why), "functions": {}}
     taken = {a.name for a in args}
     name = next(n for n in ("margin", "margin_", "raw_margin") if n not in taken)
-    margin = Argument(MARGIN, name, "margin", Var(name))
+    classes = obj.classes  # K margins, the class axis last
+    margin = Argument(
+        CLASS_MARGIN if classes else MARGIN, name, "margin", Var(name, vector=classes)
+    )
     observed = [a for a in args if a.role == "observed"]
     fixed = [a for a in args if a.role == "fixed"]
     inputs = [*observed, margin, *fixed]
@@ -273,23 +217,27 @@ def _objective_context(d: Derivation, b: Backend, args) -> dict:
             b,
             inputs,
             [obj.gradient, obj.hessian],
-            [False, False],
+            [classes, classes],
             d.dist.guards,
         ),
-        "_inverse_link": function_code("_inverse_link", b, [margin], [obj.inverse], [False]),
+        "_inverse_link": function_code("_inverse_link", b, [margin], [obj.inverse], [classes]),
     }
     functions["_objective_parts"].signature = ", ".join(a.name for a in inputs)
     functions["_inverse_link"].signature = name
     closed = obj.intercept
     if closed is not None:
-        mean = Argument(YBAR, "ybar", "statistic", Var("ybar"))
+        mean = Argument(
+            CLASS_YBAR if classes else YBAR, "ybar", "statistic", Var("ybar", vector=classes)
+        )
         try:
-            code = function_code("_intercept", b, [mean, *fixed], [closed], [False])
+            code = function_code("_intercept", b, [mean, *fixed], [closed], [classes])
         except Unsupported:  # a closed form through a function the backend lacks (erfcinv)
             closed = None
         else:
             code.signature = ", ".join(a.name for a in (mean, *fixed))
             functions["_intercept"] = code
+    if any(functions[f].uses_classes for f in functions):  # _K would read the module's vectors
+        raise Unsupported(f"{d.dist.name}: the objective needs the number of classes")
     dist = d.dist
     param = dist.learned[0].name
     return {
@@ -304,6 +252,7 @@ def _objective_context(d: Derivation, b: Backend, args) -> dict:
         "surrogate": obj.surrogate,
         "intercept_latex": tex(closed) if closed is not None else None,
         "closed_intercept": closed is not None,
+        "classes": classes,
     }
 
 
