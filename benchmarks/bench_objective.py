@@ -4,7 +4,10 @@ emitted objective against xgboost's built-in one, side by side in one run.
     python benchmarks/bench_objective.py [--n 1000000] [--rows 100000] [--rounds 50] [--repeat 5]
 
 One thread, float64.  "objective" is what xgboost_objective / sklearn_objective compute: the
-gradient and the hessian in one pass whose shared subexpressions (exp(η), σ(z)) are computed once;
+gradient and the hessian in one blocked pass whose shared subexpressions (exp(η); e^(−|z|) for
+σ(z) and σ(−z)) are computed once, each output's last operation writing straight into it; each
+call's result is let go before the next, as a booster does (it copies them), so the next call
+reuses the two output arrays instead of faulting in fresh pages (see the module's _outputs);
 "gradient + hessian" is the two public functions called one after the other.  Both are divided by
 one ``loss(..., reduction="mean")`` over the same N values.  The xgb.train rows time 50 boosting
 rounds (hist, nthread=1) on ``--rows`` examples with 10 features, with ``obj=xgboost_objective``

@@ -103,8 +103,10 @@ def test_module_contract(name):
     assert all(n.isidentifier() for n in m.OBSERVED + m.PARAMS + m.FIXED)
     latex = latex_of(d)  # the derivation's LaTeX, as `show --json` gives it
     assert latex["loss"] in m.__doc__ and latex["nll"] in m.__doc__
-    scalar = not d.dist.vector and len(m.PARAMS) == 1
-    assert hasattr(m, "xgboost_objective") == scalar == hasattr(m, "lightgbm_objective")
+    # one raw output: a scalar, or one vector of unconstrained class logits (multi:softprob)
+    (learned, *more) = d.dist.learned
+    single = not more and (not d.dist.vector or (learned.vector and learned.constraint == "real"))
+    assert hasattr(m, "xgboost_objective") == single == hasattr(m, "lightgbm_objective")
 
 
 def test_python_keywords_become_argument_names():

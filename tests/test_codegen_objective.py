@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import NAMES
 from scipy.special import expit
+from test_codegen import batch, derivation
 
 from derive.codegen import load
 
@@ -212,3 +214,73 @@ def test_multiclass_intercept_and_inverse_link_in_every_backend(backend, rng):
     z = rng.normal(size=(5, 4))
     got = np.asarray(m.inverse_link(z))
     np.testing.assert_array_equal(got, z.astype(got.dtype))
+
+
+# ---------------------------------------------------------------------------- the blocked pass
+
+OBJECTIVES = [n for n in NAMES if hasattr(load(n, grad=True), "xgboost_objective")]
+
+
+@pytest.mark.parametrize("name", OBJECTIVES)
+def test_blocked_objective_writes_what_the_formulas_give(name, rng):
+    """More than one block of examples: the gradient and hessian written in place, block by
+    block (_objective_into), are the formulas evaluated on the whole arrays at once
+    (_objective_parts; the training tests and the mpmath tests check those), hessian floored."""
+    d, m = derivation(name), load(name, grad=True)
+    args, values = batch(d, rng, n=m._BLOCK + 7)
+    inputs = [values[a] for a in args]
+    if args[0].vector:  # probability rows on the simplex
+        inputs[0] = inputs[0] / inputs[0].sum(axis=-1, keepdims=True)
+    learned = [i for i, a in enumerate(args) if a.role == "learned"]
+    for i in learned:  # margins: moderate raw values, whatever the link
+        inputs[i] = rng.normal(size=inputs[i].shape)
+    g, h = m._objective_values(*inputs, floor=True)
+    want_g, want_h = (np.broadcast_to(o, g.shape) for o in m._objective_parts(*inputs))
+    assert g.shape == h.shape == np.shape(inputs[learned[0]])
+    np.testing.assert_allclose(g, want_g, rtol=1e-12, atol=1e-14 * np.max(np.abs(want_g)))
+    want_h = np.maximum(want_h, np.finfo(h.dtype).eps)
+    np.testing.assert_allclose(h, want_h, rtol=1e-12, atol=1e-14 * np.max(np.abs(want_h)))
+
+
+def test_reused_outputs_are_never_ones_a_caller_holds():
+    """The blocked objective reuses the arrays of its last result only where nothing refers to
+    them any more: a result (or a view of it) that the caller keeps is never overwritten by a
+    later call; a result let go is reused (no fresh pages per boosting round)."""
+    m = load("poisson-log", grad=True)
+    n = 3 * m._BLOCK
+    y, zero, one = np.ones(n), np.zeros(n), np.ones(n)
+    kept_g, kept_h = m.sklearn_objective(y, zero)
+    view = m.sklearn_objective(y, zero)[0][:5]  # only a view of the second result is kept
+    later_g, later_h = m.sklearn_objective(y, one)
+    np.testing.assert_array_equal(kept_g, np.exp(0.0) - 1.0)
+    np.testing.assert_array_equal(kept_h, 1.0)
+    np.testing.assert_array_equal(view, 0.0)
+    assert not np.shares_memory(later_g, kept_g) and not np.shares_memory(later_g, view)
+    address = later_g.__array_interface__["data"][0]
+    del later_g, later_h
+    again, _ = m.sklearn_objective(y, zero)
+    assert again.__array_interface__["data"][0] == address  # the released pair, reused
+    np.testing.assert_array_equal(again, 0.0)
+
+
+def test_shared_exponentials_are_the_sigmoids():
+    """σ(x)σ(−x) = e^(−|x|)/(1 + e^(−|x|))² and σ(±x) = e^(min(±x, 0))/(1 + e^(−|x|)), the rewrite
+    that lets σ(x) and σ(−x) share one exponential: against scipy's expit at the tails, with
+    relative accuracy where the values are tiny."""
+    import sympy as sp
+
+    from derive.codegen.objective import share_exponentials
+    from derive.functions import sigmoid
+
+    x = sp.Symbol("x", real=True)
+    exprs = share_exponentials([sigmoid(x) - 1, sigmoid(x) * sigmoid(-x), sigmoid(-x)])
+    assert not any(e.has(sigmoid) for e in exprs)
+    assert share_exponentials([sigmoid(x)]) == [sigmoid(x)]  # nothing to share: left alone
+    points = np.array([-745.0, -700.0, -40.0, -1.0, -1e-9, 0.0, 1e-9, 1.0, 40.0, 700.0, 745.0])
+    f = sp.lambdify(x, exprs, modules="numpy")
+    with np.errstate(all="raise"):
+        got = [np.asarray(v, dtype=float) for v in f(points)]
+    s, t = expit(points), expit(-points)
+    np.testing.assert_allclose(got[0], s - 1, rtol=4e-16, atol=2.3e-16)
+    np.testing.assert_allclose(got[1], s * t, rtol=8e-16)
+    np.testing.assert_allclose(got[2], t, rtol=4e-16)

@@ -17,6 +17,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
@@ -29,7 +30,17 @@ from ..spec import CLASS_INDEX, N_CLASSES, NATURAL_LINKS, Distribution, Var
 from . import literal
 from .backends import BACKENDS, Backend, Printer, Unsupported
 from .literal import Literals
-from .objective import CLASS_MARGIN, CLASS_YBAR, MARGIN, YBAR, J, NoObjective, derivative, objective
+from .objective import (
+    CLASS_MARGIN,
+    CLASS_YBAR,
+    MARGIN,
+    YBAR,
+    J,
+    NoObjective,
+    derivative,
+    objective,
+    share_exponentials,
+)
 from .rewrite import CLASS_AXIS_RULES, guard_cases, prepare
 
 #: Names the module itself defines or imports: an argument with one of these names gets a "_".
@@ -121,6 +132,60 @@ class FunctionCode:
     unavailable: str = ""  # why the function cannot be evaluated (an undefined normaliser)
     signature: str = ""  # the arguments, where they are not the module's own
     latex: str = ""
+    into: list[str] = field(default_factory=list)  # statements writing the outputs in place
+
+
+def _into(printer: Printer, expr, per_class: bool, target: str) -> str:
+    """A statement that writes ``expr`` into the array ``target`` (numpy), with no temporary and
+    no copy where its last operation is a ufunc: a − b (np.subtract), a + b, a / b, a·b, each
+    with ``out=target``; an assignment otherwise."""
+
+    def show(e):
+        return printer.doprint(e, per_class=per_class)
+
+    if isinstance(expr, sp.Add):
+        negative = [t for t in expr.args if t.could_extract_minus_sign()]
+        positive = [t for t in expr.args if t not in negative]
+        if positive and negative:
+            return (
+                f"np.subtract({show(sp.Add(*positive))}, {show(-sp.Add(*negative))}, out={target})"
+            )
+        first, *rest = expr.args
+        return f"np.add({show(first)}, {show(sp.Add(*rest))}, out={target})"
+    if isinstance(expr, sp.Mul):
+        numerator, denominator = expr.as_numer_denom()
+        if denominator != 1:
+            return f"np.divide({show(numerator)}, {show(denominator)}, out={target})"
+        first, *rest = expr.args
+        return f"np.multiply({show(first)}, {show(sp.Mul(*rest))}, out={target})"
+    call = printer.backend.table.get(type(expr)) if len(expr.args) == 1 else None
+    if isinstance(call, str) and re.fullmatch(r"np\.(\w+)\(\{0\}\)", call):
+        name = call[3:-5]
+        if isinstance(getattr(np, name, None), np.ufunc):  # np.exp(x, out=target)
+            return f"np.{name}({show(expr.args[0])}, out={target})"
+    return f"{target}[...] = {show(expr)}"
+
+
+def _statements_into(lines, temps, reduced, per_class, printer, into) -> list[str]:
+    """The body of a function writing its outputs into the arrays named ``into``: the
+    temporaries' assignments, then one :func:`_into` statement per output.  An output that is
+    itself a temporary (poisson's hessian e^m, which the gradient e^m − y reads) is computed
+    into its array where it is defined, and the temporary names that array: no copy."""
+    targets = {}
+    for e, target in zip(reduced, into, strict=False):
+        if e in dict(temps) and e not in targets:
+            targets[e] = target
+    body = []
+    for (name, code), (symbol, expr) in zip(lines, temps, strict=True):
+        if symbol in targets:
+            classed = symbol in printer.per_class
+            body += [_into(printer, expr, classed, targets[symbol]), f"{name} = {targets[symbol]}"]
+        else:
+            body.append(f"{name} = {code}")
+    for e, c, target in zip(reduced, per_class, into, strict=False):
+        if targets.get(e) != target:
+            body.append(_into(printer, e, c, target))
+    return body
 
 
 def _bound_indices(exprs):
@@ -140,10 +205,13 @@ def _undefined(exprs) -> str:
     return ", ".join(sorted(map(str, found)))
 
 
-def function_code(name, backend: Backend, args, exprs, per_class, guards=None) -> FunctionCode:
+def function_code(
+    name, backend: Backend, args, exprs, per_class, guards=None, into=()
+) -> FunctionCode:
     """Rewrite, guard the cases (see :func:`.rewrite.guard_cases`), share subexpressions, print.
     An expression with an undefined function gives a function that raises NotImplementedError
-    naming it."""
+    naming it.  With ``into`` (a name per output, numpy), the function writes each output into
+    the array of that name instead of returning it (:func:`_into`)."""
     undefined = _undefined(exprs)
     if undefined:
         return FunctionCode(
@@ -181,6 +249,7 @@ def function_code(name, backend: Backend, args, exprs, per_class, guards=None) -
         lines.append((symbol.name, printer.doprint(expr, per_class=symbol in classed)))
     printer = Printer(backend, names, classed, (J,), observed if guards else ())
     outputs = [printer.doprint(e, per_class=c) for e, c in zip(reduced, per_class, strict=True)]
+    statements = _statements_into(lines, temps, reduced, per_class, printer, into) if into else []
     code = " ".join(c for _, c in lines) + " ".join(outputs)
     return FunctionCode(
         name=name,
@@ -189,6 +258,7 @@ def function_code(name, backend: Backend, args, exprs, per_class, guards=None) -
         per_class=list(per_class),
         uses_classes=bool(re.search(r"\b_K\b", code)),
         rewrites=fired,
+        into=statements,
     )
 
 
@@ -211,18 +281,31 @@ def _objective_context(d: Derivation, b: Backend, args) -> dict:
     observed = [a for a in args if a.role == "observed"]
     fixed = [a for a in args if a.role == "fixed"]
     inputs = [*observed, margin, *fixed]
+    formulas = share_exponentials([obj.gradient, obj.hessian])
     functions = {
         "_objective_parts": function_code(
             "_objective_parts",
             b,
             inputs,
-            [obj.gradient, obj.hessian],
+            formulas,
             [classes, classes],
             d.dist.guards,
         ),
         "_inverse_link": function_code("_inverse_link", b, [margin], [obj.inverse], [classes]),
     }
     functions["_objective_parts"].signature = ", ".join(a.name for a in inputs)
+    if b.blocked:  # blocks write the gradient and hessian straight into the outputs
+        into = function_code(
+            "_objective_into",
+            b,
+            inputs,
+            formulas,
+            [classes, classes],
+            d.dist.guards,
+            into=("_g", "_h"),
+        )
+        into.signature = ", ".join(["_g", "_h", *(a.name for a in inputs)])
+        functions["_objective_into"] = into
     functions["_inverse_link"].signature = name
     closed = obj.intercept
     if closed is not None:

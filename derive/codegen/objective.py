@@ -43,7 +43,7 @@ import numpy as np
 import sympy as sp
 
 from ..derivation import Derivation
-from ..functions import logsumexp, rename_index
+from ..functions import logsumexp, rename_index, sigmoid
 from ..spec import CLASS_INDEX, N_CLASSES, NATURAL_LINKS
 from .rewrite import elementary, prepare
 
@@ -379,3 +379,37 @@ def _class_intercept(d: Derivation, gradient, rng):
             if not np.all(np.abs(residual) <= 1e-12):
                 return None
     return root
+
+
+# ---------------------------------------------------------------------------- shared exponentials
+
+
+def share_exponentials(exprs) -> list:
+    """The objective's formulas with σ(x) and σ(−x), where both occur, written over one
+    e^(−|x|) that CSE then shares (two exponentials where the two σ take four):
+
+        σ(x)·σ(−x) = e^(−|x|) / (1 + e^(−|x|))²,   σ(±x) = e^(min(±x, 0)) / (1 + e^(−|x|)).
+
+    Neither exponent is positive, so nothing overflows and a tiny value keeps its relative
+    accuracy, as the σ helper's own form; the bernoulli-logit hessian σ(m)σ(−m) is the product."""
+    exprs = [sp.sympify(e) for e in exprs]
+    found = set().union(*(e.atoms(sigmoid) for e in exprs))
+    pairs = {f.args[0] for f in found if sigmoid(-f.args[0]) in found}
+    if not pairs:
+        return exprs
+
+    def tail(x):
+        return sp.exp(-sp.Abs(x))
+
+    def product(e):
+        for x in pairs:
+            if e.has(sigmoid(x)) and e.has(sigmoid(-x)):
+                e = e.subs(sigmoid(x) * sigmoid(-x), tail(x) / (1 + tail(x)) ** 2)
+        return e
+
+    def spelled(f):
+        x = f.args[0]
+        key = x if x in pairs else -x
+        return sp.exp(sp.Min(x, 0)) / (1 + tail(key)) if key in pairs else f
+
+    return [product(e).replace(lambda f: isinstance(f, sigmoid), spelled) for e in exprs]
