@@ -399,7 +399,6 @@ JAX = Backend(
         "_lgamma_ratio": "jsp.",
         "_lgamma_stirling": "jsp.",
         "_saddle_deviance": "jsp.",
-        "_beta_offset": "jax.",
         "_log_erf": "jsp.",
         "_labels": "jax.",
     },
