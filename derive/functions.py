@@ -101,6 +101,11 @@ class softplus(Function):
     def _eval_is_positive(self):
         return self.args[0].is_extended_real
 
+    def tail_form(self):
+        """log(1 + eˣ) itself, for derive.tails' limits (SymPy takes the limit of a function it
+        does not know as if it were bounded: −softplus(y) had the index 0, not −∞)."""
+        return self._eval_rewrite_as_exp(*self.args)
+
     def _latex(self, printer, exp=None):
         tex = r"\operatorname{softplus}\left(%s\right)" % printer._print(self.args[0])
         return tex if exp is None else r"%s^{%s}" % (tex, exp)
@@ -234,6 +239,12 @@ class logcosh(Function):
     def _eval_is_nonnegative(self):
         return self.args[0].is_extended_real
 
+    def tail_form(self):
+        """|x| − log 2, which it approaches at both ends (the rest, log1p(e^{−2|x|}), tends to 0):
+        for derive.tails' limits, which log cosh x takes seconds over and an unknown function
+        gets wrong (the hyperbolic secant's −log cosh y had the index 0, not −∞)."""
+        return Abs(self.args[0]) - log(2)
+
     def _latex(self, printer, exp=None):
         tex = r"\log\cosh\left(%s\right)" % printer._print(self.args[0])
         return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
@@ -308,6 +319,12 @@ class log_i0(Function):
     def _eval_is_real(self):
         return self.args[0].is_extended_real
 
+    def tail_form(self):
+        """|x| − ½ log(2π|x|), which it approaches at both ends (I₀(x) ~ e^{|x|}/√(2π|x|)): for
+        derive.tails' limits, where as an unknown function it had the index 0, not +∞."""
+        x = Abs(self.args[0])
+        return x - log(2 * pi * x) / 2
+
     def _latex(self, printer, exp=None):
         tex = r"\log I_{0}\left(%s\right)" % printer._print(self.args[0])
         return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
@@ -370,6 +387,12 @@ class log_ndtr(Function):
         if self.args[0].is_extended_real:
             return True
 
+    def tail_form(self):
+        """log(erfc(−x/√2)/2) itself, for derive.tails' limits: SymPy finds the one at +∞ and
+        leaves the one at −∞ open (not decided), where as an unknown function log Φ(−y) got the
+        index 0 (bounded), not −∞."""
+        return self._eval_rewrite_as_exp(*self.args)
+
     def _latex(self, printer, exp=None):
         tex = r"\log \Phi\left(%s\right)" % printer._print(self.args[0])
         return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
@@ -391,6 +414,10 @@ class log_erf(Function):
         return log(erf(u))
 
     _eval_rewrite_as_log = _eval_rewrite_as_exp
+
+    def tail_form(self):
+        """log(erf(u)) itself, for derive.tails' limits (unknown, it had none)."""
+        return self._eval_rewrite_as_exp(*self.args)
 
     def _latex(self, printer, exp=None):
         tex = r"\log \operatorname{erf}\left(%s\right)" % printer._print(self.args[0])

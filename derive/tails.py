@@ -82,15 +82,55 @@ def _tail_forms(e):
     return e.replace(lambda f: callable(getattr(f, "tail_form", None)), lambda f: f.tail_form())
 
 
+def _one_component(e, y):
+    """(e with each log Σ_k c_k(y) of positive terms — a mixture's log-density — written as the
+    log of one generic component c(y), the Dummies that stand for that component's parameters).
+
+    With K components of positive weight, max_k log c_k ≤ log Σ_k c_k ≤ max_k log c_k + log K.
+    So where log c(y) has the same index a at an end whatever the component's parameters (a
+    number or ±∞: −∞ for Gaussian components), max_k log c_k has it, and so has log Σ; and where
+    log c → −∞ with |log c| of index b, |log Σ| has index b too (a Gaussian mixture's log q is
+    quadratic in its tails).  An index that depends on the Dummies (Student-t components:
+    −(ν_k + 1)) would be the index of one component only: the caller then claims nothing.
+    SymPy cannot take the limit of the sum over a symbolic number of terms itself."""
+    found = {}
+
+    def generic(term):
+        for item in term.atoms(sp.Indexed):
+            if item not in found:
+                label = item.base.label
+                known = {"positive": True} if label.is_nonnegative else {"real": True}
+                # a weight that may be 0 is positive in a component that is present at all
+                found[item] = sp.Dummy(str(label), **known)
+        return term.xreplace(found)
+
+    replaced = e.replace(
+        lambda f: (
+            isinstance(f, sp.log)
+            and isinstance(f.args[0], sp.Sum)
+            and f.args[0].function.has(y)
+            and f.args[0].function.is_nonnegative
+        ),
+        lambda f: sp.log(generic(f.args[0].function)),
+    )
+    return replaced, set(found.values())
+
+
 def _index(log_f, y, end, lower: bool):
     """The power a of |f| at ``end`` (see the module's docstring), or None."""
+    log_f, generic = _one_component(log_f, y)
+    if generic and end not in (sp.oo, -sp.oo) and log_f.subs(y, end).is_finite:
+        # a mixture's log-density is finite at an end inside its support: |f| stays bounded
+        # there (index 0, or more where it vanishes: integrable either way), and SymPy's limit
+        # of log|log c(y)| / log(y − e) takes seconds
+        return sp.S.Zero
     if end in (sp.oo, -sp.oo):
         inner = _tail_forms(_stirling(log_f, y)).xreplace({y: _u if end == sp.oo else -_u})
         value = sp.limit(inner / sp.log(_u), _u, sp.oo)
     else:
         gap = (y - end) if lower else (end - y)
         value = sp.limit(log_f / sp.log(gap), y, end, "+" if lower else "-")
-    if value.has(sp.Limit, sp.nan, sp.zoo) or isinstance(value, sp.AccumBounds):
+    if value.has(sp.Limit, sp.nan, sp.zoo, *generic) or isinstance(value, sp.AccumBounds):
         return None
     return sp.cancel(value) if value.is_finite is not False else value
 
@@ -174,6 +214,9 @@ def ends(log_p, log_t, y, lo, hi, discrete: bool = False) -> tuple[End, ...]:
 
 def _borderline(log_f, y, end, lower):
     """At index −1: divergent where |f|·|y − e| (|f|·|y| at ±∞) keeps away from 0, else None."""
+    log_f, generic = _one_component(log_f, y)
+    if generic:  # the bounds keep the index, not the limit of |f|·|y|
+        return None
     if end in (sp.oo, -sp.oo):
         inner = _tail_forms(log_f).xreplace({y: _u if end == sp.oo else -_u}) + sp.log(_u)
         value = sp.limit(inner, _u, sp.oo)

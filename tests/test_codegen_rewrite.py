@@ -232,11 +232,16 @@ NAMESPACE = {
     "_lgamma_stirling": lambda z: float(
         mpmath.loggamma(mpmath.mpf(z)) - (mpmath.mpf(z) - 0.5) * mpmath.log(z) + mpmath.mpf(z)
     ),
-    # x e − (x − 1) log r at 60 digits, with e taken as r − 1 (r is computed without rounding
-    # away what 1 + e would: y = 1e-300); xlogy semantics at r = 0
+    # x e − (x − 1) log r at 60 digits, r = 1 + e: from r where |e| > 0.5 (r is computed
+    # without rounding away what 1 + e would: y = 1e-300; xlogy semantics at r = 0), from e
+    # below (as the helper's series: at x = 1e8 the roundings of e and r differ by x·1e-16)
     "_saddle_deviance": lambda x, e, r: float(
-        mpmath.mpf(x) * (mpmath.mpf(r) - 1 if abs(e) > 0.5 else mpmath.mpf(e))
-        - (0 if x == 1 else (mpmath.mpf(x) - 1) * mpmath.log(r))
+        mpmath.mpf(x) * (mpmath.mpf(r) - 1) - (0 if x == 1 else (mpmath.mpf(x) - 1) * mpmath.log(r))
+        if abs(e) > 0.5
+        else mpmath.mpf(x) * mpmath.mpf(e) - (mpmath.mpf(x) - 1) * mpmath.log1p(mpmath.mpf(e))
+    ),
+    "_beta_offset": lambda a, b, y: float(
+        mpmath.mpf(b) * mpmath.mpf(y) - mpmath.mpf(a) * (1 - mpmath.mpf(y))
     ),
     "_softplus_minus": lambda z, y: float(
         mpmath.log1p(mpmath.exp(mpmath.mpf(z))) - mpmath.mpf(y) * mpmath.mpf(z)

@@ -164,20 +164,25 @@ def _as(lib, dtype, v):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_lgamma_ratio_helper_matches_mpmath(lib, dtype):
     """log Γ(x + d) − log Γ(x) on both sides of the switch to the Stirling difference (x = 10),
-    at x where the plain difference cancels (1e12: relative error 1e-4 in float64)."""
+    at x where the plain difference cancels (1e12: relative error 1e-4 in float64); one point at
+    a time (numpy's helper takes one branch alone where every example is on one side) and all
+    in one array (both branches, selected)."""
     f = _module("student-t", lib).__dict__["_lgamma_ratio"]
-    for xv, dv in (
-        (1e12, 0.5),
-        (1e12, 3.0),
-        (5e5, 0.5),
-        (10.0, 0.5),
-        (9.99, 2.0),
-        (0.3, 5.0),
-        (40.0, 1e4),
-    ):
-        exact = mpmath.loggamma(mpmath.mpf(xv) + dv) - mpmath.loggamma(xv)
+    points = [(1e12, 0.5), (1e12, 3.0), (5e5, 0.5), (10.0, 0.5), (9.99, 2.0), (0.3, 5.0)]
+    points.append((40.0, 1e4))
+    exact = [
+        float(
+            mpmath.loggamma(mpmath.mpf(np.asarray(xv, dtype).item()) + dv)
+            - mpmath.loggamma(mpmath.mpf(np.asarray(xv, dtype).item()))
+        )
+        for xv, dv in points
+    ]
+    for (xv, dv), want in zip(points, exact, strict=True):
         got = float(f(_as(lib, dtype, xv), _as(lib, dtype, dv)))
-        assert got == pytest.approx(float(exact), rel=TOLERANCE[dtype]), (xv, dv)
+        assert got == pytest.approx(want, rel=TOLERANCE[dtype]), (xv, dv)
+    xs, ds = (_as(lib, dtype, [p[i] for p in points]) for i in (0, 1))
+    got = [float(v) for v in f(xs, ds)]
+    assert got == pytest.approx(exact, rel=TOLERANCE[dtype])
 
 
 @pytest.mark.parametrize("lib", ["numpy", "torch"])
@@ -213,26 +218,51 @@ def test_saddle_point_helpers_match_mpmath(lib, dtype):
 
 @pytest.mark.parametrize("lib", ["numpy", "torch"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_beta_offset_helper_is_exact_to_its_rounding(lib, dtype):
+    """b·y − a·(1 − y) from error-free products: within one rounding of the exact value where
+    the products cancel (a = b ~ 1e8 .. 1e15 near the mean), at y whose 1 − y rounds, on the
+    support edges, and finite (the products' own rounding kept) where Veltkamp's split of a or b
+    would overflow; the result in the inputs' dtype."""
+    f = _module("beta", lib).__dict__["_beta_offset"]
+    big = 1e36 if dtype == "float32" else 1e306
+    cases = [
+        (1e8, 1e8, 0.5001),
+        (1e8, 1e8, 0.49997),
+        (1e8, 3e8, 0.2499),
+        (3e7, 1e8, 1e-3),  # 1 − y rounds
+        (1e5, 1e5, 0.6),
+        (1e8, 1e8, 0.0),
+        (1e8, 1e8, 1.0),
+        (big, 2.0, 0.5),
+    ] + ([(1e15, 1e15, 0.5000001), (1e12, 3e12, 0.25000001)] if dtype == "float64" else [])
+    eps = float(np.finfo(dtype).eps)
+    for av, bv, yv in cases:
+        a_, b_, y_ = (mpmath.mpf(np.asarray(t, dtype).item()) for t in (av, bv, yv))
+        exact = b_ * y_ - a_ * (1 - y_)
+        got = f(*(_as(lib, dtype, t) for t in (av, bv, yv)))
+        assert str(got.dtype).endswith(dtype)
+        bound = eps * (abs(exact) if av < big else max(a_, b_))
+        assert abs(float(got) - exact) <= bound, (av, bv, yv, float(got), float(exact))
+
+
+@pytest.mark.parametrize("lib", ["numpy", "torch"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_beta_and_gamma_nll_over_a_grid_match_mpmath(lib, dtype):
-    """The beta and gamma NLL over shape parameters from 0.3 to 1e8 and observations across the
-    support, each against mpmath at 60 digits.  float32 is checked where its inputs are exact
-    enough for the bound: at a = 1e8 the rounding of b·y itself moves the NLL by about
-    a·|y − p|·6e-8 (the observation at the mean: y − p = 0)."""
+    """The beta and gamma NLL over shape parameters from 0.3 to 1e8 (1e12 in float64) and
+    observations across the support: at the mean, 1, 3 and 300 standard deviations off it, and
+    near both ends, each against mpmath at 60 digits.  Off the mean at large shapes the beta's
+    b·y − a·(1 − y) cancels (each ~a, the difference ~√a): rounded, it moved the float32 NLL by
+    a·|y − p|·6e-8 (rel. 2.5e-4 at y = 0.5001, a = b = 1e8), hence its error-free products."""
     beta, gamma = _module("beta", lib), _module("gamma", lib)
-    shapes = (0.3, 1.0, 7.0, 10.0, 300.0, 1e5, 1e8)
+    shapes = (0.3, 1.0, 7.0, 10.0, 300.0, 1e5, 1e8) + ((1e12,) if dtype == "float64" else ())
     worst = 0.0
     with mpmath.workdps(60):
         for a_ in shapes:
             for b_ in shapes:
                 mean = a_ / (a_ + b_)
-                scale = 1.0 if dtype == "float64" or max(a_, b_) < 1e4 else 0.0
-                for y_ in {
-                    mean,
-                    mean + scale * (mean * (1 - mean) / (a_ + b_)) ** 0.5,
-                    1e-3,
-                    0.999,
-                }:
-                    if not 0 < y_ < 1:
+                sd = (mean * (1 - mean) / (a_ + b_ + 1)) ** 0.5
+                for y_ in {mean, mean + sd, mean - 3 * sd, mean + 300 * sd, 1e-3, 0.999, 0.5001}:
+                    if not 0 < y_ < 1 or not 0 < np.asarray(y_, dtype) < 1:
                         continue
                     y, a, b = (_mp(np.asarray(t, dtype).item()) for t in (y_, a_, b_))
                     truth = (
@@ -247,10 +277,13 @@ def test_beta_and_gamma_nll_over_a_grid_match_mpmath(lib, dtype):
             for mu_ in (1e-3, 2.0, 1e5):
                 for y_ in {
                     mu_,
-                    mu_ * (1 + a_**-0.5) if dtype == "float64" or a_ < 1e4 else mu_,
+                    mu_ * (1 + a_**-0.5),
+                    mu_ * (1 - 3 * a_**-0.5),
                     mu_ * 1e-2,
                     mu_ * 30,
                 }:
+                    if y_ <= 0:
+                        continue
                     y, mu, k = (_mp(np.asarray(t, dtype).item()) for t in (y_, mu_, a_))
                     truth = (
                         mpmath.loggamma(k)
@@ -410,7 +443,16 @@ EXTREMES = [
                 + mpmath.log(mpmath.beta(a, b))
             ),
         )
-        for values in ((0.5, 1e8, 1e8), (0.25, 1e8, 3e8), (0.4, 1e4, 1.5e4), (1e-30, 0.5, 20.0))
+        for values in (
+            (0.5, 1e8, 1e8),
+            (0.25, 1e8, 3e8),
+            (0.4, 1e4, 1.5e4),
+            (1e-30, 0.5, 20.0),
+            # off the mean: b·y − a·(1 − y) ~1e4 from products ~5e7 (float32 was rel. 2.5e-4)
+            (0.5001, 1e8, 1e8),
+            (0.2499, 1e8, 3e8),
+            (0.6, 1e5, 1e5),
+        )
         for dtype in ("float64", "float32")
     ),
     *(

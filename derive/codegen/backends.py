@@ -31,6 +31,7 @@ from ..functions import sigmoid, softplus, xlogy
 from ..spec import N_CLASSES
 from .rewrite import (
     Where,
+    beta_offset,
     ive,
     lgamma,
     lgamma_ratio,
@@ -229,6 +230,7 @@ HELPER_CALLS = {
     log1p_square: "_log1p_square({0})",
     lgamma_stirling: "_lgamma_stirling({0})",
     saddle_deviance: "_saddle_deviance({0}, {1}, {2})",
+    beta_offset: "_beta_offset({0}, {1}, {2})",
     softplus_minus: "_softplus_minus({0}, {1})",
     **_primitives(
         {
