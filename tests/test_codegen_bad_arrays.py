@@ -296,6 +296,18 @@ def test_checks_implied_by_a_nonfinite_sum_still_flag_the_last_block(
         values[position][-1] = 1.0
 
 
+def test_complex_arguments_keep_every_check():
+    """A complex log of a negative number is finite, so the non-finite rule does not hold there:
+    complex arguments are checked as before (NaN for sigma = -1, as the element-wise masks say)."""
+    m = module("gaussian-hetero")
+    for n in (100, 3 * m._BLOCK + 17):
+        y, mu, sigma = np.ones(n, complex), np.zeros(n, complex), np.ones(n, complex)
+        sigma[-1] = -1.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            assert np.isnan(m.nll(y[-3:], mu[-3:], sigma[-3:], reduction="none")[-1])
+            assert np.isnan(m.nll(y, mu, sigma)), n
+
+
 def test_only_log_terms_mark_a_check_as_implied():
     """The rule behind _NONFINITE_CHECKS marks a bound x >= 0 (x > 0) only where the nll has a
     term c*log(x) with c a number: not bernoulli's or poisson's support (y = 0.5 or y = -1 give a
