@@ -296,6 +296,22 @@ def test_checks_implied_by_a_nonfinite_sum_still_flag_the_last_block(
         values[position][-1] = 1.0
 
 
+def test_python_numbers_alone_are_one_example():
+    """Every argument a Python float: one example, as scipy gives it (this raised
+    AttributeError: the formula's value was a float, not an array)."""
+    m = module("gaussian")
+    for reduction in ("mean", "sum"):
+        got = m.nll(0.5, 1.0, 2.0, reduction=reduction)
+        assert got == pytest.approx(-stats.norm.logpdf(0.5, 1.0, 2.0), rel=1e-14)
+        assert got.dtype == np.float64
+        assert m.loss(0.5, 1.0, 2.0, reduction=reduction) == pytest.approx(
+            float(m.loss(np.array([0.5]), 1.0, 2.0)), rel=1e-15
+        )
+    assert np.isnan(m.nll(0.5, 1.0, -2.0))
+    bce = module("bernoulli-logit")
+    assert bce.nll(1.0, 0.3) == pytest.approx(-stats.bernoulli.logpmf(1, 1 / (1 + np.exp(-0.3))))
+
+
 def test_complex_arguments_keep_every_check():
     """A complex log of a negative number is finite, so the non-finite rule does not hold there:
     complex arguments are checked as before (NaN for sigma = -1, as the element-wise masks say)."""
