@@ -249,6 +249,93 @@ def test_blocked_nll_is_nan_for_a_parameter_outside_its_domain_given_once_or_in_
     assert np.isnan(p.nll(yp, lam))
 
 
+#: (entry, argument, bad values, what the nll is then, scipy's log-density at the bad value or
+#: None): bounds a blocked nll checks only where a block's sum is not finite (_NONFINITE_CHECKS:
+#: the nll has a term c*log(x), -inf or NaN wherever x is below the bound)
+NONFINITE = [
+    ("gaussian-hetero", "sigma", [0.0, -0.0, -1.0, -1e-30], "nan",
+     lambda y, mu, sigma: stats.norm.logpdf(y, mu, sigma)),
+    ("laplace", "b", [0.0, -2.0], "nan", lambda y, mu, b: stats.laplace.logpdf(y, mu, b)),
+    ("exponential", "lambda_", [0.0, -0.5], "nan",
+     lambda y, lam: stats.expon.logpdf(y, scale=1 / lam) if lam else np.nan),
+    ("student-t", "nu", [0.0, -3.0], "nan", lambda y, mu, nu, s: stats.t.logpdf(y, nu, mu, s)),
+    ("student-t", "s", [-0.0, -1.0], "nan", lambda y, mu, nu, s: stats.t.logpdf(y, nu, mu, s)),
+    ("lognormal", "y", [-1.0, -1e-30], "inf",
+     lambda y, mu, sigma: stats.lognorm.logpdf(y, sigma, scale=np.exp(mu))),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("name, argument, bads, expected, oracle", NONFINITE)
+def test_checks_implied_by_a_nonfinite_sum_still_flag_the_last_block(
+    name, argument, bads, expected, oracle, dtype
+):
+    """A bound that _NONFINITE_CHECKS lists runs only on a block (or a small call) whose sum is
+    not finite: a bad value in the last block of 3, or in a call of fewer than _BLOCK examples,
+    still gives NaN (a parameter) or +inf (an observed value), as the element-wise masks and
+    scipy's -logpdf say; a good call is finite."""
+    m = module(name)
+    names = [*m.OBSERVED, *m.PARAMS, *m.FIXED]
+    position = names.index(argument)
+    row = [i for i, (_, indices, _) in enumerate(m._DOMAIN_CHECKS) if indices == (position,)]
+    assert row and set(row) <= set(m._NONFINITE_CHECKS), (row, m._NONFINITE_CHECKS)
+    n = 3 * m._BLOCK + 17
+    values = [np.linspace(0.5, 2.0, n).astype(dtype) for _ in names]
+    for call in (values, [v[-100:] for v in values]):
+        assert np.isfinite(m.nll(*call))
+    check = np.isnan if expected == "nan" else np.isposinf
+    for bad in bads:
+        values[position][-1] = bad
+        at = [float(v[-1]) for v in values]
+        assert check(-oracle(*at)), (bad, oracle(*at))
+        masks = m.nll(*[v[-3:] for v in values], reduction="none")
+        assert check(masks[-1]) and np.isfinite(masks[:-1]).all(), (bad, masks)
+        for reduction in ("mean", "sum"):
+            for call in (values, [v[-100:] for v in values]):
+                assert check(m.nll(*call, reduction=reduction)), (bad, reduction, len(call[0]))
+        values[position][-1] = 1.0
+
+
+def test_python_numbers_alone_are_one_example():
+    """Every argument a Python float: one example, as scipy gives it (this raised
+    AttributeError: the formula's value was a float, not an array)."""
+    m = module("gaussian")
+    for reduction in ("mean", "sum"):
+        got = m.nll(0.5, 1.0, 2.0, reduction=reduction)
+        assert got == pytest.approx(-stats.norm.logpdf(0.5, 1.0, 2.0), rel=1e-14)
+        assert got.dtype == np.float64
+        assert m.loss(0.5, 1.0, 2.0, reduction=reduction) == pytest.approx(
+            float(m.loss(np.array([0.5]), 1.0, 2.0)), rel=1e-15
+        )
+    assert np.isnan(m.nll(0.5, 1.0, -2.0))
+    bce = module("bernoulli-logit")
+    assert bce.nll(1.0, 0.3) == pytest.approx(-stats.bernoulli.logpmf(1, 1 / (1 + np.exp(-0.3))))
+
+
+def test_complex_arguments_keep_every_check():
+    """A complex log of a negative number is finite, so the non-finite rule does not hold there:
+    complex arguments are checked as before (NaN for sigma = -1, as the element-wise masks say)."""
+    m = module("gaussian-hetero")
+    for n in (100, 3 * m._BLOCK + 17):
+        y, mu, sigma = np.ones(n, complex), np.zeros(n, complex), np.ones(n, complex)
+        sigma[-1] = -1.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            assert np.isnan(m.nll(y[-3:], mu[-3:], sigma[-3:], reduction="none")[-1])
+            assert np.isnan(m.nll(y, mu, sigma)), n
+
+
+def test_only_log_terms_mark_a_check_as_implied():
+    """The rule behind _NONFINITE_CHECKS marks a bound x >= 0 (x > 0) only where the nll has a
+    term c*log(x) with c a number: not bernoulli's or poisson's support (y = 0.5 or y = -1 give a
+    finite nll), not poisson's rate (its term -y*log(lam) has no numeric coefficient)."""
+    assert module("bernoulli-logit")._NONFINITE_CHECKS == ()
+    assert module("poisson-log")._NONFINITE_CHECKS == ()
+    assert module("poisson")._NONFINITE_CHECKS == ()
+    lognormal = module("lognormal")
+    marked = [lognormal._DOMAIN_CHECKS[i][1] for i in lognormal._NONFINITE_CHECKS]
+    assert sorted(marked) == [(0,), (2,)]  # y < 0 and sigma <= 0
+
+
 def test_in_unit_decides_only_what_the_bounds_say():
     """_in_unit (one integer maximum over the bits) is True only where every value lies in
     [+0, 1]: compared with numpy's own min/max on each edge, float32 and float64."""

@@ -613,6 +613,53 @@ def test_softmax_cross_entropy_float32_mean_against_scipy(rows):
         )
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_logsumexp_without_the_shift_matches_mpmath_at_the_edges_of_its_range(dtype):
+    """_logsumexp skips the per-row shift where every value lies inside _EXP_RANGE (less log K at
+    the top): at the edges of that range, just outside it (the shifted path), with all terms
+    tiny, with one far ahead, and with inf and NaN, each array against mpmath's exact
+    log-sum-exp of the same floats, to 16 ulps of max(1, |result|); the dtype is kept."""
+    from derive.codegen import load
+
+    m = load("categorical-logit")
+    bound = m._EXP_RANGE[np.dtype(dtype)]
+    k = 10
+    top = bound - np.log(2) * k.bit_length()  # the highest maximum taking the unshifted path
+    eps = float(np.finfo(dtype).eps)
+    edge = np.nextafter(dtype(top), dtype(0))
+    rows = {
+        "ordinary": np.linspace(-3, 3, k),
+        "all at the bottom": np.full(k, -bound),
+        "bottom and top": np.r_[np.full(k - 1, -bound), edge],
+        "all tiny": np.linspace(-bound, -bound + 1, k),
+        "one far ahead": np.r_[np.zeros(k - 1), 40.0],
+        "above the top": np.r_[np.zeros(k - 1), top + 1],
+        "below the bottom": np.r_[np.zeros(k - 1), -bound - 1],
+        "far below": np.full(k, -2 * bound),
+        "far above": np.r_[np.zeros(k - 1), 2 * bound],
+        "inf": np.r_[np.zeros(k - 1), np.inf],
+        "nan": np.r_[np.zeros(k - 1), np.nan],
+    }
+    for label, row in rows.items():
+        for z in (np.asarray(row, dtype)[None, :], np.tile(np.asarray(row, dtype), (3, 2, 1))):
+            got = m._logsumexp(z)
+            assert got.dtype == dtype and got.shape == z.shape[:-1], label
+            values = [float(v) for v in z.reshape(-1, k)[0]]
+            if any(np.isnan(values)):
+                assert np.isnan(got).all(), label
+                continue
+            if any(np.isinf(values)):
+                assert np.isposinf(got).all(), label
+                continue
+            with mpmath.workdps(50):
+                exact = float(mpmath.log(mpmath.fsum(mpmath.exp(v) for v in values)))
+            tolerance = 16 * eps * max(1.0, abs(exact))
+            assert np.all(np.abs(got.astype(float) - exact) <= tolerance), (label, got, exact)
+            kept = m._logsumexp(z, keepdims=True)
+            assert kept.shape == (*z.shape[:-1], 1)
+            np.testing.assert_array_equal(kept[..., 0], got)
+
+
 def test_select_evaluates_only_a_branch_some_example_takes():
     """The numpy module's lazy np.where: np.where's value in every case (mixed, all, none, a
     Python bool, a branch smaller than the condition), and an untaken branch never called."""

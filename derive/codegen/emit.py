@@ -499,6 +499,35 @@ def domain_checks(
     return out
 
 
+def _log_terms(expr) -> set:
+    """The symbols x of the additive terms c·log(x) of ``expr`` (c a nonzero number): where
+    x ≤ 0, log x is −inf or NaN, and so is any sum with that term."""
+    out = set()
+    for term in sp.Add.make_args(expr):
+        c, body = term.as_coeff_Mul()
+        if c != 0 and c.is_finite and isinstance(body, sp.log) and body.args[0].is_Symbol:
+            out.add(body.args[0])
+    return out
+
+
+def nonfinite_checks(d: Derivation, backend: Backend, args, checks) -> list[int]:
+    """The indices of the rows of ``checks`` (:func:`domain_checks`) that a blocked reduction
+    needs only where a block's nll sum is not finite: a bound x ≥ 0 (x > 0) of an argument x
+    without a class axis whose nll (and the rest of its reduction plan, summed apart) has a term
+    c·log(x), evaluated on every example — an x below the bound makes log x, and so the sum,
+    −inf or NaN. Entries with guarded cases (where a term may be left out) have none."""
+    if not checks or d.dist.guards or _undefined([d.nll]):
+        return []
+    sums = [prepare(d.nll)[0]]
+    rest, pairs = reduction_plan(sums[0])
+    if pairs:  # float64 blocks sum the plan's rest apart from its dot products
+        sums.append(prepare(rest)[0])
+    found = set.intersection(*(_log_terms(apply_rules(e, CLASS_AXIS_RULES)[0]) for e in sums))
+    names = {a.name for a in args if a.symbol in found and not a.vector}
+    below = {f"bool(np.min({n}) {op} 0)" for n in names for op in ("<", "<=")}
+    return [i for i, (_, _, _, code) in enumerate(checks) if code in below]
+
+
 def labels_range(d: Derivation, args) -> tuple | None:
     """(lo, hi) where the loss takes labels or probabilities in [0, 1] (the observed variable's
     declared domain) and is not a cross-entropy outside it (a negative BCE at y = −1): `loss`
@@ -665,6 +694,7 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
         rewrites += [n for n in f.rewrites if n not in rewrites]
     dist = d.dist
     displayed = {"latex": latex_of(d), "steps": steps_of(d)}  # as `derive show --json` gives it
+    checks_table = domain_checks(d, b, args)
     return {
         "name": dist.name,
         "title": dist.title,
@@ -695,7 +725,8 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
         "objectives": gbm is not None and "refusal" not in gbm and b.objectives,
         "torch_module": torch_module(d, args) if b.loss_module else None,
         "labels": labels,
-        "domain_checks": domain_checks(d, b, args),
+        "domain_checks": checks_table,
+        "nonfinite_checks": nonfinite_checks(d, b, args, checks_table),
         "deviance_latex": deviance_latex,
         "prior": map_block,
     }
