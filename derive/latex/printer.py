@@ -174,7 +174,8 @@ class Printer(LatexPrinter):
         return factor in observed
 
     def _ordered_factors(self, factors):
-        """Numbers, then factors of the observed variable alone (y, 1 − y, Σ y_k), then the rest."""
+        """Numbers, a density p(y | θ), then factors of the observed variable alone (y, 1 − y,
+        Σ y_k), then the rest."""
 
         def observed_only(f):
             return self._is_observed_factor(f) or (
@@ -184,6 +185,8 @@ class Printer(LatexPrinter):
         def rank(f):
             if f.is_number:
                 return 0
+            if type(f).__name__ == "_Density":  # ∫ p(y | θ) T(y) dy: the density first
+                return 0.5
             if isinstance(f, sp.log):
                 return 4  # log x last: "α log y", never "log y α"
             if isinstance(f, sp.exp):
@@ -698,10 +701,13 @@ def _atoms(printer: Printer, expr, room: float) -> list[str]:
         inner = _atoms(printer, stat, room - 4)
         return _wrapped(r"\mathbb{E}_{%s}\Bigl[" % under.name, inner, r"\Bigr]")
     if isinstance(expr, sp.Integral) and len(expr.limits) == 1 and len(expr.limits[0]) == 3:
-        y, lo, hi = expr.limits[0]
-        opener = r"\int_{%s}^{%s} \Bigl(" % (printer._print(lo), printer._print(hi))
-        inner = _atoms(printer, expr.function, room - 4)
-        return _wrapped(opener, inner, r"\Bigr) \, d%s" % printer._print(y))
+        y, lo, hi = expr.limits[0]  # as the printer writes it, \int\limits_a^b f\, dy
+        body = expr.function
+        opener = r"\int\limits_{%s}^{%s} " % (printer._print(lo), printer._print(hi))
+        closer = r"\, d%s" % printer._print(y)
+        if isinstance(body, sp.Add):
+            opener, closer = opener + r"\Bigl(", r"\Bigr)" + closer
+        return _wrapped(opener, _atoms(printer, body, room - 4), closer)
     if isinstance(expr, (sp.Function, sp.Min, sp.Max)) and expr.args:
         broken = _function_atoms(printer, expr, room)
         if broken is not None:
