@@ -551,8 +551,6 @@ def _environment(text: str, i: int, size: float | None = None) -> tuple[float, i
 #: composites set in text style, at most the estimate (median 0.82 of it, as for display maths).
 _SMALLER = {1.0: 0.78, 0.78: 0.6}
 _PAD = 0.6
-_ROMAN = 0.85
-_NAMED_SIZE = 1.0
 
 
 def _width(text: str, size: float | None = None) -> float:
@@ -583,7 +581,7 @@ def _width(text: str, size: float | None = None) -> float:
                     width += inner / size * max(_width(a, inner), _width(b, inner)) + _PAD
             elif command in ("operatorname", "mathrm", "text", "texttt", "mathit"):
                 a, i = _group(text, i)
-                width += (0.85 if size is None else _ROMAN) * len(a)
+                width += 0.85 * len(a)
             elif command in ("sqrt",):
                 a, i = _group(text, i)
                 width += _width(a, size) + 1.5
@@ -593,7 +591,7 @@ def _width(text: str, size: float | None = None) -> float:
                     if i < len(text) and text[i] == mark:
                         _, i = _group(text, i + 1)
             elif command in _NAMED:
-                width += len(command) * (1.0 if size is None else _NAMED_SIZE)
+                width += len(command)
             elif command in ("hat", "bar", "tilde", "mathcal", "mathbb", "boldsymbol"):
                 a, i = _group(text, i)
                 width += _width(a, size)
