@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..derivation import Step
+from ..derivation import Step, warm_cache
 from ..display import display
 from ..errors import UserError
 from ..infotheory import (
@@ -224,6 +224,7 @@ def document_context(
     # catalog entries only: composites and `derive new` declarations have no KL registry entry
     names = [d.dist.name for d in derivations if CATALOG.get(d.dist.name) is d.dist]
     pairs = []
+    warm_cache(divergence, [(name, name) for name in names])  # in parallel, where it can
     for name in tracked(names, "information theory: KL within", report):
         try:
             pairs.append(pair_context(divergence(name, name), notation=notation))
