@@ -118,7 +118,19 @@ def test_escape_and_code():
     assert latex.escape("ŷ, é, ç") == r"\^{y}, \'{e}, \c{c}"
     # identifiers break at dots only, never inside a name (mse_loss stays whole)
     assert latex.code("torch.mse_loss") == r"\texttt{torch.}\allowbreak{}\texttt{mse\_loss}"
-    assert latex.breakable("torch mse_loss") == r"torch mse\_loss"
+    # prose naming implementations: the identifiers (and their arguments) in typewriter type
+    assert latex.breakable("torch mse_loss") == r"torch \texttt{mse\_loss}"
+    assert latex.breakable("−log_prob of torch.distributions.StudentT less its constant") == (
+        r"\ensuremath{-}\texttt{log\_prob} of \texttt{torch.}\allowbreak{}"
+        r"\texttt{distributions.}\allowbreak{}\texttt{StudentT} less its constant"
+    )
+    assert latex.breakable("torch nll_loss(log p); cross_entropy(log p, y) with targets") == (
+        r"torch \texttt{nll\_loss(}\allowbreak{}\texttt{log p)}; "
+        r"\texttt{cross\_entropy(}\allowbreak{}\texttt{log p, y)} with targets"
+    )
+    assert latex.breakable("1 − cos of the angle, MixtureSameFamily(π)") == (
+        r"1 \ensuremath{-} cos of the angle, MixtureSameFamily(\ensuremath{\pi})"
+    )
 
 
 # ---------------------------------------------------------------------------- fragments
