@@ -768,6 +768,8 @@ def _atoms(printer: Printer, expr, room: float) -> list[str]:
         if _measure(printer, front) > limit:
             front = _atoms(printer, rest, limit)
             return [*front, *inner]
+        if _measure(printer, front + " " + inner[0]) <= room:  # a product is not broken
+            return [front + " " + inner[0], *inner[1:]]  # between its factors where it fits
         return [front, *inner]
     return [whole]
 
@@ -803,10 +805,16 @@ def _function_atoms(printer: Printer, expr, room: float) -> list[str] | None:
     return _atoms(printer, definition, room)
 
 
+#: A fraction no wider than this (printer units) is never split into a coefficient and a factor.
+_SHORT = 8.0
+
+
 def _fraction_atoms(printer: Printer, expr, room: float, whole: str) -> list[str]:
     """A wide product without a sum to break: the factors free of the observed variable over
     the denominator, then the others ("Γ(…)/(…) · (1 + …)^(…)"); a fraction whose denominator
     is a wide sum as that sum, broken, to the power −1."""
+    if _measure(printer, whole) <= _SHORT:  # (y − μ)²/(2σ²) stays one piece
+        return [whole]
     numer, denom = fraction(expr)
     if isinstance(denom, sp.Add) and numer == 1:
         inner = _atoms(printer, denom, room - 3)
