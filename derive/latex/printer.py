@@ -650,10 +650,11 @@ def _wrapped(opener: str, inner: list[str], closer: str) -> list[str]:
 
 def _breaking_factor(printer: Printer, expr):
     """The factor of a product to set on lines of its own: the widest exponential, logarithm,
-    sum, Σ or stable primitive (a normaliser stays in front of it)."""
+    sum, Σ, integral, expectation or stable primitive (a normaliser stays in front of it)."""
     best, widest = None, 0.0
     for factor in expr.args:
         primitive = isinstance(factor, sp.Function) and hasattr(type(factor), "_latex")
+        primitive = primitive or type(factor).__name__ == "Expectation"  # 𝔼_P[…], bracketed
         if primitive or isinstance(
             factor, (sp.exp, sp.log, sp.Add, sp.Sum, sp.Product, sp.Integral)
         ):
