@@ -521,3 +521,18 @@ def test_a_sum_in_front_of_a_broken_factor_keeps_its_parentheses():
     expr = -(nu / 2 + sp.S.Half) * sp.log((y - mu) ** 2 / nu + 1 + sp.exp(y) + sp.exp(mu))
     first, second, *_ = latex.lines(expr, 12)  # SymPy distributes the minus: (−ν/2 − 1/2)
     assert first == r"\left(- \frac{\nu}{2} - \frac{1}{2}\right)" and second.startswith(r"\log")
+
+
+def test_a_coefficient_stays_in_front_of_the_expectation_it_multiplies():
+    """(ν/2 + 1/2) 𝔼_P[T] broken across lines keeps its order: the coefficient, then 𝔼 (an
+    expectation is a factor a product breaks around, as an integral is)."""
+    from derive.infotheory import Expectation
+
+    nu, y, mu, s = sp.symbols("nu y mu s", positive=True)
+    stat = sp.log(1 + (y - mu) ** 2 / (nu * s**2))
+    expr = (nu / 2 + sp.S.Half) * Expectation(stat)
+    whole = latex.lines(expr, 200)
+    assert len(whole) == 1 and whole[0].startswith(r"\left(\frac{\nu}{2} + \frac{1}{2}\right)")
+    broken = latex.lines(expr, 14)
+    assert broken[0] == r"\left(\frac{\nu}{2} + \frac{1}{2}\right)"
+    assert broken[1].startswith(r"\mathbb{E}_{P}")
