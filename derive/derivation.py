@@ -651,22 +651,23 @@ def memoised(kind: str, dists: tuple, compute: Callable[[], T], save, restore) -
 _WARMING: list[Callable] = []
 
 
-def _warm_one(item) -> int:
-    """One item of :func:`warm_cache`, in a worker: the attempts a time limit cut short."""
+def _warm_one(item) -> tuple:
+    """One item of :func:`warm_cache`, in a worker: it, and the attempts a time limit cut short."""
     from .budget import cut_short
 
     before = cut_short()
     with contextlib.suppress(BaseException):  # the caller computes it again, and says why
         _WARMING[0](*item)
-    return cut_short() - before
+    return item, cut_short() - before
 
 
-def warm_cache(compute: Callable, items) -> None:
+def warm_cache(compute: Callable, items, report=None, label: str = "") -> None:
     """``compute(*item)`` for each item, one worker process per core, for what it leaves in the
     on-disk cache (:func:`memoised`): the caller's own ``compute`` then reads the results back.
     The work of a document (information-theory pairs that each wait seconds on time-limited
     integrals) no longer queues on one core.  Nothing is done where the cache is off, or with
-    one core or one item, or where processes cannot be forked: the caller computes in turn."""
+    one core or one item, or where processes cannot be forked: the caller computes in turn.
+    ``report`` (see derive.progress) hears of each item as a worker finishes it."""
     import multiprocessing
     import os
 
@@ -682,7 +683,11 @@ def warm_cache(compute: Callable, items) -> None:
     _WARMING[:] = [compute]
     try:
         with multiprocessing.get_context("fork").Pool(min(cores, len(items))) as pool:
-            count_cut_short(sum(pool.imap_unordered(_warm_one, items)))
+            done = pool.imap_unordered(_warm_one, items)
+            for number, (item, cut) in enumerate(done, start=1):
+                count_cut_short(cut)
+                if report is not None:
+                    report(label, number, len(items), " ".join(map(str, item)))
     except OSError:  # no processes to be had: the caller computes in turn
         return
     finally:

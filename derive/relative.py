@@ -450,5 +450,5 @@ def derivations(names, report=None) -> list:
     names = list(names)
     for name in names:
         _known(name)
-    warm_cache(derivation_of, [(name,) for name in names if name in CATALOG])  # in parallel
+    warm_cache(derivation_of, [(name,) for name in names if name in CATALOG], report, "deriving")
     return [derivation_of(name) for name in tracked(names, "deriving", report)]

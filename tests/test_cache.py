@@ -109,8 +109,12 @@ def test_pairs_computed_in_worker_processes_load_equal_to_computed_ones(tmp_path
 
     monkeypatch.setenv("DERIVE_CACHE", "1")
     monkeypatch.setenv("DERIVE_CACHE_DIR", str(tmp_path))
-    warm_cache(it.divergence, names)
+    heard = []
+    warm_cache(it.divergence, names, lambda *args: heard.append(args), "KL")
     assert len(list(tmp_path.glob("kl-*.pickle"))) == len(names)
+    # each pair reported as a worker finishes it, in the order they finish
+    assert [(label, n, total) for label, n, total, _ in heard] == [("KL", n, 3) for n in (1, 2, 3)]
+    assert sorted(item for *_, item in heard) == sorted(" ".join(pair) for pair in names)
 
     def fail(*args):
         raise AssertionError("computed again")

@@ -224,8 +224,9 @@ def document_context(
     # catalog entries only: composites and `derive new` declarations have no KL registry entry
     names = [d.dist.name for d in derivations if CATALOG.get(d.dist.name) is d.dist]
     pairs = []
-    warm_cache(divergence, [(name, name) for name in names])  # in parallel, where it can
-    for name in tracked(names, "information theory: KL within", report):
+    label = "information theory: KL within"
+    warm_cache(divergence, [(name, name) for name in names], report, label)  # in parallel
+    for name in tracked(names, label, report):
         try:
             pairs.append(pair_context(divergence(name, name), notation=notation))
         except UserError:  # no full density (tweedie): nothing to say
