@@ -536,3 +536,18 @@ def test_a_coefficient_stays_in_front_of_the_expectation_it_multiplies():
     broken = latex.lines(expr, 14)
     assert broken[0] == r"\left(\frac{\nu}{2} + \frac{1}{2}\right)"
     assert broken[1].startswith(r"\mathbb{E}_{P}")
+
+
+def test_the_paper_density_does_not_depend_on_what_was_computed_before():
+    """Huber's declared density calls a normaliser that integrates (cached once computed);
+    unevaluated, SymPy cannot integrate, so a process that had not computed it before showed
+    the recorded form huber(μ − y) (a warm run of the document), one that had the paper form
+    huber(y − μ) (a cold one).  Now both show the paper form."""
+    from derive.catalog import get, huber_normaliser
+    from derive.latex.notation import display_density
+
+    huber_normaliser.cache_clear()
+    first = display_density(get("huber"))
+    again = display_density(get("huber"))
+    assert first is not None and first == again
+    assert latex.tex(first).count(r"\operatorname{huber}_{k}\left(y - \mu\right)") == 1
