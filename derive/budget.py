@@ -159,6 +159,12 @@ def cut_short() -> int:
     return _CUT_SHORT[0]
 
 
+def count_cut_short(n: int) -> None:
+    """Count ``n`` attempts cut short elsewhere for this process (in the worker processes that
+    computed its results: see derive.derivation.warm_cache)."""
+    _CUT_SHORT[0] += n
+
+
 def bounded(thunk, seconds: float):
     """``thunk()`` if it finishes within ``seconds`` without error, else None.
 

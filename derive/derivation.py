@@ -13,6 +13,7 @@ the NLL, rewrite rules, ``cancel`` in zero tests); never a global ``simplify``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import pickle
@@ -644,6 +645,53 @@ def memoised(kind: str, dists: tuple, compute: Callable[[], T], save, restore) -
         return result
     store.store(name, buffer.getvalue())
     return result
+
+
+#: The computation :func:`warm_cache` runs, read by its forked workers (never pickled).
+_WARMING: list[Callable] = []
+
+
+def _warm_one(item) -> tuple:
+    """One item of :func:`warm_cache`, in a worker: it, and the attempts a time limit cut short."""
+    from .budget import cut_short
+
+    before = cut_short()
+    with contextlib.suppress(BaseException):  # the caller computes it again, and says why
+        _WARMING[0](*item)
+    return item, cut_short() - before
+
+
+def warm_cache(compute: Callable, items, report=None, label: str = "") -> None:
+    """``compute(*item)`` for each item, one worker process per core, for what it leaves in the
+    on-disk cache (:func:`memoised`): the caller's own ``compute`` then reads the results back.
+    The work of a document (information-theory pairs that each wait seconds on time-limited
+    integrals) no longer queues on one core.  Nothing is done where the cache is off, or with
+    one core or one item, or where processes cannot be forked: the caller computes in turn.
+    ``report`` (see derive.progress) hears of each item as a worker finishes it."""
+    import multiprocessing
+    import os
+
+    items = list(items)
+    directory = _cache_dir()
+    if len(items) < 2 or directory is None or cache.open_store(directory) is None:
+        return
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if (cores or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return
+    from .budget import count_cut_short
+
+    _WARMING[:] = [compute]
+    try:
+        with multiprocessing.get_context("fork").Pool(min(cores, len(items))) as pool:
+            done = pool.imap_unordered(_warm_one, items)
+            for number, (item, cut) in enumerate(done, start=1):
+                count_cut_short(cut)
+                if report is not None:
+                    report(label, number, len(items), " ".join(map(str, item)))
+    except OSError:  # no processes to be had: the caller computes in turn
+        return
+    finally:
+        _WARMING.clear()
 
 
 def derive_cached(dist: Distribution) -> Derivation:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .catalog import CATALOG, UnknownDistribution, get
-from .derivation import Step, _Applied, derive_cached, inline
+from .derivation import Step, _Applied, derive_cached, inline, warm_cache
 from .functions import rename_index, split_sums, xlogy
 from .spec import CLASS_INDEX as k
 from .spec import N_CLASSES as K
@@ -450,4 +450,5 @@ def derivations(names, report=None) -> list:
     names = list(names)
     for name in names:
         _known(name)
+    warm_cache(derivation_of, [(name,) for name in names if name in CATALOG], report, "deriving")
     return [derivation_of(name) for name in tracked(names, "deriving", report)]

@@ -188,3 +188,85 @@ def test_document_section_compiles(tmp_path):
     body = render_template("infotheory.tex.j2", section={"data": data}, distributions=[])
     assert body.startswith(r"\section{Entropy, cross-entropy and KL divergence}")
     _compile(tmp_path, body)
+
+
+def _under_p(stat, y, pdf, lo, hi, discrete):
+    """𝔼_P[stat] by scipy (quadrature, or a sum over the counts): the oracle of a kept value."""
+    import numpy as np
+    import sympy as sp
+    from scipy import integrate
+
+    f = sp.lambdify(y, stat, modules=["scipy", "numpy"])
+    if discrete:
+        ks = np.arange(int(lo), 150)  # p(150) < 1e-200 here; 170! overflows
+        return float(np.sum(pdf(ks) * np.array([float(f(k)) for k in ks])))
+    return integrate.quad(lambda t: pdf(t) * f(t), lo, hi, limit=200)[0]
+
+
+@pytest.mark.parametrize("name", ["inverse-gaussian", "poisson"])
+def test_an_expectation_without_closed_form_is_its_own_equation(name):
+    """The integral (a series over the counts) is written once, as the definition
+    𝔼_P[T] = ∫ p(y | θ) T dy on its own row; the results name 𝔼_P[T] instead of repeating it
+    inside their rows.  The named results, with 𝔼_P[T] computed by scipy, are scipy's
+    cross-entropy, entropy and KL (quadrature / summation of the scipy densities)."""
+    import numpy as np
+    import sympy as sp
+    from scipy import integrate, stats
+
+    from derive.infotheory import Expectation, divergence
+
+    pair = divergence(name, name)
+    (kept,) = pair.explicit
+    text = itex.pair_section(pair)
+    y = pair.y
+    if name == "poisson":
+        definition = r"= \sum_{y=0}^{\infty} p(y \mid \lambda_{p}) \log y!"
+    else:
+        definition = r"= \int\limits_{0}^{\infty} p(y \mid \mu_{p}, \lambda_{p}) \log y\, dy"
+    assert definition in text
+    for key in ("cross-entropy", "entropy", "kl"):  # the numbered results
+        label = r"\label{eq:kl:%s:%s:%s}" % (name, name, key)
+        equation = text[: text.index(label)].rsplit(r"\begin{align}", 1)[1]
+        assert r"\int" not in equation and r"\sum_{y" not in equation, key
+    assert text.count(r"\int") + text.count(r"\sum_{y") == 1
+
+    context = itex.pair_context(pair)
+    rows = {g["kind"]: g["rows"] for g in context["groups"]}
+    assert "mathbb{E}" in "".join(rows["cross-entropy"][0]["lines"])
+
+    if name == "poisson":
+        values = {pair.params_p[0]: 2.5, pair.params_q[0]: 1.3}
+        p = stats.poisson(2.5)
+        q = stats.poisson(1.3)
+        ks = np.arange(0, 150)
+
+        def under_p(f):
+            return float(np.sum(p.pmf(ks) * f(ks)))
+
+        oracle = {"pdf": p.pmf, "lo": 0, "hi": np.inf, "discrete": True}
+    else:
+        (mu_p, lam_p), (mu_q, lam_q) = pair.params_p, pair.params_q
+        values = {mu_p: 1.5, lam_p: 2.0, mu_q: 0.8, lam_q: 3.0}
+        p = stats.invgauss(1.5 / 2.0, scale=2.0)
+        q = stats.invgauss(0.8 / 3.0, scale=3.0)
+
+        def under_p(f):
+            return integrate.quad(lambda t: p.pdf(t) * f(t), 0, np.inf, limit=200)[0]
+
+        oracle = {"pdf": p.pdf, "lo": 0, "hi": np.inf, "discrete": False}
+    number = _under_p(kept.stat, y, **oracle)
+    shown = itex._Kept(pair)
+    expected = {
+        "cross": under_p(lambda t: -q.logpmf(t) if name == "poisson" else -q.logpdf(t)),
+        "entropy": under_p(lambda t: -p.logpmf(t) if name == "poisson" else -p.logpdf(t)),
+    }
+    expected["kl"] = expected["cross"] - expected["entropy"]
+    for key, value in (
+        ("cross", pair.cross_entropy),
+        ("entropy", pair.entropy_p),
+        ("kl", pair.kl),
+    ):
+        named = shown.named(value)
+        assert not named.has(sp.Integral) and not named.has(sp.Sum), key
+        numeric = named.xreplace({Expectation(kept.stat): sp.Float(number)}).xreplace(values)
+        assert float(numeric) == pytest.approx(expected[key], rel=1e-7, abs=1e-9), key

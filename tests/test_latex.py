@@ -118,7 +118,19 @@ def test_escape_and_code():
     assert latex.escape("ŷ, é, ç") == r"\^{y}, \'{e}, \c{c}"
     # identifiers break at dots only, never inside a name (mse_loss stays whole)
     assert latex.code("torch.mse_loss") == r"\texttt{torch.}\allowbreak{}\texttt{mse\_loss}"
-    assert latex.breakable("torch mse_loss") == r"torch mse\_loss"
+    # prose naming implementations: the identifiers (and their arguments) in typewriter type
+    assert latex.breakable("torch mse_loss") == r"torch \texttt{mse\_loss}"
+    assert latex.breakable("−log_prob of torch.distributions.StudentT less its constant") == (
+        r"\ensuremath{-}\texttt{log\_prob} of \texttt{torch.}\allowbreak{}"
+        r"\texttt{distributions.}\allowbreak{}\texttt{StudentT} less its constant"
+    )
+    assert latex.breakable("torch nll_loss(log p); cross_entropy(log p, y) with targets") == (
+        r"torch \texttt{nll\_loss(}\allowbreak{}\texttt{log p)}; "
+        r"\texttt{cross\_entropy(}\allowbreak{}\texttt{log p, y)} with targets"
+    )
+    assert latex.breakable("1 − cos of the angle, MixtureSameFamily(π)") == (
+        r"1 \ensuremath{-} cos of the angle, MixtureSameFamily(\ensuremath{\pi})"
+    )
 
 
 # ---------------------------------------------------------------------------- fragments
@@ -509,3 +521,33 @@ def test_a_sum_in_front_of_a_broken_factor_keeps_its_parentheses():
     expr = -(nu / 2 + sp.S.Half) * sp.log((y - mu) ** 2 / nu + 1 + sp.exp(y) + sp.exp(mu))
     first, second, *_ = latex.lines(expr, 12)  # SymPy distributes the minus: (−ν/2 − 1/2)
     assert first == r"\left(- \frac{\nu}{2} - \frac{1}{2}\right)" and second.startswith(r"\log")
+
+
+def test_a_coefficient_stays_in_front_of_the_expectation_it_multiplies():
+    """(ν/2 + 1/2) 𝔼_P[T] broken across lines keeps its order: the coefficient, then 𝔼 (an
+    expectation is a factor a product breaks around, as an integral is)."""
+    from derive.infotheory import Expectation
+
+    nu, y, mu, s = sp.symbols("nu y mu s", positive=True)
+    stat = sp.log(1 + (y - mu) ** 2 / (nu * s**2))
+    expr = (nu / 2 + sp.S.Half) * Expectation(stat)
+    whole = latex.lines(expr, 200)
+    assert len(whole) == 1 and whole[0].startswith(r"\left(\frac{\nu}{2} + \frac{1}{2}\right)")
+    broken = latex.lines(expr, 14)
+    assert broken[0] == r"\left(\frac{\nu}{2} + \frac{1}{2}\right)"
+    assert broken[1].startswith(r"\mathbb{E}_{P}")
+
+
+def test_the_paper_density_does_not_depend_on_what_was_computed_before():
+    """Huber's declared density calls a normaliser that integrates (cached once computed);
+    unevaluated, SymPy cannot integrate, so a process that had not computed it before showed
+    the recorded form huber(μ − y) (a warm run of the document), one that had the paper form
+    huber(y − μ) (a cold one).  Now both show the paper form."""
+    from derive.catalog import get, huber_normaliser
+    from derive.latex.notation import display_density
+
+    huber_normaliser.cache_clear()
+    first = display_density(get("huber"))
+    again = display_density(get("huber"))
+    assert first is not None and first == again
+    assert latex.tex(first).count(r"\operatorname{huber}_{k}\left(y - \mu\right)") == 1

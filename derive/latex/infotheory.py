@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..derivation import Step
+from ..derivation import Step, warm_cache
 from ..display import display
 from ..errors import UserError
 from ..infotheory import (
@@ -20,6 +20,7 @@ from ..infotheory import (
     vae_kl,
 )
 from ..progress import Report, tracked
+from ..symbolic import canonical_sums
 from .notation import Notation, display_density
 from .printer import _width, lines, tex
 from .templates import render_template
@@ -78,11 +79,67 @@ def _paper_densities(step: Step, pair: Pair) -> tuple:
     )
 
 
-def _rows(step: Step, m: _Maths, pair: Pair) -> list[dict]:
+#: Where an expectation kept explicit is defined: the sum or integral of its statistic against
+#: the density, over the support (keys of derive.infotheory.SOURCES).
+_DEFINITIONS = {"integral-explicit": sp.Integral, "series-explicit": sp.Sum}
+
+
+class _Kept:
+    """The expectations of a pair kept explicit (an integral or a series with no closed form):
+    each shown once, as its definition 𝔼_P[T] = ∫ p(y | θ) T dy (Σ over a discrete support),
+    and named 𝔼_P[T] in the results, never repeated inside them."""
+
+    def __init__(self, pair: Pair):
+        density = pair.steps[0].lhs  # p(y | θ_p), as the densities step writes it
+        self.definitions: dict = {}  # the statistic -> its definition
+        self.forms: list[tuple] = []  # (the value as derived or as tidied, 𝔼_P[T])
+        for e in pair.explicit:
+            build = _DEFINITIONS.get(e.source)
+            limits = _limits(e.value)
+            if build is None or limits is None:
+                continue
+            self.definitions[e.stat] = build(sp.Mul(density, e.stat, evaluate=False), limits)
+            name = Expectation(e.stat)
+            # a result holds the value with its class sums canonical (derive.infotheory.tidy)
+            for form in dict.fromkeys((e.value, canonical_sums(e.value))):
+                self.forms.append((form, name))
+
+    def definition(self, step: Step):
+        """The right-hand side an expectation step is shown with."""
+        return self.definitions.get(getattr(step.lhs, "args", (None,))[0], step.rhs)
+
+    def named(self, expr):
+        """``expr`` with each explicit value written 𝔼_P[T]; ``expr`` itself where that cannot
+        be shown to be the same expression (substituting the values back gives it again)."""
+        out, back = expr, {}
+        for form, name in self.forms:
+            if not out.has(form) or name in back:
+                continue
+            atom = isinstance(form, (sp.Integral, sp.Sum))  # else a product or sum holding one
+            out = out.xreplace({form: name}) if atom else out.subs(form, name)
+            back[name] = form
+        if not back or sp.expand(out.xreplace(back) - expr) != 0:
+            return expr
+        return out
+
+
+def _limits(value):
+    """(y, lo, hi) of an integral or series over the observation: the one the value is made of
+    (a constant times it, or a sum of such terms once split); None for anything else."""
+    found = set()
+    for term in sp.Add.make_args(value):
+        inner = [f for f in sp.Mul.make_args(term) if isinstance(f, (sp.Integral, sp.Sum))]
+        if len(inner) != 1 or len(inner[0].limits) != 1:
+            return None
+        found.add(inner[0].limits[0])
+    return found.pop() if len(found) == 1 else None
+
+
+def _rows(step: Step, m: _Maths, pair: Pair, kept: _Kept) -> list[dict]:
     lhs = m.tex(step.lhs)
     if "expectation" in step.data:  # KL = 𝔼_P[log p − log q] = value, on two rows
         wide = m.wide(lhs)
-        below = {"lhs": "", "lines": m.lines(step.rhs, lhs), "wide": wide}
+        below = {"lhs": "", "lines": m.lines(kept.named(step.rhs), lhs), "wide": wide}
         return [m.row(lhs, step.data["expectation"]), below]
     if step.kind == "densities":
         density, q_density = _paper_densities(step, pair)
@@ -90,7 +147,9 @@ def _rows(step: Step, m: _Maths, pair: Pair) -> list[dict]:
         if "q" in step.data:
             rows.append(m.row(m.tex(step.data["q"]), q_density))
         return rows
-    return [m.row(lhs, step.rhs, source=step.data.get("source"))]
+    if step.kind == "expectation":
+        return [m.row(lhs, kept.definition(step), source=step.data.get("source"))]
+    return [m.row(lhs, kept.named(step.rhs), source=step.data.get("source"))]
 
 
 def _label(*names) -> str:
@@ -102,6 +161,7 @@ def pair_context(
 ) -> dict:
     """Plain data and maths for ``infotheory_pair.tex.j2`` (no prose)."""
     m = _Maths(notation)
+    kept = _Kept(pair)
     names = (pair.p.name,) if pair.q is None else (pair.p.name, pair.q.name)
     return {
         "command": ("entropy " if pair.q is None else "kl ") + " ".join(names),
@@ -117,7 +177,7 @@ def pair_context(
         "y": m.tex(pair.y),
         "condition": m.tex(pair.condition) if pair.condition is not None else None,
         "groups": [
-            {"kind": kind, "rows": [row for step in members for row in _rows(step, m, pair)]}
+            {"kind": kind, "rows": [row for step in members for row in _rows(step, m, pair, kept)]}
             for kind, members in groups(pair.steps)
         ],
         "infinite": pair.infinite,
@@ -164,7 +224,9 @@ def document_context(
     # catalog entries only: composites and `derive new` declarations have no KL registry entry
     names = [d.dist.name for d in derivations if CATALOG.get(d.dist.name) is d.dist]
     pairs = []
-    for name in tracked(names, "information theory: KL within", report):
+    label = "information theory: KL within"
+    warm_cache(divergence, [(name, name) for name in names], report, label)  # in parallel
+    for name in tracked(names, label, report):
         try:
             pairs.append(pair_context(divergence(name, name), notation=notation))
         except UserError:  # no full density (tweedie): nothing to say

@@ -146,9 +146,17 @@ def display_density(dist, args=None):
                 return root if e.exp == sp.S.Half else 1 / root
         return e.func(*args)
 
-    try:
+    def declared():
         with sp.evaluate(False):  # as written: (ν + 1)/2 stays, not ν/2 + 1/2
-            declared = dist.density_expr() if args is None else dist.density(*args)
-            return rebuild(declared)
+            return rebuild(dist.density_expr() if args is None else dist.density(*args))
+
+    try:
+        return declared()
+    except Exception:
+        pass
+    try:  # a declaration whose helpers compute (and cache) a value, such as Huber's normalising
+        # integral, which SymPy cannot do unevaluated: once evaluated, then as written
+        dist.density_expr() if args is None else dist.density(*args)
+        return declared()
     except Exception:  # a declaration that only builds evaluated: show the recorded form
         return None

@@ -98,6 +98,7 @@ class Printer(LatexPrinter):
         self._outer: set[int] = set()
         self._powered: set[int] = set()  # sums raised to a power that is not an integer
         self._number_first = False
+        self._size = None  # while breaking the inside of cases: text style (see _width)
 
     def _print(self, expr, **kwargs):
         # Our own _print_<Class> wins over a class's _latex (SymPy asks _latex first).
@@ -174,7 +175,8 @@ class Printer(LatexPrinter):
         return factor in observed
 
     def _ordered_factors(self, factors):
-        """Numbers, then factors of the observed variable alone (y, 1 − y, Σ y_k), then the rest."""
+        """Numbers, a density p(y | θ), then factors of the observed variable alone (y, 1 − y,
+        Σ y_k), then the rest."""
 
         def observed_only(f):
             return self._is_observed_factor(f) or (
@@ -184,6 +186,8 @@ class Printer(LatexPrinter):
         def rank(f):
             if f.is_number:
                 return 0
+            if type(f).__name__ == "_Density":  # ∫ p(y | θ) T(y) dy: the density first
+                return 0.5
             if isinstance(f, sp.log):
                 return 4  # log x last: "α log y", never "log y α"
             if isinstance(f, sp.exp):
@@ -490,6 +494,8 @@ def _group(text: str, i: int) -> tuple[str, int]:
 
 #: The width an environment adds around its columns (a brace), and between two columns.
 _ENVIRONMENTS = {"cases": (1.0, 1.4), "array": (0.0, 0.0), "aligned": (0.0, 0.0)}
+#: The environments whose cells TeX sets in text style.
+_TEXT_STYLE = {"cases", "array"}
 
 
 def _split_top(text: str, separator: str) -> list[str]:
@@ -512,7 +518,7 @@ def _split_top(text: str, separator: str) -> list[str]:
     return [*parts, text[start:]]
 
 
-def _environment(text: str, i: int) -> tuple[float, int]:
+def _environment(text: str, i: int, size: float | None = None) -> tuple[float, int]:
     """The width of the environment ``\\begin{name}…\\end{name}`` starting at ``text[i]`` (its
     widest row, column by column), and the index after it."""
     name = re.match(r"\\begin\{(\w+)\}(\[\w\]|)(\{[^{}]*\}|)", text[i:])
@@ -528,23 +534,35 @@ def _environment(text: str, i: int) -> tuple[float, int]:
         j += 1
     body, end = text[start:j], j + len(r"\end{%s}" % name.group(1))
     brace, gap = _ENVIRONMENTS.get(name.group(1), (0.0, 0.0))
+    inner = 1.0 if name.group(1) in _TEXT_STYLE else size  # cases: its cells in text style
     columns: list[float] = []
     for row in _split_top(body, r"\\"):
         for k, cell in enumerate(_split_top(row, "&")):
             if k >= len(columns):
                 columns.append(0.0)
-            columns[k] = max(columns[k], _width(cell))
+            columns[k] = max(columns[k], _width(cell, inner))
     return brace + sum(columns) + gap * max(len(columns) - 1, 0), end
 
 
-def _width(text: str) -> float:
-    """A rough display width of LaTeX maths, in characters (enough to decide line breaks)."""
+#: Inside ``cases`` maths is set in text style: a fraction's numerator and denominator one size
+#: smaller (script, then scriptscript, never smaller).  The sizes are
+#: widths relative to text style, and ``_PAD`` the width a text-style fraction adds (its null
+#: delimiters), calibrated against TeX: the width of every case line of the catalog and the
+#: composites set in text style, at most the estimate (median 0.82 of it, as for display maths).
+_SMALLER = {1.0: 0.78, 0.78: 0.6}
+_PAD = 0.6
+
+
+def _width(text: str, size: float | None = None) -> float:
+    """A rough width of LaTeX maths, in characters (enough to decide line breaks): in display
+    style, or with ``size`` (1.0 for text style, as inside ``cases``; 0.7 and 0.5 for the
+    script sizes it nests) in text style, in units of that size."""
     width, i = 0.0, 0
     while i < len(text):
         c = text[i]
         if c == "\\":
             if text.startswith(r"\begin{", i):
-                shown, i = _environment(text, i)
+                shown, i = _environment(text, i, size)
                 width += shown
                 continue
             m = re.match(r"\\([A-Za-z]+|.)", text[i:])
@@ -556,13 +574,17 @@ def _width(text: str) -> float:
             elif command in ("frac", "tfrac", "dfrac", "binom"):
                 a, i = _group(text, i)
                 b, i = _group(text, i)
-                width += max(_width(a), _width(b)) + 0.5
+                if size is None:
+                    width += max(_width(a), _width(b)) + 0.5
+                else:
+                    inner = _SMALLER.get(size, size)
+                    width += inner / size * max(_width(a, inner), _width(b, inner)) + _PAD
             elif command in ("operatorname", "mathrm", "text", "texttt", "mathit"):
                 a, i = _group(text, i)
                 width += 0.85 * len(a)
             elif command in ("sqrt",):
                 a, i = _group(text, i)
-                width += _width(a) + 1.5
+                width += _width(a, size) + 1.5
             elif command in ("sum", "prod"):
                 width += 2.0
                 for mark in "_^":
@@ -572,12 +594,12 @@ def _width(text: str) -> float:
                 width += len(command)
             elif command in ("hat", "bar", "tilde", "mathcal", "mathbb", "boldsymbol"):
                 a, i = _group(text, i)
-                width += _width(a)
+                width += _width(a, size)
             else:
                 width += 1.0
         elif c in "^_":
             a, i = _group(text, i + 1)
-            width += 0.6 * _width(a)
+            width += 0.6 * _width(a, size)
         elif c in "{} ":
             i += 1
         elif c in "+-=":
@@ -599,6 +621,11 @@ COLUMNS = {1: 345.0, 2: 229.5}
 
 #: The width (in :func:`_width` units) of a derivation line in a one-column article.
 WIDTH = COLUMNS[1] / PT_PER_UNIT
+
+
+def _measure(printer: Printer, text: str) -> float:
+    """:func:`_width` in the style the printer is breaking for (text style inside ``cases``)."""
+    return _width(text, printer._size)
 
 
 def _signed(printer: Printer, expr) -> list[tuple[str, object]]:
@@ -623,14 +650,15 @@ def _wrapped(opener: str, inner: list[str], closer: str) -> list[str]:
 
 def _breaking_factor(printer: Printer, expr):
     """The factor of a product to set on lines of its own: the widest exponential, logarithm,
-    sum, Σ or stable primitive (a normaliser stays in front of it)."""
+    sum, Σ, integral, expectation or stable primitive (a normaliser stays in front of it)."""
     best, widest = None, 0.0
     for factor in expr.args:
         primitive = isinstance(factor, sp.Function) and hasattr(type(factor), "_latex")
+        primitive = primitive or type(factor).__name__ == "Expectation"  # 𝔼_P[…], bracketed
         if primitive or isinstance(
             factor, (sp.exp, sp.log, sp.Add, sp.Sum, sp.Product, sp.Integral)
         ):
-            width = _width(printer._print(factor))
+            width = _measure(printer, printer._print(factor))
             if width > widest:
                 best, widest = factor, width
     return best
@@ -647,7 +675,7 @@ def _atoms(printer: Printer, expr, room: float) -> list[str]:
     exponential, logarithm, sum or Σ; the inside of those (between ``\\Bigl(`` and
     ``\\Bigr)``)."""
     whole = printer._print(expr)
-    if _width(whole) <= room:
+    if _measure(printer, whole) <= room:
         return [whole]
     if isinstance(expr, sp.Add):
         out = []
@@ -678,9 +706,9 @@ def _atoms(printer: Printer, expr, room: float) -> list[str]:
         arg = expr.args[0]
         if isinstance(arg, sp.Piecewise):  # log {…}: the cases need no parentheses
             name = _function_name(printer, expr)
-            return [name + " " + _broken_cases(printer, arg, room - _width(name))]
+            return [name + " " + _broken_cases(printer, arg, room - _measure(printer, name))]
         breakable = (sp.Add, sp.Mul, sp.Sum, sp.Function, sp.Min, sp.Max)
-        if not isinstance(arg, breakable) or _width(printer._print(arg)) <= 8:
+        if not isinstance(arg, breakable) or _measure(printer, printer._print(arg)) <= 8:
             return [whole]
         inner = _atoms(printer, arg, room - 3)
         if len(inner) == 1:  # nothing to break inside: as printed, log x without brackets
@@ -698,10 +726,13 @@ def _atoms(printer: Printer, expr, room: float) -> list[str]:
         inner = _atoms(printer, stat, room - 4)
         return _wrapped(r"\mathbb{E}_{%s}\Bigl[" % under.name, inner, r"\Bigr]")
     if isinstance(expr, sp.Integral) and len(expr.limits) == 1 and len(expr.limits[0]) == 3:
-        y, lo, hi = expr.limits[0]
-        opener = r"\int_{%s}^{%s} \Bigl(" % (printer._print(lo), printer._print(hi))
-        inner = _atoms(printer, expr.function, room - 4)
-        return _wrapped(opener, inner, r"\Bigr) \, d%s" % printer._print(y))
+        y, lo, hi = expr.limits[0]  # as the printer writes it, \int\limits_a^b f\, dy
+        body = expr.function
+        opener = r"\int\limits_{%s}^{%s} " % (printer._print(lo), printer._print(hi))
+        closer = r"\, d%s" % printer._print(y)
+        if isinstance(body, sp.Add):
+            opener, closer = opener + r"\Bigl(", r"\Bigr)" + closer
+        return _wrapped(opener, _atoms(printer, body, room - 4), closer)
     if isinstance(expr, (sp.Function, sp.Min, sp.Max)) and expr.args:
         broken = _function_atoms(printer, expr, room)
         if broken is not None:
@@ -735,9 +766,11 @@ def _atoms(printer: Printer, expr, room: float) -> list[str]:
             for f in sp.Mul.make_args(rest)
         )
         limit = room / 2 if reciprocal else room  # 1/(a + b) …: the sum on lines of its own
-        if _width(front) > limit:
+        if _measure(printer, front) > limit:
             front = _atoms(printer, rest, limit)
             return [*front, *inner]
+        if _measure(printer, front + " " + inner[0]) <= room:  # a product is not broken
+            return [front + " " + inner[0], *inner[1:]]  # between its factors where it fits
         return [front, *inner]
     return [whole]
 
@@ -773,10 +806,16 @@ def _function_atoms(printer: Printer, expr, room: float) -> list[str] | None:
     return _atoms(printer, definition, room)
 
 
+#: A fraction no wider than this (printer units) is never split into a coefficient and a factor.
+_SHORT = 8.0
+
+
 def _fraction_atoms(printer: Printer, expr, room: float, whole: str) -> list[str]:
     """A wide product without a sum to break: the factors free of the observed variable over
     the denominator, then the others ("Γ(…)/(…) · (1 + …)^(…)"); a fraction whose denominator
     is a wide sum as that sum, broken, to the power −1."""
+    if _measure(printer, whole) <= _SHORT:  # (y − μ)²/(2σ²) stays one piece
+        return [whole]
     numer, denom = fraction(expr)
     if isinstance(denom, sp.Add) and numer == 1:
         inner = _atoms(printer, denom, room - 3)
@@ -791,7 +830,7 @@ def _fraction_atoms(printer: Printer, expr, room: float, whole: str) -> list[str
         return [whole]
     head_expr = sp.Mul(*front, evaluate=False) / denom
     head = printer._print(head_expr)
-    heads = _atoms(printer, head_expr, room) if _width(head) > room else [head]
+    heads = _atoms(printer, head_expr, room) if _measure(printer, head) > room else [head]
     tail = []
     for factor in back:
         text = printer._print(factor)
@@ -808,18 +847,23 @@ _CASE_ROOM = 0.55
 
 def _broken_cases(printer: Printer, expr: sp.Piecewise, room: float) -> str:
     """The cases of ``expr`` no wider than ``room`` where they can be: each case broken into
-    lines beside its condition, or, where that leaves a case too little room, under it."""
-    conditions = [printer.condition(c) for _, c in expr.args]
-    brace, gap = _ENVIRONMENTS["cases"]
-    beside = room - brace - gap - max(_width(c) for c in conditions)
-    below = beside < _CASE_ROOM * room
-    case_room = (room - brace - 1.0 if below else beside) - 0.5  # text-style sizes: a margin
-    rows = []
-    for (e, _), c in zip(expr.args, conditions, strict=True):
-        shown = _pack(printer, e, case_room - 1.0, case_room)
-        if below and len(shown) == 1 and _width(shown[0] + c) + 2.5 <= case_room:
-            c = r", \quad " + c  # a short case keeps its condition on its line
-        rows.append((shown, c))
+    lines beside its condition, or, where that leaves a case too little room, under it.  The
+    cases are measured in text style, as TeX sets them (smaller fractions, :func:`_width`)."""
+    outer, printer._size = printer._size, 1.0
+    try:
+        conditions = [printer.condition(c) for _, c in expr.args]
+        brace, gap = _ENVIRONMENTS["cases"]
+        beside = room - brace - gap - max(_measure(printer, c) for c in conditions)
+        below = beside < _CASE_ROOM * room
+        case_room = room - brace - 1.0 if below else beside
+        rows = []
+        for (e, _), c in zip(expr.args, conditions, strict=True):
+            shown = _pack(printer, e, case_room - 1.0, case_room)
+            if below and len(shown) == 1 and _measure(printer, shown[0] + c) + 2.5 <= case_room:
+                c = r", \quad " + c  # a short case keeps its condition on its line
+            rows.append((shown, c))
+    finally:
+        printer._size = outer
     if not below and all(len(shown) == 1 for shown, _ in rows):
         return cases(rows)
     return cases(rows, below=below)
@@ -854,12 +898,12 @@ def _openings(text: str) -> list[int]:
 _CHAIN = 3
 
 
-def _split_openers(atom: str, room: float) -> list[str]:
+def _split_openers(atom: str, room: float, size: float | None = None) -> list[str]:
     """An atom wider than ``room`` that opens a chain of brackets before any content it could
     be broken at (−log(exp(−softplus(−min(Σ …): the heads on a line of their own, the content
     on the next."""
     cuts = _openings(atom)
-    if _width(atom) <= room or len(cuts) < _CHAIN or cuts[-1] >= len(atom):
+    if _width(atom, size) <= room or len(cuts) < _CHAIN or cuts[-1] >= len(atom):
         return [atom]
     return [atom[: cuts[-1]], atom[cuts[-1] :].lstrip()]
 
@@ -868,12 +912,13 @@ def _pack(printer: Printer, expr, width: float, first: float) -> list[str]:
     """The atoms of ``expr`` packed greedily into lines: ``first`` wide, then ``width``; an atom
     wider than a line broken after the brackets it opens (:func:`_split_openers`)."""
     whole = printer._print(expr)
-    if _width(whole) <= first:
+    if _measure(printer, whole) <= first:
         return [whole]
     out, current, room = [], "", first
-    atoms = _atoms(printer, expr, min(first, width))
-    for atom in [piece for a in atoms for piece in _split_openers(a, min(first, width))]:
-        if current and _width(current + atom) > room:
+    narrow = min(first, width)
+    atoms = _atoms(printer, expr, narrow)
+    for atom in [piece for a in atoms for piece in _split_openers(a, narrow, printer._size)]:
+        if current and _measure(printer, current + atom) > room:
             out.append(current.rstrip())
             current, room = "", width
         current += atom if atom.endswith(_OPENERS) else atom + " "  # rejoined as it was

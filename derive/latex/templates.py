@@ -113,10 +113,36 @@ def escape(text) -> str:
     return "".join(out)
 
 
+#: An identifier in prose: a name with an underscore or a dot inside it (mse_loss,
+#: torch.distributions.StudentT); its arguments, where it is called, belong to it.
+_IDENTIFIER = re.compile(r"[A-Za-z][\w.]*?(?:_|\.(?=\w))[\w.]*\w")
+
+
+def _called(text: str, end: int) -> int:
+    """The end of the argument list ``(…)`` starting at ``text[end]``, if one does."""
+    if not text.startswith("(", end):
+        return end
+    depth = 0
+    for i in range(end, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[i], 0)
+        if depth == 0:
+            return i + 1
+    return end
+
+
 def breakable(text) -> str:
-    """:func:`escape`, with line breaks allowed after the dots and opening parentheses of
-    identifiers (torch.nn.functional.mse_loss, MixtureSameFamily(…)), never inside a name."""
-    return re.sub(r"([.(])(?=\w)", r"\1\\allowbreak{}", escape(text))
+    """Prose naming implementations ("torch mse_loss", "−log_prob of
+    torch.distributions.StudentT less its constant"): :func:`escape`, the identifiers (with
+    their arguments) in typewriter type, breakable only after their dots and opening
+    parentheses (:func:`code`)."""
+    text, out, start = str(text), [], 0
+    for m in _IDENTIFIER.finditer(text):
+        if m.start() < start:
+            continue  # inside the arguments of the one before
+        end = _called(text, m.end())
+        out += [escape(text[start : m.start()]), code(text[m.start() : end])]
+        start = end
+    return "".join([*out, escape(text[start:])])
 
 
 def code(text) -> str:
