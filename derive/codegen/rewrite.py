@@ -258,8 +258,8 @@ class beta_offset(sp.Function):
     a/(a + b) times a + b, for the saddle-point form of the beta density.  At a, b ~ 1e8 and y
     near the mean both products are ~1e8 and cancel to ~1e4, and the NLL moves by the offset's
     absolute error times |y − p|: rounding b·y in float32 (6e-8 relative) gave a relative error
-    of 2.5e-4 at y = 0.5001, a = b = 1e8.  The code evaluates it in float64 for narrower inputs
-    (each product of two float32 numbers is exact there) and returns the input's dtype."""
+    of 2.5e-4 at y = 0.5001, a = b = 1e8.  The code (``_beta_offset``) computes each product
+    error-free in the inputs' own dtype (Dekker's product), so float32 stays float32."""
 
     nargs = 3
 
