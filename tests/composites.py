@@ -23,6 +23,17 @@ COMPOSITES = {
     "exponential --truncated 0,3": lambda: get("exponential").truncated(0, 3),
     "gaussian-hetero --discretised 1/2": lambda: get("gaussian-hetero").discretised("1/2"),
     "weibull --discretised 1": lambda: get("weibull").discretised(1),
+    "poisson-log --censored": lambda: get("poisson-log").censored(),
+    "negative-binomial --link mu=log --censored": lambda: (
+        get("negative-binomial").link(mu="log").censored()
+    ),
+    "binomial --link p=logit --censored": lambda: get("binomial").link(p="logit").censored(),
+    "negative-binomial --truncated 2,30 --link mu=log": lambda: (
+        get("negative-binomial").truncated(2, 30).link(mu="log")
+    ),
+    "binomial --truncated 2,n --link p=logit": lambda: (
+        get("binomial").truncated(2, "n").link(p="logit")
+    ),
     "poisson-log --zero-inflated": lambda: get("poisson-log").zero_inflated(),
     "negative-binomial --link mu=log --zero-inflated": lambda: (
         get("negative-binomial").link(mu="log").zero_inflated()
