@@ -367,6 +367,11 @@ def _proven_form(statistics, log_partition, log_base, phi, logp) -> bool:
 def _solve_unique(equation, symbol):
     """The one solution of ``equation = 0`` for ``symbol``, or None (also when SymPy's solver
     runs out of time or recurses without end, as it does on a CDF difference)."""
+    if any(f.has(symbol) for f in sp.sympify(equation).atoms(*COMPLEMENTS)):
+        # the unknown inside a regularized incomplete gamma or beta (a censored, discretised or
+        # truncated likelihood's CDF): SymPy has no inverse of them and would spend the whole
+        # time limit to return nothing (5 s of `derive code gamma --discretised 1`)
+        return None
     solutions = bounded(lambda: sp.solve(equation, symbol, dict=True), SOLVE_SECONDS)
     if solutions is None:
         return None
@@ -459,6 +464,8 @@ def _saturated(d, family):
     y = d.observed
     if family is not None and family.mean is not None:
         (stat,) = family.statistics
+        if family.mean.has(*COMPLEMENTS):  # a truncated family's mean holds its CDF (P, Q, I):
+            return None  # E_θ[T] = T(y) has no solution in closed form (and proving so is slow)
         if identically_zero(family.mean - theta):
             return stat.stat
         return _solve_unique(family.mean - stat.stat, theta)

@@ -499,10 +499,16 @@ class logdiffexp(Function):
         return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
 
 
+def _xlogy(c, x):
+    """c·log x for a number c ≠ 0 (scipy's xlogy(1, x) takes its float64 loop for float32 x),
+    else xlogy (0 where c = 0)."""
+    return c * log(x) if c.is_number and c != 0 else xlogy(c, x)
+
+
 def _gamma_density(a, x):
     """x^(a−1) e^(−x)/Γ(a), the x-derivative of P(a, x), through its log: x^(a−1) and Γ(a)
     overflow where a is a large count (a Poisson's P(y, λ) at y > 171, or λ = e³⁰ and y ≥ 25)."""
-    return exp(xlogy(a - 1, x) - x - loggamma(a))
+    return exp(_xlogy(a - 1, x) - x - loggamma(a))
 
 
 class gammainc(Function):
@@ -615,7 +621,7 @@ class ibeta(Function):
         # x^(a−1)(1 − x)^(b−1)/B(a, b) through its log (B underflows where a or b is large),
         # with 1 − x formed symbolically (1/(1 + αμ) → αμ/(1 + αμ): no cancellation at x → 1)
         log_beta = loggamma(a) + loggamma(b) - loggamma(a + b)
-        return exp(xlogy(a - 1, x) + xlogy(b - 1, cancel(1 - x)) - log_beta)
+        return exp(_xlogy(a - 1, x) + _xlogy(b - 1, cancel(1 - x)) - log_beta)
 
     def _eval_evalf(self, prec):
         import mpmath
