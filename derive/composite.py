@@ -5,7 +5,8 @@ recognition, LaTeX, code, gradients and objectives work on it unchanged:
 
     censored        observed (y_lower, y_upper), xgboost's AFT convention: the density where the
                     bounds are equal, S(y_lower) where y_upper = ∞, F(y_upper) where y_lower is the
-                    support's lower end, F(y_upper) − F(y_lower) otherwise
+                    support's lower end, F(y_upper) − F(y_lower) otherwise (for a count, whose
+                    bounds are integers: 1 − F(y_lower − 1) and F(y_upper) − F(y_lower − 1))
     truncated       f(y) / (F(hi) − F(lo)) on [lo, hi]
     discretised     F(y + w/2) − F(y − w/2): y is the centre of a bin of width w
     zero_inflated   π + (1 − π) f(0) at y = 0, (1 − π) f(y) above; π = σ(logit_pi)
