@@ -37,7 +37,16 @@ from sympy import (
 
 from . import composite  # registers the modifiers (get(name).censored(), …); ordinal parts
 from .errors import shown
-from .functions import GAMMA_SURVIVAL, gammainc, gammaincc, huber, ndtr, sigmoid
+from .functions import (
+    BETA_SURVIVAL,
+    GAMMA_SURVIVAL,
+    gammainc,
+    gammaincc,
+    huber,
+    ibeta,
+    ndtr,
+    sigmoid,
+)
 from .spec import CLASS_INDEX as k
 from .spec import N_CLASSES as K
 from .spec import Distribution, Link, Moment, Var
@@ -151,6 +160,17 @@ def _negative_binomial(y, mu, alpha):
         * (1 / (1 + alpha * mu)) ** r
         * (alpha * mu / (1 + alpha * mu)) ** y
     )
+
+
+def _negative_binomial_cdf(y, mu, alpha):
+    """P(Y ≤ y) = I_p(r, y + 1) at an integer y, r = 1/α and p = 1/(1 + αμ) (the regularized
+    incomplete beta; scipy nbinom(r, p).cdf)."""
+    return ibeta(1 / alpha, y + 1, 1 / (1 + alpha * mu))
+
+
+def _binomial_cdf(y, p, n):
+    """P(Y ≤ y) = I_{1−p}(n − y, y + 1) at an integer y ≤ n (1 at y = n: I_x(0, b) = 1)."""
+    return ibeta(n - y, y + 1, 1 - p)
 
 
 def _gamma(y, mu, shape):
@@ -571,6 +591,8 @@ register(
         params=(Var("p", "unit_interval", doc="success probability"),),
         fixed=(_N,),
         density=lambda y, p, n: binomial(n, y) * p**y * (1 - p) ** (n - y),
+        cdf=_binomial_cdf,
+        rules=(BETA_SURVIVAL,),
         expectations=_mean(lambda p, n: n * p),
         support=(0, _N.symbol()),
         notes="y counts successes out of n trials with success probability p (scipy binom(n, p), "
@@ -665,6 +687,8 @@ register(
         params=(MEAN,),
         fixed=(_fixed("alpha", doc="dispersion"),),
         density=_negative_binomial,
+        cdf=_negative_binomial_cdf,
+        rules=(BETA_SURVIVAL,),
         expectations=_mean(lambda mu, alpha: mu),
         notes="NB2 mean/dispersion form: mean μ, variance μ + αμ² (α → 0 is the Poisson). "
         "In counts/probabilities form (scipy nbinom(n, p), torch NegativeBinomial(total_count, "

@@ -5,7 +5,8 @@ recognition, LaTeX, code, gradients and objectives work on it unchanged:
 
     censored        observed (y_lower, y_upper), xgboost's AFT convention: the density where the
                     bounds are equal, S(y_lower) where y_upper = ∞, F(y_upper) where y_lower is the
-                    support's lower end, F(y_upper) − F(y_lower) otherwise
+                    support's lower end, F(y_upper) − F(y_lower) otherwise (for a count, whose
+                    bounds are integers: 1 − F(y_lower − 1) and F(y_upper) − F(y_lower − 1))
     truncated       f(y) / (F(hi) − F(lo)) on [lo, hi]
     discretised     F(y + w/2) − F(y − w/2): y is the centre of a bin of width w
     zero_inflated   π + (1 − π) f(0) at y = 0, (1 − π) f(y) above; π = σ(logit_pi)
@@ -29,9 +30,9 @@ import sympy as sp
 
 from .errors import UserError
 from .functions import (
+    COMPLEMENTS,
     Rule,
-    gammainc,
-    gammaincc,
+    complement,
     logdiffexp,
     ndtr,
     rename_index,
@@ -50,8 +51,9 @@ class NotApplicable(UserError):
 
 
 def _probability_factor(f) -> bool:
-    """A factor whose log has a stable closed form: a positive quantity, e^x, σ(x), Φ(x)."""
-    if isinstance(f, (sp.exp, sigmoid, ndtr, gammainc, gammaincc)) or f.is_positive:
+    """A factor whose log has a stable closed form: a positive quantity, e^x, σ(x), Φ(x), a
+    regularized CDF primitive (P, Q, I)."""
+    if isinstance(f, (sp.exp, sigmoid, ndtr, *COMPLEMENTS)) or f.is_positive:
         return True
     # 1 − σ(x), 1 − Φ(x)
     if isinstance(f, sp.Add) and len(f.args) == 2 and sp.S.One in f.args:
@@ -92,6 +94,16 @@ def _log_difference(e):
         # the lower tail, where log F is accurate (in the upper tail both logs round to 0)
         f, b, a = type(p), p.args[0], q.args[0]
         p, q = f(sp.Min(b, -a)), f(sp.Min(a, -b))
+    elif type(p) is type(q) and type(p) in COMPLEMENTS:
+        # F(b) − F(a) = S(a) − S(b) with S = 1 − F evaluated directly (Q for P, I_{1−x}(b, a)
+        # for I_x(a, b)): min(F(b), S(a)) and min(F(a), S(b)) are the pair of the two forms
+        # whose values stay away from 1 (F where F(a) + F(b) ≤ 1, S elsewhere), where their logs
+        # keep their digits (far in the upper tail both log F round to 0); no branch.  These
+        # primitives are computed as probabilities, not as logs, so the log is taken of the
+        # difference itself (as accurate as logdiffexp of their logs): where the smaller
+        # underflows to 0 (harmlessly) no log 0 is formed, whose gradient 0·∞ would be NaN,
+        # and the derivative is (P′ − Q′)/(P − Q)
+        return sp.log(sp.Min(p, complement(q)) - sp.Min(q, complement(p)))
     return logdiffexp(_stable_log(p), _stable_log(q))
 
 
@@ -109,7 +121,7 @@ def _log_sum(e):
 
 #: The composites' own rewrite rules (each an identity for probabilities P > Q > 0, A, B > 0).
 LOG_DIFFERENCE = (
-    "log(P − Q) = logdiffexp(log P, log Q)",
+    "log(P − Q) = logdiffexp(log P, log Q); F(b) − F(a) = min(F(b), S(a)) − min(F(a), S(b))",
     Rule(_is_log_difference, _log_difference),
 )
 LOG_SUM = ("log(eᵃ + eᵇ) = a + softplus(b − a)", Rule(_is_log_sum, _log_sum))
@@ -179,19 +191,61 @@ def _args(dist, values):
 _BOUND = {(0, sp.oo): "nonnegative_bound", (0, 1): "unit_bound"}
 
 
+class _Censoring(NamedTuple):
+    """What censoring reads off a family's kind: the bounds' constraint, the point below a lower
+    bound (P(Y ≥ l) = 1 − F(below(l))), the text of the cases, and a point inside each case
+    (exact, right, left, interval) for the guards."""
+
+    constraint: object  # (lo, hi) -> constraint name
+    below: object  # l -> the point F is taken at for P(Y ≥ l)
+    texts: tuple[str, str]  # (survival, interval) as the notes write them
+    inside: object  # (lo, hi) -> {case: (lower, upper)}
+
+
+def _continuous_inside(lo, hi):
+    a, b = _interior(lo, hi)
+    return {"exact": (a, a), "right": (a, sp.oo), "left": (lo, a), "interval": (a, b)}
+
+
+#: By kind: continuous (P(Y ≥ l) = 1 − F(l)) and discrete (a count's P(Y ≥ l) = 1 − F(l − 1);
+#: its bounds are integers, and each case's point the first counts of its support, where the
+#: probability is positive for any parameters: pmf(lo), P(Y ≥ lo + 1), F(lo), pmf(lo + 1))
+CENSORING = {
+    False: _Censoring(
+        lambda lo, hi: _BOUND.get((lo, hi), "bound"),
+        lambda l: l,
+        ("S = 1 − F", "F({u}) − F({l})"),
+        _continuous_inside,
+    ),
+    True: _Censoring(
+        lambda lo, hi: "count_bound",
+        lambda l: l - 1,
+        ("P(Y ≥ {l}) = 1 − F({l} − 1)", "F({u}) − F({l} − 1)"),
+        lambda lo, hi: {
+            "exact": (lo, lo),
+            "right": (lo + 1, sp.oo),
+            "left": (lo, lo),
+            "interval": (lo + 1, lo + 1),
+        },
+    ),
+}
+
+
 def censored(dist: Distribution) -> Distribution:
-    """Observed bounds (y_lower, y_upper) in xgboost's AFT convention (see the module text)."""
+    """Observed bounds (y_lower, y_upper) in xgboost's AFT convention (see the module text); for
+    a count, P(Y ≥ y_lower) = 1 − F(y_lower − 1) and F(y_upper) − F(y_lower − 1)."""
     flag = "--censored"
     _scalar(dist, flag)
-    _continuous(dist, flag)
     _cdf(dist, flag)
     if dist.also_observed:
         raise NotApplicable(f"{flag} applies once: {dist.name} is already censored")
     y = dist.observed
     lo, hi = _bounds(dist)
-    if lo.free_symbols or hi.free_symbols:
+    kind = CENSORING[dist.discrete]
+    # a count's support may end at a fixed parameter (binomial: n); its lower end is a number
+    if lo.free_symbols or (hi.free_symbols and not dist.discrete):
         raise NotApplicable(f"{flag} needs a support with numeric ends, not {lo}..{hi}")
-    constraint = _BOUND.get((lo, hi), "bound")
+    constraint = kind.constraint(lo, hi)
     lower = Var(f"{y.name}_lower", constraint, doc=f"lower bound of {y.name} ({y.doc})")
     upper = Var(f"{y.name}_upper", constraint, doc=f"upper bound of {y.name} (∞: right-censored)")
 
@@ -199,9 +253,9 @@ def censored(dist: Distribution) -> Distribution:
         params = rest
         f = dist.density(y_l, *params)
         F = dist.cdf
-        survival = 1 - F(y_l, *params)
+        survival = 1 - F(kind.below(y_l), *params)
         left = F(y_u, *params)
-        interval = F(y_u, *params) - F(y_l, *params)
+        interval = F(y_u, *params) - F(kind.below(y_l), *params)
         at_lower = sp.Eq(y_l, lo) if lo.is_infinite else y_l <= lo
         return sp.Piecewise(
             (f, sp.Eq(y_l, y_u)),
@@ -212,14 +266,19 @@ def censored(dist: Distribution) -> Distribution:
 
     probe = replace(dist, observed=lower, also_observed=(upper,), density=cases, symbols_=None)
     y_l, y_u = probe.symbols[lower.name], probe.symbols[upper.name]
-    a, b = _interior(lo, hi)
     at_lower = sp.Eq(y_l, lo) if lo.is_infinite else y_l <= lo
-    guards = {
-        sp.Eq(y_l, y_u): {lower.name: a, upper.name: a},
-        sp.Eq(y_u, sp.oo): {lower.name: a, upper.name: sp.oo},
-        at_lower: {lower.name: lo, upper.name: a},
-        sp.true: {lower.name: a, upper.name: b},
+    inside = kind.inside(lo, hi)
+    conditions = {
+        "exact": sp.Eq(y_l, y_u),
+        "right": sp.Eq(y_u, sp.oo),
+        "left": at_lower,
+        "interval": sp.true,
     }
+    guards = {
+        cond: dict(zip((lower.name, upper.name), inside[case], strict=True))
+        for case, cond in conditions.items()
+    }
+    survival_text, interval_text = (t.format(l=lower.name, u=upper.name) for t in kind.texts)
     cdf_text = sp.sstr(dist.cdf_expr())
     return replace(
         probe,
@@ -228,9 +287,9 @@ def censored(dist: Distribution) -> Distribution:
         notes=(
             f"Censored observations (xgboost's survival:aft convention): each is an interval "
             f"[{lower.name}, {upper.name}]; exact where the bounds are equal (the density), "
-            f"right-censored where {upper.name} = ∞ (the survival function S = 1 − F), "
+            f"right-censored where {upper.name} = ∞ (the survival function {survival_text}), "
             f"left-censored where {lower.name} = {sp.sstr(lo)} (the CDF F), interval-censored "
-            f"otherwise (F({upper.name}) − F({lower.name})). F({y.name}) = {cdf_text} is "
+            f"otherwise ({interval_text}). F({y.name}) = {cdf_text} is "
             f"declared on {dist.base.name if dist.base else dist.name} and checked against its "
             f"density (dF/d{y.name} = p, F at the lower end = 0). " + dist.notes
         ),
@@ -282,12 +341,18 @@ def truncated(dist: Distribution, lo=None, hi=None) -> Distribution:
     s_lo, s_hi = _bounds(dist)
     lo, hi = _bound_value(dist, lo, s_lo), _bound_value(dist, hi, s_hi)
     numeric = not (lo.free_symbols or hi.free_symbols)
+    # each comparison that can be decided (a support may end at a fixed parameter: binomial n)
     if numeric and (
-        bool(lo >= hi) or bool(lo < s_lo) or bool(hi > s_hi) or (lo == s_lo and hi == s_hi)
+        any(rel is sp.true for rel in (lo >= hi, lo < s_lo, hi > s_hi))
+        or (lo == s_lo and hi == s_hi)
     ):
         raise NotApplicable(
             f"{flag} {sp.sstr(lo)},{sp.sstr(hi)} must be a proper interval inside the support "
             f"[{sp.sstr(s_lo)}, {sp.sstr(s_hi)}] of {dist.name}"
+        )
+    if dist.discrete and any(e.is_number and e.is_finite and not e.is_integer for e in (lo, hi)):
+        raise NotApplicable(
+            f"{flag} {sp.sstr(lo)},{sp.sstr(hi)}: the ends of a count's truncation are integers"
         )
     zero_truncation = dist.discrete and s_lo == 0 and lo == 1 and hi == s_hi
     if not zero_truncation:
@@ -307,7 +372,7 @@ def truncated(dist: Distribution, lo=None, hi=None) -> Distribution:
 
     def cdf(y, *rest):
         F = dist.cdf
-        lower = sp.S.Zero if lo == s_lo else F(lo, *rest)
+        lower = sp.S.Zero if lo == s_lo else F(lo - 1 if dist.discrete else lo, *rest)
         return (F(y, *rest) - lower) / probability(*rest)
 
     ends = f"{sp.sstr(lo)},{sp.sstr(hi)}"
@@ -367,6 +432,11 @@ def discretised(dist: Distribution, width=1) -> Distribution:
 
 def _zero_probability(dist, flag):
     _scalar(dist, flag)
+    if dist.also_observed:
+        raise NotApplicable(
+            f"{flag} after --censored is not supported: a censored observation is an "
+            "interval, not a count"
+        )
     lo, _ = _bounds(dist)
     if not dist.discrete or lo != 0:
         raise NotApplicable(

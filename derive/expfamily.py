@@ -31,7 +31,7 @@ import sympy as sp
 from .budget import bounded
 from .derivation import distribute
 from .display import linear
-from .functions import elementary, stabilise, xlogy
+from .functions import COMPLEMENTS, elementary, stabilise, xlogy
 from .spec import CLASS_INDEX, N_CLASSES
 from .symbolic import identically_zero
 
@@ -127,6 +127,8 @@ def _tidy(expr) -> sp.Expr:
     rewrites (powsimp, cancel, factor), and logcombine, which forces log rules and so is kept only
     where the zero prover shows it equal."""
     expr = sp.sympify(expr)
+    if expr.has(*COMPLEMENTS):  # a truncated family's moments, through its CDF: not small
+        return expr
     inside_logs = expr.replace(sp.log, lambda a: sp.log(sp.factor(sp.cancel(sp.together(a)))))
     exact = [expr, sp.powsimp(expr), sp.factor(sp.cancel(sp.together(expr))), inside_logs]
     best = _absorb_sign(min(exact, key=_size))
@@ -178,7 +180,12 @@ def proven_sign(expr, d, nonnegative: bool = False) -> bool:
     forms = []
     for e in (expr, elementary(expr)):
         e = _positivity_form(e, d)
-        forms += [e, sp.factor(sp.cancel(sp.together(e)))]
+        forms.append(e)
+        # a truncated family's moments hold its CDF (P, Q, I) and their derivatives: factoring
+        # such an expression can run for minutes and cannot decide its sign (they are opaque
+        # to it; their own positivity is in the plain form's assumptions)
+        if not e.has(*COMPLEMENTS):
+            forms.append(sp.factor(sp.cancel(sp.together(e))))
         if e.has(sp.cos):
             forms.append(sp.expand(e.replace(sp.cos, lambda x: 1 - 2 * sp.sin(x / 2) ** 2)))
     return any((f.is_nonnegative if nonnegative else f.is_positive) is True for f in forms)
@@ -360,6 +367,11 @@ def _proven_form(statistics, log_partition, log_base, phi, logp) -> bool:
 def _solve_unique(equation, symbol):
     """The one solution of ``equation = 0`` for ``symbol``, or None (also when SymPy's solver
     runs out of time or recurses without end, as it does on a CDF difference)."""
+    if any(f.has(symbol) for f in sp.sympify(equation).atoms(*COMPLEMENTS)):
+        # the unknown inside a regularized incomplete gamma or beta (a censored, discretised or
+        # truncated likelihood's CDF): SymPy has no inverse of them and would spend the whole
+        # time limit to return nothing (5 s of `derive code gamma --discretised 1`)
+        return None
     solutions = bounded(lambda: sp.solve(equation, symbol, dict=True), SOLVE_SECONDS)
     if solutions is None:
         return None
@@ -381,8 +393,14 @@ def _one_parameter(d, family: Family) -> Family:
     sign = {True: "positive", False: "negative"}
     eta_sign = next((sign[s] for s in (True, False) if proven_sign(eta_t if s else -eta_t, d)), "")
     eta = sp.Symbol("eta", **({eta_sign: True} if eta_sign else {"real": True}))
-    theta_of_mu = mu if identically_zero(mean - theta) else _solve_unique(mean - mu, theta)
     notes = []
+    if A_t.has(*COMPLEMENTS):
+        # a truncated family: A(θ) holds the untruncated CDF (P, Q, I), which no solver inverts
+        # (SymPy's runs to its time limit): the mean is A′(θ), with no θ(μ) in closed form
+        theta_of_mu = None
+        notes.append("truncated: the mean A′(θ) holds the CDF, θ(μ) has no closed form")
+    else:
+        theta_of_mu = mu if identically_zero(mean - theta) else _solve_unique(mean - mu, theta)
     variance_function = link = inverse = A_eta = None
     if theta_of_mu is not None:
         variance_function = _tidy(variance.subs(theta, theta_of_mu))
@@ -446,6 +464,8 @@ def _saturated(d, family):
     y = d.observed
     if family is not None and family.mean is not None:
         (stat,) = family.statistics
+        if family.mean.has(*COMPLEMENTS):  # a truncated family's mean holds its CDF (P, Q, I):
+            return None  # E_θ[T] = T(y) has no solution in closed form (and proving so is slow)
         if identically_zero(family.mean - theta):
             return stat.stat
         return _solve_unique(family.mean - stat.stat, theta)

@@ -23,6 +23,7 @@ from sympy import (
     Sum,
     besseli,
     binomial,
+    cancel,
     cosh,
     erf,
     erfc,
@@ -525,6 +526,18 @@ class logdiffexp(Function):
         return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
 
 
+def _xlogy(c, x):
+    """c·log x for a number c ≠ 0 (scipy's xlogy(1, x) takes its float64 loop for float32 x),
+    else xlogy (0 where c = 0)."""
+    return c * log(x) if c.is_number and c != 0 else xlogy(c, x)
+
+
+def _gamma_density(a, x):
+    """x^(a−1) e^(−x)/Γ(a), the x-derivative of P(a, x), through its log: x^(a−1) and Γ(a)
+    overflow where a is a large count (a Poisson's P(y, λ) at y > 171, or λ = e³⁰ and y ≥ 25)."""
+    return exp(_xlogy(a - 1, x) - x - loggamma(a))
+
+
 class gammainc(Function):
     r"""The regularized lower incomplete gamma function :math:`P(a, x) = \gamma(a, x)/\Gamma(a)`
     (scipy.special.gammainc, torch.special.gammainc): the gamma CDF.  Its complement 1 − P is
@@ -537,14 +550,14 @@ class gammainc(Function):
     def eval(cls, a, x):
         if x.is_zero:
             return S.Zero
-        if x is oo:
+        if x is oo or (a.is_zero and x.is_positive):  # a → 0: all the mass at 0 (scipy, torch)
             return S.One
 
     def fdiff(self, argindex=2):
         a, x = self.args
         if argindex != 2:
             raise ArgumentIndexError(self, argindex)
-        return x ** (a - 1) * exp(-x) / gamma(a)
+        return _gamma_density(a, x)
 
     def _eval_rewrite_as_exp(self, a, x, **kwargs):
         return lowergamma(a, x) / gamma(a)
@@ -573,14 +586,14 @@ class gammaincc(Function):
     def eval(cls, a, x):
         if x.is_zero:
             return S.One
-        if x is oo:
+        if x is oo or (a.is_zero and x.is_positive):
             return S.Zero
 
     def fdiff(self, argindex=2):
         a, x = self.args
         if argindex != 2:
             raise ArgumentIndexError(self, argindex)
-        return -(x ** (a - 1)) * exp(-x) / gamma(a)
+        return -_gamma_density(a, x)
 
     def _eval_rewrite_as_exp(self, a, x, **kwargs):
         return uppergamma(a, x) / gamma(a)
@@ -611,27 +624,92 @@ def _regularized_gamma(args, prec, lower):
         return Float(mpmath.gammainc(a, *ends, regularized=True), precision=prec)
 
 
-_COMPLEMENT = {gammainc: gammaincc, gammaincc: gammainc}
+class ibeta(Function):
+    r"""The regularized incomplete beta function :math:`I_x(a, b) = B(x; a, b)/B(a, b)`
+    (scipy.special.betainc, jax.scipy.special.betainc, Boost's ibeta; torch has none): the CDF
+    of the binomial, :math:`P(Y \le y) = I_{1-p}(n - y, y + 1)`, and of the negative binomial,
+    :math:`I_p(r, y + 1)`.  Its complement is :math:`1 - I_x(a, b) = I_{1-x}(b, a)`, with
+    1 − x formed symbolically (:data:`COMPLEMENTS`), never 1 − I.  The derivative in a and b has
+    no closed form: they hold the count and a fixed parameter wherever derive uses it."""
+
+    nargs = 3
+
+    @classmethod
+    def eval(cls, a, b, x):
+        if x.is_zero or b.is_zero:  # I_0 = 0; b → 0 puts all the mass at x = 1
+            return S.Zero
+        if x is S.One or a.is_zero:  # I_1 = 1; a → 0 puts all the mass at x = 0
+            return S.One
+
+    def fdiff(self, argindex=3):
+        a, b, x = self.args
+        if argindex != 3:
+            raise ArgumentIndexError(self, argindex)
+        # x^(a−1)(1 − x)^(b−1)/B(a, b) through its log (B underflows where a or b is large),
+        # with 1 − x formed symbolically (1/(1 + αμ) → αμ/(1 + αμ): no cancellation at x → 1)
+        log_beta = loggamma(a) + loggamma(b) - loggamma(a + b)
+        return exp(_xlogy(a - 1, x) + _xlogy(b - 1, cancel(1 - x)) - log_beta)
+
+    def _eval_evalf(self, prec):
+        import mpmath
+
+        if not all(arg.is_number for arg in self.args):
+            return None
+        with mpmath.workprec(prec):
+            a, b, x = (mpmath.mpf(str(arg.evalf(mpmath.mp.dps + 5))) for arg in self.args)
+            return Float(mpmath.betainc(a, b, 0, x, regularized=True), precision=prec)
+
+    def _eval_is_positive(self):
+        a, b, x = self.args
+        if a.is_positive and b.is_positive and x.is_positive:
+            return True
+
+    def _latex(self, printer, exp=None):
+        a, b, x = (printer._print(arg) for arg in self.args)
+        tex = r"I_{%s}\left(%s, %s\right)" % (x, a, b)
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
 
 
-def _one_minus_gammainc(e):
-    """Match 1 − P(a, x) or 1 − Q(a, x) and return its complement Q or P, else None."""
+#: The complement 1 − F of each regularized CDF primitive, as a primitive evaluated directly (no
+#: cancellation where F → 1): Q for P, P for Q, I_{1−x}(b, a) for I_x(a, b).
+COMPLEMENTS = {
+    gammainc: lambda a, x: gammaincc(a, x),
+    gammaincc: lambda a, x: gammainc(a, x),
+    ibeta: lambda a, b, x: ibeta(b, a, cancel(1 - x)),
+}
+
+
+def complement(e):
+    """1 − e for a CDF primitive e (:data:`COMPLEMENTS`), or None for anything else."""
+    build = COMPLEMENTS.get(type(e))
+    return None if build is None else build(*e.args)
+
+
+def _one_minus_cdf(e, kinds):
+    """Match 1 − F for F a primitive of ``kinds`` and return its complement, else None."""
     if not isinstance(e, Add) or len(e.args) != 2 or S.One not in e.args:
         return None
     other = e.args[0] if e.args[1] is S.One else e.args[1]
     coeff, rest = other.as_coeff_Mul()
-    if coeff == -1 and type(rest) in _COMPLEMENT:
-        return _COMPLEMENT[type(rest)](*rest.args)
+    if coeff == -1 and isinstance(rest, kinds):
+        return complement(rest)
     return None
+
+
+def _survival(note, *kinds):
+    return (
+        note,
+        Rule(lambda e: _one_minus_cdf(e, kinds) is not None, lambda e: _one_minus_cdf(e, kinds)),
+    )
 
 
 #: 1 − P(a, x) = Q(a, x) and 1 − Q = P: the gamma survival function, or a Poisson's upper tail, in
 #: the form that keeps its digits (a rule a declaration with such a CDF states, so its censored
 #: or truncated composites use it)
-GAMMA_SURVIVAL = (
-    "1 − P(a, x) = Q(a, x), 1 − Q = P",
-    Rule(lambda e: _one_minus_gammainc(e) is not None, _one_minus_gammainc),
-)
+GAMMA_SURVIVAL = _survival("1 − P(a, x) = Q(a, x), 1 − Q = P", gammainc, gammaincc)
+
+#: 1 − I_x(a, b) = I_{1−x}(b, a): the binomial and negative-binomial upper tails, the same way
+BETA_SURVIVAL = _survival("1 − I_x(a, b) = I_{1−x}(b, a)", ibeta)
 
 
 #: Every stable primitive: code printers must map each of these (a missing one fails loudly).
@@ -654,11 +732,12 @@ PRIMITIVES = (
     logdiffexp,
     gammainc,
     gammaincc,
+    ibeta,
 )
 
-#: Primitives rewritten by :func:`elementary`; loggamma and the regularized incomplete gamma
-#: functions stay (mpmath evaluates them directly, each tail without cancellation).
-_ELEMENTARY = tuple(p for p in PRIMITIVES if p not in (loggamma, gammainc, gammaincc))
+#: Primitives rewritten by :func:`elementary`; loggamma and the regularized incomplete gamma and
+#: beta functions stay (mpmath evaluates them directly, each tail without cancellation).
+_ELEMENTARY = tuple(p for p in PRIMITIVES if p not in (loggamma, gammainc, gammaincc, ibeta))
 
 
 def elementary(expr):

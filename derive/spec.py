@@ -163,6 +163,17 @@ CONSTRAINTS = {
             (0, sp.oo),
         ),
         Constraint(
+            # a censored count's bounds: integers, or ∞ (y_upper = ∞: right-censored); SymPy's
+            # integer assumption excludes ∞, so the integrality is the code's value check
+            "count_bound",
+            {"extended_nonnegative": True},
+            sp.S.Zero,
+            lambda rng, shape: rng.integers(0, 25, shape).astype(float),
+            "∈ ℕ ∪ {∞}",
+            (0, sp.oo),
+            discrete=True,
+        ),
+        Constraint(
             "unit_bound",
             {"extended_nonnegative": True},
             sp.S.Half,
@@ -426,29 +437,34 @@ class Distribution:
     def draw(self, rng: np.random.Generator, classes: int = 3) -> dict[str, object]:
         """Random values, by variable name, for the observed, learned and fixed variables, from
         the declared constraints; the observed value respects a support that depends on
-        parameters.  Vector variables get ``classes`` components (the class axis)."""
-        values = {v.name: v.draw(rng, classes) for v in (*self.learned, *self.fixed)}
-        y = self.observed
-        value = y.draw(rng, classes)
+        parameters (fixed values that leave it empty, n < 2 for a binomial truncated to [2, n],
+        are drawn again).  Vector variables get ``classes`` components (the class axis)."""
         bounds = self.support_bounds
-        if self.support is not None and tuple(bounds) != tuple(y.domain.support):
+        for _ in range(100):
+            values = {v.name: v.draw(rng, classes) for v in (*self.learned, *self.fixed)}
             by_symbol = {
                 self.symbols[name]: val for name, val in values.items() if np.ndim(val) == 0
             }
             by_symbol[N_CLASSES] = classes  # a support up to the number of classes (ordinal)
-            lo, hi = (float(sp.sympify(b).subs(by_symbol)) for b in bounds)
-            if y.domain.discrete:
-                top = hi if np.isfinite(hi) else lo + 24
-                value = rng.integers(int(lo), int(top) + 1, np.shape(value)).astype(float)
-            elif np.isfinite(lo) and np.isfinite(hi):
-                value = rng.uniform(lo, hi, np.shape(value))
-            elif np.isfinite(lo):  # [lo, ∞): the domain's draws, folded above lo
-                value = lo + np.abs(value)
-            else:
-                value = hi - np.abs(value)
-        values[y.name] = value if y.vector else float(value)
-        for v in self.also_observed:  # further observed variables: bounds, in increasing order
-            values[v.name] = float(v.domain.sample(rng, ()))
+            ends = [sp.sympify(b).subs(by_symbol) for b in bounds]
+            if not all(e.is_number for e in ends) or bool(ends[0] <= ends[1]):
+                break
+        # each observed variable (a censored observation's bounds too) inside the support
+        for y in self.observations:
+            value = y.draw(rng, classes)
+            if self.support is not None and tuple(bounds) != tuple(y.domain.support):
+                lo, hi = (float(sp.sympify(b).subs(by_symbol)) for b in bounds)
+                if y.domain.discrete:
+                    top = hi if np.isfinite(hi) else lo + 24
+                    value = rng.integers(int(lo), int(top) + 1, np.shape(value)).astype(float)
+                elif np.isfinite(lo) and np.isfinite(hi):
+                    value = rng.uniform(lo, hi, np.shape(value))
+                elif np.isfinite(lo):  # [lo, ∞): the domain's draws, folded above lo
+                    value = lo + np.abs(value)
+                else:
+                    value = hi - np.abs(value)
+            values[y.name] = value if y.vector else float(value)
+        # several observed variables (a censored observation's bounds): in increasing order
         observed = [v.name for v in self.observations]
         for name, value in zip(observed, sorted(values[n] for n in observed), strict=True):
             if len(observed) > 1:

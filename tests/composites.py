@@ -23,6 +23,14 @@ COMPOSITES = {
     "exponential --truncated 0,3": lambda: get("exponential").truncated(0, 3),
     "gaussian-hetero --discretised 1/2": lambda: get("gaussian-hetero").discretised("1/2"),
     "weibull --discretised 1": lambda: get("weibull").discretised(1),
+    "poisson-log --censored": lambda: get("poisson-log").censored(),
+    "negative-binomial --link mu=log --censored": lambda: (
+        get("negative-binomial").link(mu="log").censored()
+    ),
+    "binomial --link p=logit --censored": lambda: get("binomial").link(p="logit").censored(),
+    "binomial --truncated 2,n --link p=logit": lambda: (
+        get("binomial").truncated(2, "n").link(p="logit")
+    ),
     "poisson-log --zero-inflated": lambda: get("poisson-log").zero_inflated(),
     "negative-binomial --link mu=log --zero-inflated": lambda: (
         get("negative-binomial").link(mu="log").zero_inflated()
@@ -44,3 +52,14 @@ COMPOSITES = {
 }
 
 NAMES = list(COMPOSITES)
+
+#: Composites whose LaTeX does not fit two columns yet (the censored counts' cases, whose
+#: reflected CDF intervals min(·) − min(·) of incomplete gamma / beta calls break late; one
+#: column fits); tests/test_latex_layout.py checks that they still overflow there (strict
+#: xfail), so that fixing the layout removes them from here.
+LAYOUT_OPEN = (
+    "poisson-log --censored",
+    "negative-binomial --link mu=log --censored",
+    "binomial --link p=logit --censored",
+    "binomial --truncated 2,n --link p=logit",
+)

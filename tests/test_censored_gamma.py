@@ -90,3 +90,22 @@ def test_right_censoring_at_zero_and_left_censoring_at_infinity_are_certain():
     got = m.nll(np.array([0.0, 0.0]), np.array([np.inf, np.inf]), np.array([0.4, -3.0]), 2.5,
                 reduction="none")  # fmt: skip
     np.testing.assert_allclose(got, 0.0, atol=1e-15)
+
+
+@pytest.mark.parametrize("x_lower, x_upper", [(40.0, 45.0), (300.0, 301.0), (0.7, 40.0)])
+def test_an_interval_far_in_the_upper_tail_keeps_its_digits(x_lower, x_upper):
+    """Both bounds in the upper tail (k·y/μ = 40..45: F within 1e−16 of 1, both log F round to
+    0): F(u) − F(l) taken as Q(k, x_l) − Q(k, x_u), against mpmath's upper integrals at 50
+    digits (the naive CDF difference is 0 there); an interval across the median stays F(u) −
+    F(l)."""
+    k, log_mu = 2.5, 0.4
+    scale = np.exp(log_mu) / k
+    lower, upper = np.array([x_lower * scale]), np.array([x_upper * scale])
+    got = module().nll(lower, upper, log_mu, k, reduction="none")[0]
+    with mpmath.workdps(50):
+        q = [mpmath.gammainc(k, mpmath.mpf(x), mpmath.inf, regularized=True)
+             for x in (x_lower, x_upper)]  # fmt: skip
+        want = -mpmath.log(q[0] - q[1])
+    assert got == pytest.approx(float(want), rel=1e-12)
+    naive = stats.gamma.cdf(upper[0], k, scale=scale) - stats.gamma.cdf(lower[0], k, scale=scale)
+    assert x_lower < 40 or naive == 0.0 or abs(naive / float(q[0] - q[1]) - 1) > 1e-3

@@ -444,7 +444,9 @@ def test_identity_link_removes_a_link():
         (lambda: get("gaussian").zero_inflated(), "discrete"),
         (lambda: get("gaussian").hurdle(), "discrete"),
         (lambda: get("categorical").censored(), "vector"),
-        (lambda: get("poisson").censored(), "discrete"),
+        (lambda: get("poisson").discretised(1), "discrete"),
+        (lambda: get("poisson").censored().zero_inflated(), "after --censored"),
+        (lambda: get("poisson").truncated("2.5", "7"), "integers"),
         (lambda: get("gaussian-hetero").link(sigma="cube"), "unknown link"),
         (lambda: get("gaussian-hetero").link(tau="log"), "not a parameter"),
         (lambda: get("gaussian").link(sigma="log"), "fixed"),
@@ -480,13 +482,16 @@ def test_declared_cdf_is_the_integral_of_the_density(name, rng):
     F = dist.cdf_expr()
     if dist.discrete:  # F(y) − F(y − 1) is the probability, F(lo) = p(lo), F → 1
         step = F - F.subs(y, y - 1) - dist.density_expr()
+        s_lo, s_hi = (sp.sympify(b) for b in dist.support_bounds)
         for _ in range(3):  # the declared parameters (poisson-log learns η, F is in λ)
             point = {dist.sym(v): v.draw(rng) for v in (*dist.params, *dist.fixed)}
-            point[y] = dist.observed.draw(rng)
-            lo = {**point, y: dist.support_bounds[0]}
+            hi = float(s_hi.subs(point))  # a support up to a fixed parameter (binomial: n)
+            top = int(hi) if np.isfinite(hi) else 400  # F there is 1 (exactly, or to 1e-25)
+            point[y] = float(rng.integers(int(s_lo), min(top, 40)))  # y + 1 in the support
+            lo = {**point, y: s_lo}
             assert abs(float(evaluate(step, {**point, y: point[y] + 1}))) < 1e-25
             assert float(evaluate(F - dist.density_expr(), lo)) == pytest.approx(0, abs=1e-25)
-            assert float(evaluate(F, {**point, y: 400})) == pytest.approx(1, abs=1e-25)
+            assert float(evaluate(F, {**point, y: top})) == pytest.approx(1, abs=1e-25)
         return
     derivative = sp.diff(F, y) - dist.density_expr()
     lo, hi = dist.support_bounds

@@ -18,6 +18,7 @@ from derive.functions import (
     gammainc,
     gammaincc,
     huber,
+    ibeta,
     log1mexp,
     log1p,
     log_erf,
@@ -130,9 +131,10 @@ def test_every_primitive_has_a_derivative_an_elementary_form_and_latex():
         "logdiffexp": ((x, x - w), w),
         "gammainc": ((w, w), w),
         "gammaincc": ((w, w), w),
+        "ibeta": ((w, w, w / (1 + w)), w),
     }
     assert set(calls) == {fn.__name__ for fn in PRIMITIVES}
-    direct = (loggamma, gammainc, gammaincc)  # evaluated by mpmath as they are
+    direct = (loggamma, gammainc, gammaincc, ibeta)  # evaluated by mpmath as they are
     for fn in PRIMITIVES:
         args, by = calls[fn.__name__]
         expr = fn(*args)
@@ -157,6 +159,29 @@ def test_regularized_incomplete_gamma_keeps_both_tails(a, x):
     assert float(evaluate(slope, {}, 30)) == pytest.approx(
         float(mpmath.exp(-x) * mpmath.mpf(x) ** (a - 1) / mpmath.gamma(a)), rel=1e-12
     )
+
+
+@pytest.mark.parametrize("a, b, x", [(2.0, 3.0, 0.4), (1.4, 31.0, 0.96), (150.0, 1.4, 1e-3)])
+def test_regularized_incomplete_beta_and_its_complement(a, b, x):
+    """I_x(a, b) by mpmath against scipy.special.betainc; its complement I_{1−x}(b, a) against
+    scipy's betaincc (1 − I where that is representable) and mpmath's upper integral; the
+    x-derivative is the beta density."""
+    from scipy import special
+
+    from derive.functions import complement
+
+    t = sp.Symbol("t", positive=True)
+    value = float(evaluate(ibeta(sp.Float(a), sp.Float(b), sp.Float(x)), {}, 30))
+    assert value == pytest.approx(special.betainc(a, b, x), rel=1e-12, abs=1e-300)
+    upper = complement(ibeta(sp.Float(a), sp.Float(b), t)).subs(t, sp.Float(x))
+    with mpmath.workdps(30):
+        want = mpmath.betainc(a, b, x, 1, regularized=True)
+    assert float(evaluate(upper, {}, 30)) == pytest.approx(float(want), rel=1e-12)
+    assert float(evaluate(upper, {}, 30)) == pytest.approx(special.betaincc(a, b, x), rel=1e-10)
+    slope = sp.diff(ibeta(sp.Float(a), sp.Float(b), t), t).subs(t, sp.Float(x))
+    density = mpmath.mpf(x) ** (a - 1) * (1 - mpmath.mpf(x)) ** (b - 1) / mpmath.beta(a, b)
+    assert float(evaluate(slope, {}, 30)) == pytest.approx(float(density), rel=1e-12)
+    assert ibeta(0, b, t) == 1 and ibeta(a, 0, t) == 0  # scipy's limits at a = 0 and b = 0
 
 
 @pytest.mark.parametrize(

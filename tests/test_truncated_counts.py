@@ -44,3 +44,70 @@ def test_gradient_of_a_truncated_poisson_log_rate_matches_finite_differences(rng
     h = 1e-6
     fd = (m.nll(y, eta + h, reduction="none") - m.nll(y, eta - h, reduction="none")) / (2 * h)
     np.testing.assert_allclose(m.gradient(y, eta), fd, rtol=1e-6, atol=1e-8)
+
+
+# ---------------------------------------------------------------------------- NB and binomial
+
+ALPHA, N = 0.6, 12.0
+
+
+@pytest.mark.parametrize("lo, hi", [(3, 20), (2, "oo"), (0, 6)])
+def test_truncated_negative_binomial_equals_scipy(lo, hi, rng):
+    """P(Y ≤ y) = I_p(r, y + 1), r = 1/α, p = 1/(1 + αμ): scipy's nbinom(r, p)."""
+    m = load(get("negative-binomial").truncated(str(lo), str(hi)))
+    top = np.inf if hi == "oo" else hi
+    y = rng.integers(lo, (lo + 30 if hi == "oo" else hi) + 1, 50).astype(float)
+    mu = rng.uniform(0.3, 15.0, 50)
+    law = stats.nbinom(1 / ALPHA, 1 / (1 + ALPHA * mu))
+    mass = law.cdf(top) - law.cdf(lo - 1)
+    want = -(law.logpmf(y) - np.log(mass))
+    np.testing.assert_allclose(m.nll(y, mu, ALPHA, reduction="none"), want, rtol=1e-11)
+
+
+@pytest.mark.parametrize("lo, hi", [(2, "n"), (3, 8), (0, 5)])
+def test_truncated_binomial_equals_scipy(lo, hi, rng):
+    """P(Y ≤ y) = I_{1−p}(n − y, y + 1): scipy's binom(n, p); an end may be the fixed n."""
+    m = load(get("binomial").truncated(str(lo), str(hi)))
+    top = N if hi == "n" else hi
+    y = rng.integers(lo, top + 1, 50).astype(float)
+    p = rng.uniform(0.05, 0.95, 50)
+    law = stats.binom(N, p)
+    want = -(law.logpmf(y) - np.log(law.cdf(top) - law.cdf(lo - 1)))
+    np.testing.assert_allclose(m.nll(y, p, N, reduction="none"), want, rtol=1e-11)
+
+
+def test_far_upper_truncations_of_nb_and_binomial_keep_their_digits():
+    """P(Y ≥ 150) under NB(r = 1/α, μ = 1) ≈ 1e−33 and P(150 ≤ Y ≤ 180), and P(Y ≥ 11) under
+    binomial(12, 0.05) ≈ 6e−14, where 1 − F rounds to 0 or to a few digits; mpmath at 50
+    digits (the incomplete beta's upper tail, I_{1−p}(b, a))."""
+    with mpmath.workdps(50):
+        r, q = 1 / mpmath.mpf(ALPHA), mpmath.mpf(ALPHA) / (1 + mpmath.mpf(ALPHA))
+        log_pmf = (
+            mpmath.loggamma(160 + r) - mpmath.loggamma(r) - mpmath.loggamma(161)
+            + r * mpmath.log(1 - q) + 160 * mpmath.log(q)
+        )  # fmt: skip
+        right = mpmath.betainc(150, r, 0, q, regularized=True)
+        inside = right - mpmath.betainc(181, r, 0, q, regularized=True)
+        p = mpmath.mpf(1) / 20
+        bin_log_pmf = mpmath.log(12) + 11 * mpmath.log(p) + mpmath.log(1 - p)
+        bin_right = mpmath.betainc(11, 2, 0, p, regularized=True)
+    y = np.array([160.0])
+    got = load(get("negative-binomial").truncated("150", "oo")).nll(y, 1.0, ALPHA, reduction="none")
+    assert got[0] == pytest.approx(float(-(log_pmf - mpmath.log(right))), rel=1e-11)
+    got = load(get("negative-binomial").truncated("150", "180")).nll(
+        y, 1.0, ALPHA, reduction="none"
+    )
+    assert got[0] == pytest.approx(float(-(log_pmf - mpmath.log(inside))), rel=1e-11)
+    got = load(get("binomial").truncated("11", "n")).nll(
+        np.array([11.0]), 0.05, N, reduction="none"
+    )
+    assert got[0] == pytest.approx(float(-(bin_log_pmf - mpmath.log(bin_right))), rel=1e-11)
+    assert 1 - stats.nbinom.cdf(149, 1 / ALPHA, 1 / (1 + ALPHA)) == 0.0  # the naive form there
+
+
+@pytest.mark.parametrize("ends, words", [(("2.5", "7"), "integers"), (("3", "2"), "proper")])
+def test_a_count_truncation_needs_integer_ends_in_order(ends, words):
+    from derive.composite import NotApplicable
+
+    with pytest.raises(NotApplicable, match=words):
+        get("negative-binomial").truncated(*ends)

@@ -190,6 +190,17 @@ def _clamp_or(template, clamp):
     return fmt
 
 
+def _not_supported(what):
+    """An entry for a function the backend's library lacks: emitting it is one clear error."""
+
+    def fmt(p, e):
+        raise Unsupported(
+            f"{type(e).__name__} is not supported by the {p.backend.name} backend: {what}"
+        )
+
+    return fmt
+
+
 def _primitives(templates: Mapping[str, Template]) -> dict[type, Template]:
     """Entries for derive's own primitives, by name (derive.functions.PRIMITIVES)."""
     return {getattr(functions, n): t for n, t in templates.items() if hasattr(functions, n)}
@@ -269,6 +280,7 @@ NUMPY = Backend(
                 "ndtr": "special.ndtr({0})",
                 "gammainc": "special.gammainc({0}, {1})",
                 "gammaincc": "special.gammaincc({0}, {1})",
+                "ibeta": "special.betainc({0}, {1}, {2})",
                 "log_ndtr": "special.log_ndtr({0})",
                 "mills": "(0.7978845608028654/special.erfcx(-0.7071067811865476*({0})))",
                 "erfcx": "special.erfcx({0})",
@@ -326,6 +338,11 @@ TORCH = Backend(
                 "ndtr": "torch.special.ndtr({0})",
                 "gammainc": "torch.special.gammainc({0}, {1})",
                 "gammaincc": "torch.special.gammaincc({0}, {1})",
+                # torch has no regularized incomplete beta (nor its gradient)
+                "ibeta": _not_supported(
+                    "the regularized incomplete beta function (the binomial and negative-binomial "
+                    "CDF): torch has none; use --backend numpy or jax"
+                ),
                 "log_ndtr": "torch.special.log_ndtr({0})",
                 "mills": "(0.7978845608028654/torch.special.erfcx(-0.7071067811865476*({0})))",
                 "erfcx": "torch.special.erfcx({0})",
@@ -371,6 +388,7 @@ JAX = Backend(
                 "ndtr": "jsp.ndtr({0})",
                 "gammainc": "jsp.gammainc({0}, {1})",
                 "gammaincc": "jsp.gammaincc({0}, {1})",
+                "ibeta": "jsp.betainc({0}, {1}, {2})",
                 "log_ndtr": "jsp.log_ndtr({0})",
                 "mills": "(0.7978845608028654/_erfcx(-0.7071067811865476*({0})))",
                 "erfcx": "_erfcx({0})",

@@ -424,18 +424,27 @@ def _interval(name, lo, hi, strict, discrete, printer, vector) -> tuple[str, lis
 
 def _domain_parts(d: Derivation, backend: Backend, args):
     """([(argument, mask, checks)] of the parameters outside their domain, the same of
-    the observed value outside the support), or None where neither can happen."""
+    each observed value outside the support), or None where neither can happen."""
     dist = d.dist
     observed = [a for a in args if a.role == "observed"]
-    if len(observed) != 1 or observed[0].var.constraint in PERIODIC:
+    if not observed or observed[0].var.constraint in PERIODIC:
+        return None
+    # several observed values are a censored observation's bounds: checked where they are a
+    # count's (integers from the support's lower end, or ∞: no upper end)
+    bounds = len(observed) > 1
+    if bounds and not all(a.var.domain.discrete for a in observed):
         return None
     printer = Printer(backend, {a.symbol: a.name for a in args}, set(), (J,))
-    y = observed[0]
+    outside = []
     try:
         lo, hi = (sp.sympify(b) for b in dist.support_bounds)
         by_name = {a.var.name: a.symbol for a in args}
         lo, hi = (b.xreplace({s: by_name.get(s.name, s) for s in b.free_symbols}) for b in (lo, hi))
-        outside = _interval(y.name, lo, hi, False, y.var.domain.discrete, printer, y.vector)
+        for y in observed:
+            top = sp.oo if bounds else hi
+            found = _interval(y.name, lo, top, False, y.var.domain.discrete, printer, y.vector)
+            if found[0]:
+                outside.append((y, *found))
     except Unsupported:
         return None
     bad = []
@@ -448,9 +457,9 @@ def _domain_parts(d: Derivation, backend: Backend, args):
         found = _interval(a.name, lo, hi, strict, constraint.discrete, printer, a.vector)
         if found[0]:
             bad.append((a, *found))
-    if not outside[0] and not bad:
+    if not outside and not bad:
         return None
-    return bad, [(y, *outside)] if outside[0] else []
+    return bad, outside
 
 
 def domain_code(d: Derivation, backend: Backend, args) -> list[FunctionCode]:

@@ -114,7 +114,11 @@ def natural_link(d: Derivation) -> str:
 
 def _numeric(expr, symbols):
     """A numpy function of ``symbols`` (through scipy for special functions)."""
-    return sp.lambdify(symbols, elementary(expr), modules=["scipy", "numpy"])
+    from scipy import special
+
+    # derive's primitives that scipy spells otherwise (the others print as scipy's names)
+    spelled = {"ibeta": special.betainc}
+    return sp.lambdify(symbols, elementary(expr), modules=[spelled, "scipy", "numpy"])
 
 
 def _draws(d: Derivation, link: str, rng) -> dict:

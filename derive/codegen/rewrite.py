@@ -14,6 +14,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from sympy.codegen.numpy_nodes import logaddexp
 
 from ..functions import (
+    COMPLEMENTS,
     Rule,
     apply_rules,
     log1mexp,
@@ -135,7 +136,7 @@ def guard_cases(expr, guards, observed):
                 s: Where(selected, s, safe[s]) for s in observed if s in safe and value.has(s)
             }
             if mapping:
-                value = value.xreplace(mapping)
+                value = _safe_differences(value.xreplace(mapping), selected)
                 if value.has(N_CLASSES):
                     value = _safe_gaps(value, selected)
             cases.append((value, cond))
@@ -143,6 +144,26 @@ def guard_cases(expr, guards, observed):
         return sp.Piecewise(*cases, evaluate=False)
 
     return expr.replace(lambda e: isinstance(e, sp.Piecewise), guard)
+
+
+def _is_min_difference(e):
+    return (
+        isinstance(e, sp.Add)
+        and len(e.args) == 2
+        and all(isinstance(t, sp.Min) or isinstance(-t, sp.Min) for t in e.args)
+    )
+
+
+def _safe_differences(value, selected):
+    """Each regularized CDF value (P, Q, I) and each difference of two of them, min(F(b), S(a))
+    − min(F(a), S(b)) (the reflected interval of :mod:`derive.composite`), as Where(selected,
+    value, 1): at a guard's point the parameters can make it 0 (a count of 0 at λ = e³⁰), and
+    its log, or a derivative over it, would be −∞ or 0/0 where the case is not selected;
+    unchanged where it is."""
+    value = value.replace(
+        lambda e: isinstance(e, tuple(COMPLEMENTS)), lambda e: Where(selected, e, sp.S.One)
+    )
+    return value.replace(_is_min_difference, lambda e: Where(selected, e, sp.S.One))
 
 
 def _safe_gaps(value, selected):
