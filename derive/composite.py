@@ -86,9 +86,22 @@ def _is_log_difference(e) -> bool:
 SYMMETRIC = (ndtr, sigmoid)
 
 
-def _log_difference(e):
+def _terms(e) -> tuple:
+    """(P, Q) of log(P − Q)."""
     first, second = e.args[0].args
-    p, q = (second, -first) if first.could_extract_minus_sign() else (first, -second)
+    return (second, -first) if first.could_extract_minus_sign() else (first, -second)
+
+
+def _is_cdf_interval(e) -> bool:
+    """log(F(b) − F(a)) of a CDF primitive with a directly evaluated complement (P, Q, I)."""
+    if not _is_log_difference(e):
+        return False
+    p, q = _terms(e)
+    return type(p) is type(q) and type(p) in COMPLEMENTS
+
+
+def _log_difference(e):
+    p, q = _terms(e)
     if type(p) is type(q) and isinstance(p, SYMMETRIC):
         # F(b) − F(a) = F(−a) − F(−b): taking min(b, −a) and min(a, −b) keeps the interval in
         # the lower tail, where log F is accurate (in the upper tail both logs round to 0)
@@ -121,8 +134,13 @@ def _log_sum(e):
 
 #: The composites' own rewrite rules (each an identity for probabilities P > Q > 0, A, B > 0).
 LOG_DIFFERENCE = (
-    "log(P − Q) = logdiffexp(log P, log Q); F(b) − F(a) = min(F(b), S(a)) − min(F(a), S(b))",
-    Rule(_is_log_difference, _log_difference),
+    "log(P − Q) = logdiffexp(log P, log Q)",
+    Rule(lambda e: _is_log_difference(e) and not _is_cdf_interval(e), _log_difference),
+)
+CDF_INTERVAL = (
+    "F(b) − F(a) = min(F(b), S(a)) − min(F(a), S(b)), with S = 1 − F evaluated directly: the "
+    "pair of forms whose values stay away from 1",
+    Rule(_is_cdf_interval, _log_difference),
 )
 LOG_SUM = ("log(eᵃ + eᵇ) = a + softplus(b − a)", Rule(_is_log_sum, _log_sum))
 
@@ -294,7 +312,7 @@ def censored(dist: Distribution) -> Distribution:
             f"density (dF/d{y.name} = p, F at the lower end = 0). " + dist.notes
         ),
         cdf=None,
-        rules=(*dist.rules, LOG_DIFFERENCE),
+        rules=(*dist.rules, LOG_DIFFERENCE, CDF_INTERVAL),
         guards=guards,
         unavailable={
             **dist.unavailable,
@@ -386,7 +404,7 @@ def truncated(dist: Distribution, lo=None, hi=None) -> Distribution:
         symbols_=None,
         notes=f"Truncated to [{sp.sstr(lo)}, {sp.sstr(hi)}]: the density divided by the "
         f"probability of that interval under the untruncated law. " + dist.notes,
-        rules=(*dist.rules, LOG_DIFFERENCE),
+        rules=(*dist.rules, LOG_DIFFERENCE, CDF_INTERVAL),
     )
 
 
@@ -417,7 +435,7 @@ def discretised(dist: Distribution, width=1) -> Distribution:
         notes=f"Binned data: y is the centre of a bin of width {sp.sstr(w)} and the probability "
         f"is F(y + {sp.sstr(w / 2)}) − F(y − {sp.sstr(w / 2)}); bins lie inside the support. "
         + dist.notes,
-        rules=(*dist.rules, LOG_DIFFERENCE),
+        rules=(*dist.rules, LOG_DIFFERENCE, CDF_INTERVAL),
         unavailable={
             **dist.unavailable,
             "normalisation": "a probability per bin: it sums to one over the bins, it does not "
@@ -472,7 +490,7 @@ def _with_zero_part(dist, flag, cases, title, notes):
         cdf=None,
         symbols_=None,
         notes=notes + " " + dist.notes,
-        rules=(*dist.rules, LOG_SUM, LOG_DIFFERENCE),
+        rules=(*dist.rules, LOG_SUM, LOG_DIFFERENCE, CDF_INTERVAL),
         unavailable={**dist.unavailable, "scipy": "scipy.stats has no zero-inflated families"},
     )
     y = out.sym(out.observed)
