@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
@@ -23,17 +22,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402 (after the thread settings above)
 from scipy import special  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def best(f, repeat):
-    f()
-    times = []
-    for _ in range(repeat):
-        start = time.process_time()
-        f()
-        times.append(time.process_time() - start)
-    return 1e3 * min(times)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_losses import best  # noqa: E402 (the checkout's derive first on sys.path)
 
 
 def cases(rng, n):
@@ -98,8 +88,8 @@ def main(argv=None):
         module = load(entry)
         ours, theirs = float(module.nll(*values)), float(naive())
         assert abs(ours - theirs) <= 1e-9 * max(abs(theirs), 1.0), (entry, layout, ours, theirs)
-        emitted = best(lambda m=module, v=values: m.nll(*v), args.repeat)
-        plain = best(naive, args.repeat)
+        ms = best({"emitted": lambda m=module, v=values: m.nll(*v), "naive": naive}, args.repeat)
+        emitted, plain = ms["emitted"], ms["naive"]
         print(f"{entry:18} {layout:18} {emitted:10.1f} {plain:9.1f} {emitted / plain:6.2f}")
 
 
