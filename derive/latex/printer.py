@@ -796,7 +796,9 @@ def _function_atoms(printer: Printer, expr, room: float) -> list[str] | None:
             if k not in listed:
                 head = head.replace(texts[k], printer._print(arg))
         args = ", ".join(printer._print(expr.args[k]) for k in listed)
-        if head + r"\left(%s\right)" % args != printer._print(expr):
+        if head != shown[: shown.rindex(r"\left(")] and (
+            head + r"\left(%s\right)" % args != printer._print(expr)
+        ):
             return None  # the head printed differently with its own argument
         inner = []
         for n, k in enumerate(listed):
