@@ -52,14 +52,3 @@ COMPOSITES = {
 }
 
 NAMES = list(COMPOSITES)
-
-#: Composites whose LaTeX does not fit two columns yet (the censored counts' cases, whose
-#: reflected CDF intervals min(·) − min(·) of incomplete gamma / beta calls break late; one
-#: column fits); tests/test_latex_layout.py checks that they still overflow there (strict
-#: xfail), so that fixing the layout removes them from here.
-LAYOUT_OPEN = (
-    "poisson-log --censored",
-    "negative-binomial --link mu=log --censored",
-    "binomial --link p=logit --censored",
-    "binomial --truncated 2,n --link p=logit",
-)

@@ -100,6 +100,38 @@ def test_a_long_sum_breaks_inside_sized_parentheses():
     assert rows[0].startswith(r"\sum_{i=1}^{n} \Bigl(") and rows[-1].endswith(r"\Bigr)")
 
 
+def test_an_incomplete_beta_breaks_between_and_inside_its_arguments():
+    """I_x(a, b) lists two of its three arguments in parentheses: a wide one breaks there, its
+    subscript x kept with the name (the censored binomial's cases in two columns)."""
+    x = 1 - sp.exp(z) / (sp.exp(z) + 1)
+    expr = -sp.log(F.ibeta(n - y + sp.Symbol("m"), y + 1, x))
+    whole = latex.tex(expr)
+    rows = latex.lines(expr, width=12)
+    assert len(rows) > 1
+    assert rows[0].startswith(r"- \log\Bigl(I_{%s}\Bigl(" % latex.tex(x))
+    assert rows[-1].endswith(r"\Bigr)\Bigr)")
+    assert all(latex.printer._width(row) <= 12 for row in rows[1:])
+    joined = " ".join(rows).replace(r"\Bigl(", r"\left(").replace(r"\Bigr)", r"\right)")
+    inner = whole.removeprefix(r"- \log ")  # broken, the logarithm brackets its argument
+    assert re.sub(r"\s+", "", joined) == re.sub(r"\s+", "", r"-\log\left(%s\right)" % inner)
+    assert latex.lines(expr, width=1000) == [whole]
+
+
+def test_the_reciprocal_of_a_wide_product_breaks_into_reciprocals_of_its_factors():
+    """1/((a + b)(c + d)) on narrow lines as 1/(a + b) · 1/(c + d), the same value once parsed
+    back (the inverse link of the truncated binomial in two columns)."""
+    a, b, c, d = sp.symbols("a b c d", positive=True)
+    expr = 1 / ((a**2 + b**2 + 3 * a * b + 7) * (c**2 + d**2 + 5 * c * d + 11))
+    rows = latex.lines(expr, width=14)
+    assert len(rows) == 2 and all(row.startswith(r"\frac{1}{") for row in rows)
+    assert all(latex.printer._width(row) <= 14 for row in rows)
+    parsed = latex2sympy(" ".join(rows))
+    point = {a: 0.3, b: 1.7, c: 2.9, d: 0.45}
+    assert float(parsed.subs({sp.Symbol(str(s)): v for s, v in point.items()})) == pytest.approx(
+        float(expr.subs(point)), rel=1e-12
+    )
+
+
 def test_width_estimate():
     assert latex.printer._width(r"\frac{a}{b c d}") < latex.printer._width("a b c d")
     assert latex.printer._width(r"\left(x\right)") == latex.printer._width("(x)")

@@ -123,20 +123,11 @@ def _composites_overfull(tmp_path, columns, names):
 @pytest.mark.parametrize("columns", sorted(LAYOUTS))
 def test_every_composite_fragment_fits_the_column(tmp_path, columns):
     """The composites of tests/composites.py (cases of censored, zero-inflated and hurdle
-    likelihoods broken inside each case, or with their conditions under them); in two columns
-    those of LAYOUT_OPEN aside (the test below)."""
-    from composites import COMPOSITES, LAYOUT_OPEN
+    likelihoods broken inside each case, or with their conditions under them; the censored
+    counts' incomplete beta functions I_x(a, b) broken between and inside their arguments)."""
+    from composites import COMPOSITES
 
-    names = [n for n in COMPOSITES if columns == 1 or n not in LAYOUT_OPEN]
-    assert _composites_overfull(tmp_path, columns, names) == []
-
-
-@needs_tex
-@pytest.mark.xfail(strict=True, reason="the censored counts' reflected CDF intervals overflow")
-def test_the_open_composite_fragments_fit_two_columns(tmp_path):
-    from composites import LAYOUT_OPEN
-
-    assert _composites_overfull(tmp_path, 2, LAYOUT_OPEN) == []
+    assert _composites_overfull(tmp_path, columns, list(COMPOSITES)) == []
 
 
 def _case_lines(text: str) -> set[str]:

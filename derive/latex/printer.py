@@ -768,6 +768,8 @@ def _atoms(printer: Printer, expr, room: float) -> list[str]:
         limit = room / 2 if reciprocal else room  # 1/(a + b) …: the sum on lines of its own
         if _measure(printer, front) > limit:
             front = _atoms(printer, rest, limit)
+            if isinstance(rest, sp.Add) and len(front) > 1:  # (a + b) c, never a + b c
+                front = _wrapped(r"\Bigl(", front, r"\Bigr)")
             return [*front, *inner]
         if _measure(printer, front + " " + inner[0]) <= room:  # a product is not broken
             return [front + " " + inner[0], *inner[1:]]  # between its factors where it fits
@@ -787,13 +789,22 @@ def _function_atoms(printer: Printer, expr, room: float) -> list[str] | None:
     except Exception:  # a function that refuses plain symbols
         return None
     texts = [printer._print(m) for m in marks]
-    listed = r"\left(%s\right)" % ", ".join(texts)
-    if shown.endswith(listed) and all(shown.count(t) == 1 for t in texts):
+    listed = _listed(shown, texts)
+    if listed is not None:
+        head = shown[: shown.rindex(r"\left(")]
+        for k, arg in enumerate(expr.args):  # an argument outside the parentheses, I_x(a, b)
+            if k not in listed:
+                head = head.replace(texts[k], printer._print(arg))
+        args = ", ".join(printer._print(expr.args[k]) for k in listed)
+        if head != shown[: shown.rindex(r"\left(")] and (
+            head + r"\left(%s\right)" % args != printer._print(expr)
+        ):
+            return None  # the head printed differently with its own argument
         inner = []
-        for k, arg in enumerate(expr.args):
-            parts = _atoms(printer, arg, room - 3)
-            inner += [*parts[:-1], parts[-1] + ("," if k < len(marks) - 1 else "")]
-        return _wrapped(shown[: -len(listed)] + r"\Bigl(", inner, r"\Bigr)")
+        for n, k in enumerate(listed):
+            parts = _atoms(printer, expr.args[k], room - 3)
+            inner += [*parts[:-1], parts[-1] + ("," if n < len(listed) - 1 else "")]
+        return _wrapped(head + r"\Bigl(", inner, r"\Bigr)")
     rewrite = getattr(expr.func, "_eval_rewrite_as_exp", None)
     if rewrite is None or isinstance(expr, (sp.exp, sp.log)):
         return None
@@ -806,14 +817,30 @@ def _function_atoms(printer: Printer, expr, room: float) -> list[str] | None:
     return _atoms(printer, definition, room)
 
 
+def _listed(shown: str, texts: list[str]) -> list[int] | None:
+    """The arguments (their indices, in print order) that ``shown``, a function printed with the
+    placeholders ``texts``, lists in the parentheses it ends with, when each placeholder occurs
+    once (``I_{X_2}(X_0, X_1)``: [0, 1]); None when it does not end with such parentheses."""
+    if not shown.endswith(r"\right)") or r"\left(" not in shown:
+        return None
+    if any(shown.count(t) != 1 for t in texts):
+        return None
+    inside = shown[shown.rindex(r"\left(") + len(r"\left(") : -len(r"\right)")]
+    parts = inside.split(", ")
+    if not parts or any(p not in texts for p in parts):
+        return None
+    return [texts.index(p) for p in parts]
+
+
 #: A fraction no wider than this (printer units) is never split into a coefficient and a factor.
 _SHORT = 8.0
 
 
 def _fraction_atoms(printer: Printer, expr, room: float, whole: str) -> list[str]:
     """A wide product without a sum to break: the factors free of the observed variable over
-    the denominator, then the others ("Γ(…)/(…) · (1 + …)^(…)"); a fraction whose denominator
-    is a wide sum as that sum, broken, to the power −1."""
+    the denominator, then the others ("Γ(…)/(…) · (1 + …)^(…)"); the reciprocal of a wide sum or
+    product as that sum, broken, to the power −1, and that product as the product of the
+    reciprocals of its factors."""
     if _measure(printer, whole) <= _SHORT:  # (y − μ)²/(2σ²) stays one piece
         return [whole]
     numer, denom = fraction(expr)
@@ -821,6 +848,9 @@ def _fraction_atoms(printer: Printer, expr, room: float, whole: str) -> list[str
         inner = _atoms(printer, denom, room - 3)
         if len(inner) > 1:
             return _wrapped(r"\Bigl(", inner, r"\Bigr)^{-1}")
+    if isinstance(denom, sp.Mul) and numer == 1:  # 1/(a b) as 1/a · 1/b, each whole
+        factors = printer._ordered_factors(list(denom.args))
+        return [printer._print(sp.Pow(f, -1, evaluate=False)) for f in factors]
     factors = [f for f in sp.Mul.make_args(numer) if f != 1]
     front = [f for f in factors if not printer._has_observed(f)]
     back = [f for f in factors if printer._has_observed(f)]
