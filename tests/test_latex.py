@@ -583,3 +583,19 @@ def test_the_paper_density_does_not_depend_on_what_was_computed_before():
     again = display_density(get("huber"))
     assert first is not None and first == again
     assert latex.tex(first).count(r"\operatorname{huber}_{k}\left(y - \mu\right)") == 1
+
+
+def test_a_censored_likelihood_indexes_both_bounds_and_word_subscripts_keep_apart():
+    """L = Π p(y_lower,i, y_upper,i | …): every observed variable of a censored density is the
+    i-th sample's in the likelihood (y_upper was left unindexed there), and a word subscript is
+    set apart from its index (y_{lower,i}, not y_{lower i}, which TeX sets as "loweri")."""
+    from composites import COMPOSITES
+
+    from derive.derivation import derive_cached
+
+    text = latex.fragment(derive_cached(COMPOSITES["weibull --censored --link lambda=log"]()))
+    likelihood = text[text.index(r"L(\lambda)") :].split(r"\end{cases}")[0]
+    assert "y_{lower,i}" in likelihood and "y_{upper,i}" in likelihood
+    assert re.search(r"y_\{upper\}(?!,)", likelihood) is None, likelihood
+    assert "lower i" not in text and "upper i" not in text
+    assert latex.tex(sp.Symbol("y_i")) == "y_{i}" and latex.tex(sp.Symbol("x_mu_i")) == r"x_{\mu i}"

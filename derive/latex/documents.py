@@ -98,7 +98,9 @@ def paper_rhs(d, step, display=None):
     if step.kind == "likelihood":
         i = sp.Symbol("i", integer=True, positive=True)
         over_i = [lim for lim in step.rhs.limits if lim[0] == step.data.get("i", i)]
-        return sp.Product(display.xreplace({d.observed: _sample(d)}), *over_i)
+        observed = [d.observed, *(d.dist.sym(v) for v in d.dist.also_observed)]
+        samples = {y: _sample(d, y) for y in observed}
+        return sp.Product(display.xreplace(samples), *over_i)
     if step.kind == "nll":
         return -sp.log(display, evaluate=False)
     return step.rhs

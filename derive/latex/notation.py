@@ -89,9 +89,10 @@ class Notation:
         }
 
 
-def _sample(d):
-    """The symbol of the i-th observation (y_i) as the recorded likelihood step uses it."""
-    y = d.observed
+def _sample(d, y=None):
+    """The symbol of the i-th observation (y_i) as the recorded likelihood step uses it; with
+    ``y``, that of another observed variable (a censored density's y_upper: y_upper_i)."""
+    y = d.observed if y is None else y
     name = f"{y.name if isinstance(y, sp.Symbol) else y.label.name}_i"
     for step in d.steps:
         if step.kind == "likelihood":

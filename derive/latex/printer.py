@@ -344,9 +344,10 @@ class Printer(LatexPrinter):
         base = self._print(expr.base)
         index = "".join(self._print(i) for i in expr.indices)
         subscript = re.fullmatch(r"(.*)_\{([^{}]*)\}", base)
-        if subscript:  # y_i indexed by k reads y_{ik}; log_σ by k reads log_{σ k}
+        if subscript:  # y_i indexed by k reads y_{ik}; log_σ by k log_{σ k}; y_lower y_{lower,k}
             sub = subscript.group(2)
             gap = " " if re.search(r"\\[A-Za-z]+$", sub) else ""
+            gap = "," if re.search(r"(^|[ ,])[A-Za-z]{2,}$", sub) else gap
             return "%s_{%s%s%s}" % (subscript.group(1), sub, gap, index)
         return "%s_{%s}" % (base, index)
 
@@ -384,7 +385,7 @@ class Printer(LatexPrinter):
         if len(stem) > 1 and not stem.startswith("\\"):  # multi-letter names: upright
             stem = r"\mathrm{%s}" % stem
         return stem + "".join(
-            f"{mark}{{{' '.join(parts)}}}" for mark, parts in (("^", supers), ("_", subs)) if parts
+            f"{mark}{{{_joined(parts)}}}" for mark, parts in (("^", supers), ("_", subs)) if parts
         )
 
     def _print_Piecewise(self, expr):
@@ -965,3 +966,9 @@ def lines(expr, width: float = WIDTH, first: float | None = None, **settings) ->
     expr = sp.sympify(expr)
     printer._outer = {id(a) for a in _outer_adds(expr)}
     return _pack(printer, expr, width, width if first is None else first)
+
+
+def _joined(parts) -> str:
+    """The parts of a sub- or superscript: y_{ik} for letters, y_{lower,i} where a part is a
+    word (set as "loweri" without the comma)."""
+    return ("," if any(len(p) > 1 and p.isalpha() for p in parts) else " ").join(parts)
