@@ -586,9 +586,10 @@ def test_the_paper_density_does_not_depend_on_what_was_computed_before():
 
 
 def test_a_censored_likelihood_indexes_both_bounds_and_word_subscripts_keep_apart():
-    """L = Π p(y_lower,i, y_upper,i | …): every observed variable of a censored density is the
-    i-th sample's in the likelihood (y_upper was left unindexed there), and a word subscript is
-    set apart from its index (y_{lower,i}, not y_{lower i}, which TeX sets as "loweri")."""
+    """The prose names both bounds; L = Π p(y_lower,i, y_upper,i | …): every observed variable
+    of a censored density is the i-th sample's in the likelihood (y_upper was left unindexed
+    there), and a word subscript is set apart from its index (y_{lower,i}, not y_{lower i},
+    which TeX sets as "loweri")."""
     from composites import COMPOSITES
 
     from derive.derivation import derive_cached
@@ -598,4 +599,6 @@ def test_a_censored_likelihood_indexes_both_bounds_and_word_subscripts_keep_apar
     assert "y_{lower,i}" in likelihood and "y_{upper,i}" in likelihood
     assert re.search(r"y_\{upper\}(?!,)", likelihood) is None, likelihood
     assert "lower i" not in text and "upper i" not in text
+    # both bounds are named, with their domains (∞ included: y_upper = ∞ is right-censored)
+    assert r"observations $y_{lower} \in [0, \infty]$ and $y_{upper} \in [0, \infty]$" in text
     assert latex.tex(sp.Symbol("y_i")) == "y_{i}" and latex.tex(sp.Symbol("x_mu_i")) == r"x_{\mu i}"

@@ -282,6 +282,7 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
         "name": dist.name,
         "title": dist.title,
         "observed": var(dist.observed, "observed"),
+        "also_observed": [var(v, "also observed") for v in dist.also_observed],
         "declared": [var(v, "declared") for v in dist.params],
         "learned": [var(v, "learned") for v in dist.learned],
         "fixed": [var(v, "fixed") for v in dist.fixed],
