@@ -602,3 +602,19 @@ def test_a_censored_likelihood_indexes_both_bounds_and_word_subscripts_keep_apar
     # both bounds are named, with their domains (∞ included: y_upper = ∞ is right-censored)
     assert r"observations $y_{lower} \in [0, \infty]$ and $y_{upper} \in [0, \infty]$" in text
     assert latex.tex(sp.Symbol("y_i")) == "y_{i}" and latex.tex(sp.Symbol("x_mu_i")) == r"x_{\mu i}"
+
+
+def test_a_negated_sum_of_negative_terms_reads_as_the_positive_sum():
+    """−(−ν/2 − 1/2) log x (the expanded −log q of a Student-t) reads (ν/2 + 1/2) log x, alone
+    and as a term of a sum, whole or broken."""
+    from derive.latex.printer import lines
+
+    nu, x, s = sp.symbols("nu x s", positive=True)
+    term = sp.Mul(-1, sp.Add(-nu / 2, -sp.S.Half), sp.log(x), evaluate=False)
+    assert latex.tex(term) == r"\left(\frac{\nu}{2} + \frac{1}{2}\right) \log x"
+    expr = sp.Add(sp.log(s), sp.log(nu) / 2, term, evaluate=False)
+    assert r"\left(- \frac{\nu}{2}" not in latex.tex(expr)  # SymPy's sum printer signed it so
+    assert lines(expr, 14) == [
+        r"\frac{1}{2} \log \nu + \log s",
+        r"+ \left(\frac{\nu}{2} + \frac{1}{2}\right) \log x",
+    ]

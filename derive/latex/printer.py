@@ -217,6 +217,15 @@ class Printer(LatexPrinter):
             last = factor
         return out
 
+    def _print_Add(self, expr, order=None):
+        """SymPy's sum, its terms signed as the line breaker signs them (:func:`_signed`)."""
+        out = []
+        for sign, term in _signed(self, expr):
+            text = self._print(term)
+            bracket = self._needs_add_brackets(term)
+            out.append(sign + (r"\left(%s\right)" % text if bracket else text))
+        return " ".join(out)
+
     def _print_Mul(self, expr):
         if not isinstance(expr, sp.Mul) or not expr.is_commutative:
             return super()._print_Mul(expr)
@@ -227,6 +236,9 @@ class Printer(LatexPrinter):
             positive = others[0] if len(others) == 1 else sp.Mul(*others, evaluate=False)
             if odd and isinstance(positive, sp.Piecewise):
                 return self._print(negated(positive))
+            flipped = _sum_negated(positive) if odd else None
+            if flipped is not None:  # −(−a − b) log x reads (a + b) log x
+                return self._print(flipped)
             text = self._print(positive)
             text = r"\left(%s\right)" % text if positive.is_Add and odd else text
             return ("- " if odd else "") + text
@@ -634,7 +646,10 @@ def _signed(printer: Printer, expr) -> list[tuple[str, object]]:
     out = []
     for i, term in enumerate(printer._as_ordered_terms(expr)):
         sign = ""
-        if i and term.could_extract_minus_sign():
+        flipped = _sum_negated(-term) if term.could_extract_minus_sign() else None
+        if flipped is not None:  # −(−a − b) log x is written + (a + b) log x
+            sign, term = ("+ " if i else ""), flipped
+        elif i and term.could_extract_minus_sign():
             sign, term = "- ", -term
         elif i:
             sign = "+ "
@@ -972,3 +987,17 @@ def _joined(parts) -> str:
     """The parts of a sub- or superscript: y_{ik} for letters, y_{lower,i} where a part is a
     word (set as "loweri" without the comma)."""
     return ("," if any(len(p) > 1 and p.isalpha() for p in parts) else " ").join(parts)
+
+
+def _sum_negated(product):
+    """−``product`` written with the sign moved into a sum of negative terms among its factors:
+    (a + b)·x for −((−a − b)·x); None where it has no such factor, or where the result would
+    not be a product without a sign of its own."""
+    if not isinstance(product, sp.Mul):
+        return None
+    for f in product.args:
+        if f.is_Add and all(t.could_extract_minus_sign() for t in f.args):
+            flipped = sp.Mul(*(-g if g is f else g for g in product.args))
+            keeps = isinstance(flipped, sp.Mul) and not flipped.could_extract_minus_sign()
+            return flipped if keeps else None
+    return None
