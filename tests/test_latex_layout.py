@@ -184,3 +184,18 @@ def test_the_width_of_maths_inside_cases_is_estimated_in_text_style(tmp_path):
             ratios.append(measured[k] / estimate)
     ratios.sort()
     assert ratios[len(ratios) // 2] > 0.79, ratios  # the display estimate: 0.76
+
+
+@needs_tex
+def test_a_kl_section_takes_the_two_column_width(tmp_path, capsys):
+    """`derive kl P Q --latex --columns 2` is broken for a column of a two-column article (its
+    one-column lines overflowed that column by 16–45 pt); --columns without --latex is refused."""
+    from derive.cli import main
+
+    assert main(["kl", "student-t", "student-t", "--latex", "--columns", "2"]) == 0
+    body = capsys.readouterr().out
+    source = tmp_path / "kl.tex"
+    source.write_text(ARTICLE % (LAYOUTS[2], body))
+    assert overfull(pdflatex(source), source) == []
+    assert main(["kl", "gaussian", "gaussian", "--columns", "2"]) == 2
+    assert "add --latex" in capsys.readouterr().err

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import shutil
 
+from ..errors import UserError
+from .latex import add_layout_options
+
 
 def _pair(args):
     from ..catalog import get
@@ -20,9 +23,13 @@ def _pair(args):
 
 def _command(args) -> str:
     if args.latex:
+        from ..latex import Notation
         from ..latex.infotheory import latex_section
 
-        return latex_section(args.p, args.q)
+        notation = Notation.preset(columns=args.columns, width=args.width)
+        return latex_section(args.p, args.q, notation)
+    if args.columns is not None or args.width is not None:
+        raise UserError("--columns and --width set the LaTeX's line width: add --latex")
     from ..report import as_dict, render
     from .io import unicode_stdout
 
@@ -45,4 +52,5 @@ def add_commands(sub) -> None:
         shown.add_argument("--json", action="store_true", help="one JSON object")
         shown.add_argument("--latex", action="store_true", help="a LaTeX section (fragment)")
         command.add_argument("-o", "--output", metavar="FILE", help="write to FILE")
+        add_layout_options(command)
         command.set_defaults(handler=_command, replayable=True)

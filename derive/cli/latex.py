@@ -44,6 +44,18 @@ def notation_of(args):
     )
 
 
+def add_layout_options(p) -> None:
+    """The line-breaking width of the LaTeX: --columns or --width (also `derive kl/entropy`)."""
+    p.add_argument(
+        "--columns",
+        type=int,
+        choices=(1, 2),
+        help="break lines for one column of a standard article (345 pt, the default) or one "
+        "column of a two-column article (229.5 pt); a standalone document is set that way",
+    )
+    p.add_argument("--width", type=float, metavar="PT", help="break lines for this width, in pt")
+
+
 def add_notation_options(p) -> None:
     """The options of the paper notation, shared by `derive latex` and `derive new`."""
     p.add_argument("--ln", action="store_true", help="write natural logarithms as \\ln")
@@ -53,14 +65,7 @@ def add_notation_options(p) -> None:
         metavar="NAME=LATEX",
         help="print a variable under another name, e.g. --symbol 'mu=\\hat{y}' (repeatable)",
     )
-    p.add_argument(
-        "--columns",
-        type=int,
-        choices=(1, 2),
-        help="break lines for one column of a standard article (345 pt, the default) or one "
-        "column of a two-column article (229.5 pt); a standalone document is set that way",
-    )
-    p.add_argument("--width", type=float, metavar="PT", help="break lines for this width, in pt")
+    add_layout_options(p)
     p.add_argument(
         "--number",
         choices=("key", "all", "none"),
