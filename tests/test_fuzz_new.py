@@ -9,7 +9,6 @@ density that read, checked and derived; exit 2 is one line that names the proble
 from __future__ import annotations
 
 import contextlib
-import gc
 import io
 import os
 import tempfile
@@ -46,24 +45,7 @@ OUT = Path(tempfile.mkdtemp(prefix="derive-fuzz-"))
 #: Each run must end within its --timeout plus this (the issue's bound: S + 1 s), in wall time,
 #: or, on a machine so loaded that the process waits for a core, in the CPU time it used (what
 #: the budget controls: a parser or a C call that ignored the alarm would use CPU past it too).
-#: Time in the garbage collector is left out: in this long-lived test process (thousands of
-#: tests' SymPy objects) one full collection can take a second, which no signal interrupts and a
-#: `derive` command (a fresh process) does not meet.
 SLACK = 1.0
-
-#: Seconds spent in the garbage collector since the process started (gc.callbacks).
-GC_SECONDS = [0.0]
-_GC_START = [0.0]
-
-
-def _gc_clock(phase, info):
-    if phase == "start":
-        _GC_START[0] = time.monotonic()
-    else:
-        GC_SECONDS[0] += time.monotonic() - _GC_START[0]
-
-
-gc.callbacks.append(_gc_clock)
 
 
 def run(density: str) -> tuple[int, str, str]:
@@ -78,12 +60,11 @@ OVERSHOOT: list[tuple[float, float]] = []
 
 
 def teardown_module():
-    gc.callbacks.remove(_gc_clock)
     if os.environ.get("DERIVE_FUZZ_REPORT") and OVERSHOOT:
         wall, cpu = (max(column) for column in zip(*OVERSHOOT, strict=True))
         print(
             f"\n{len(OVERSHOOT)} runs past --timeout by at most {wall:+.3f} s wall, "
-            f"{cpu:+.3f} s CPU (garbage collection left out: {GC_SECONDS[0]:.2f} s in all)"
+            f"{cpu:+.3f} s CPU"
         )
 
 
@@ -123,17 +104,15 @@ def _fuzz(density: str, flags, fixed: str) -> tuple[int, str]:
     for group in extra:
         argv += [str(OUT / "m.py") if a == "OUT" else a for a in group]
     out, err = io.StringIO(), io.StringIO()
-    started, cpu, collecting = time.monotonic(), time.process_time(), GC_SECONDS[0]
+    started, cpu = time.monotonic(), time.process_time()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = main(argv)
-    collected = GC_SECONDS[0] - collecting
-    elapsed = time.monotonic() - started - collected
-    cpu = time.process_time() - cpu - collected
+    elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
     OVERSHOOT.append((elapsed - float(timeout), cpu - float(timeout)))
     out, err = out.getvalue(), err.getvalue()
     assert status in (0, 2), (argv, err)
     assert "Traceback" not in err and "internal error" not in err, (argv, err)
-    assert min(elapsed, cpu) <= float(timeout) + SLACK, (argv, elapsed, cpu, collected)
+    assert min(elapsed, cpu) <= float(timeout) + SLACK, (argv, elapsed, cpu)
     left = sorted(p.name for p in OUT.iterdir())
     for p in OUT.iterdir():
         p.unlink()
