@@ -66,3 +66,20 @@ def test_composite_benchmark_prints_its_table():
     assert done.returncode == 0, done.stderr
     assert sum("--censored" in line for line in done.stdout.splitlines()) == 2
     assert "MixtureSameFamily" in done.stdout
+
+
+def test_stable_form_benchmark_prints_a_row_per_layout():
+    """bench_stable_forms.py at a small size: every row's emitted NLL agrees with its naive
+    formula (the script asserts it) and is printed (speed is not asserted here)."""
+    script = SCRIPT.with_name("bench_stable_forms.py")
+    done = subprocess.run(
+        [sys.executable, str(script), "--n", "2000", "--repeat", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    rows = done.stdout.splitlines()[1:]
+    entries = ["cauchy"] + ["student-t"] * 4 + ["negative-binomial"] * 3
+    assert [r.split()[0] for r in rows] == entries
+    assert all(float(r.split()[-1]) > 0 for r in rows)
