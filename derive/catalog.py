@@ -14,11 +14,14 @@ from sympy import (
     Abs,
     EulerGamma,
     Function,
+    Max,
+    Min,
     Piecewise,
     Product,
     S,
     Sum,
     Symbol,
+    atan2,
     besseli,
     binomial,
     cos,
@@ -135,6 +138,15 @@ def _asymmetric_laplace(y, mu, tau, sigma):
     # ρ_τ(r) = r(τ − 1[r < 0]) written without a branch: r(τ − ½) + |r|/2
     r = y - mu
     return tau * (1 - tau) / sigma * exp(-(r * (tau - S.Half) + Abs(r) / 2) / sigma)
+
+
+def _laplace_cdf(y, mu, b):
+    """F = ½e^{r/b} below μ, 1 − ½e^{−r/b} above: e^{min(r, 0)/b} − ½e^{−|r|/b}."""
+    return exp(Min(y - mu, 0) / b) - exp(-Abs(y - mu) / b) / 2
+
+
+def _laplace_sf(y, mu, b):
+    return exp(-Max(y - mu, 0) / b) - exp(-Abs(y - mu) / b) / 2
 
 
 @cache
@@ -430,6 +442,8 @@ register(
         params=(Var("mu", "real", doc="median (the prediction)"),),
         fixed=(_fixed("b", doc="scale"),),
         density=lambda y, mu, b: exp(-Abs(y - mu) / b) / (2 * b),
+        cdf=_laplace_cdf,
+        sf=_laplace_sf,
         expectations=_laplace_moments,
         notes="μ is the median (the minimiser of the MAE is the conditional median); b is the "
         "scale (variance 2b²).",
@@ -470,6 +484,9 @@ register(
         params=(Var("mu", "real", doc="location (median)"),),
         fixed=(_fixed("gamma", doc="scale (half width at half maximum)"),),
         density=lambda y, mu, g: 1 / (pi * g * (1 + ((y - mu) / g) ** 2)),
+        # F = ½ + atan((y − μ)/γ)/π loses every digit in the lower tail; atan2 keeps them
+        cdf=lambda y, mu, g: atan2(g, mu - y) / pi,
+        sf=lambda y, mu, g: atan2(g, y - mu) / pi,
         expectations=_cauchy_moments,
         notes="γ is the half width at half maximum; the Cauchy has no mean, μ is its median. "
         "The loss log(1 + (r/γ)²) is the ρ(z) = log(1 + z) of scipy.optimize.least_squares("

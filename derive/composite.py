@@ -52,9 +52,14 @@ class NotApplicable(UserError):
 
 def _probability_factor(f) -> bool:
     """A factor whose log has a stable closed form: a positive quantity, e^x, σ(x), Φ(x), a
-    regularized CDF primitive (P, Q, I)."""
+    regularized CDF primitive (P, Q, I), atan2(c, x) with c > 0 (in (0, π)), the smaller of
+    such probabilities."""
     if isinstance(f, (sp.exp, sigmoid, ndtr, *COMPLEMENTS)) or f.is_positive:
         return True
+    if isinstance(f, sp.atan2):
+        return bool(f.args[0].is_positive)
+    if isinstance(f, sp.Min):
+        return all(_probability(a) or _is_log_difference(sp.log(a)) for a in f.args)
     # 1 − σ(x), 1 − Φ(x)
     if isinstance(f, sp.Add) and len(f.args) == 2 and sp.S.One in f.args:
         other = f.args[0] if f.args[1] is sp.S.One else f.args[1]
@@ -68,7 +73,12 @@ def _probability(term) -> bool:
 
 
 def _stable_log(p):
-    """log p with the logs expanded and the stable rules applied."""
+    """log p with the logs expanded and the stable rules applied (log min(P, Q) is
+    min(log P, log Q): the log is increasing)."""
+    if isinstance(p, sp.Min):
+        return sp.Min(*(_stable_log(a) for a in p.args))
+    if _is_log_difference(sp.log(p)):
+        return _log_difference(sp.log(p))
     return stabilise(sp.expand_log(sp.log(p), force=True))[0]
 
 
@@ -167,6 +177,23 @@ def _scalar(dist: Distribution, flag: str):
 def _cdf(dist: Distribution, flag: str):
     if dist.cdf is None:
         raise NotApplicable(f"{flag} needs a CDF, and {dist.name} declares none")
+
+
+def _survival(dist: Distribution, y, *params):
+    """S(y) = 1 − F(y): the declared survival function where the entry has one."""
+    if dist.sf is not None:
+        return dist.sf(y, *params)
+    return 1 - dist.cdf(y, *params)
+
+
+def _interval(dist: Distribution, b, a, *params):
+    """F(b) − F(a); where the entry declares S, min(F(b), S(a)) − min(F(a), S(b)), the same
+    difference (F(b) ≤ S(a) exactly when F(a) ≤ S(b)) taken between the two forms whose values
+    stay away from 1, where 1 − F would have lost the digits of S."""
+    F, S = dist.cdf, dist.sf
+    if S is None:
+        return F(b, *params) - F(a, *params)
+    return sp.Min(F(b, *params), S(a, *params)) - sp.Min(F(a, *params), S(b, *params))
 
 
 def _continuous(dist: Distribution, flag: str):
@@ -270,10 +297,9 @@ def censored(dist: Distribution) -> Distribution:
     def cases(y_l, y_u, *rest):
         params = rest
         f = dist.density(y_l, *params)
-        F = dist.cdf
-        survival = 1 - F(kind.below(y_l), *params)
-        left = F(y_u, *params)
-        interval = F(y_u, *params) - F(kind.below(y_l), *params)
+        survival = _survival(dist, kind.below(y_l), *params)
+        left = dist.cdf(y_u, *params)
+        interval = _interval(dist, y_u, kind.below(y_l), *params)
         at_lower = sp.Eq(y_l, lo) if lo.is_infinite else y_l <= lo
         return sp.Piecewise(
             (f, sp.Eq(y_l, y_u)),
@@ -312,6 +338,7 @@ def censored(dist: Distribution) -> Distribution:
             f"density (dF/d{y.name} = p, F at the lower end = 0). " + dist.notes
         ),
         cdf=None,
+        sf=None,
         rules=(*dist.rules, LOG_DIFFERENCE, CDF_INTERVAL),
         guards=guards,
         unavailable={
@@ -372,6 +399,13 @@ def truncated(dist: Distribution, lo=None, hi=None) -> Distribution:
         raise NotApplicable(
             f"{flag} {sp.sstr(lo)},{sp.sstr(hi)}: the ends of a count's truncation are integers"
         )
+    if dist.sf is not None and lo != s_lo and hi != s_hi:
+        raise NotApplicable(
+            f"{flag} {sp.sstr(lo)},{sp.sstr(hi)}: {dist.name} is truncated at one end only "
+            f"({sp.sstr(lo)},{sp.sstr(s_hi)} or {sp.sstr(s_lo)},{sp.sstr(hi)}): between two ends "
+            "its normaliser min(F(HI), S(LO)) − min(F(LO), S(HI)) has no printed form that fits "
+            "a page yet"
+        )
     zero_truncation = dist.discrete and s_lo == 0 and lo == 1 and hi == s_hi
     if not zero_truncation:
         _cdf(dist, flag)
@@ -379,11 +413,12 @@ def truncated(dist: Distribution, lo=None, hi=None) -> Distribution:
     def probability(*params):
         if zero_truncation:
             return 1 - dist.density(sp.S.Zero, *params)
-        F = dist.cdf
-        upper = sp.S.One if hi == s_hi else F(hi, *params)
         below = lo - 1 if dist.discrete else lo
-        lower = sp.S.Zero if lo == s_lo else F(below, *params)
-        return upper - lower
+        if hi == s_hi:
+            return _survival(dist, below, *params)
+        if lo == s_lo:
+            return dist.cdf(hi, *params)
+        return _interval(dist, hi, below, *params)
 
     def density(y, *rest):
         return dist.density(y, *rest) / probability(*rest)
@@ -393,6 +428,10 @@ def truncated(dist: Distribution, lo=None, hi=None) -> Distribution:
         lower = sp.S.Zero if lo == s_lo else F(lo - 1 if dist.discrete else lo, *rest)
         return (F(y, *rest) - lower) / probability(*rest)
 
+    def sf(y, *rest):
+        upper = sp.S.Zero if hi == s_hi else dist.sf(hi, *rest)
+        return (dist.sf(y, *rest) - upper) / probability(*rest)
+
     ends = f"{sp.sstr(lo)},{sp.sstr(hi)}"
     return replace(
         dist,
@@ -400,6 +439,7 @@ def truncated(dist: Distribution, lo=None, hi=None) -> Distribution:
         title=f"{dist.title}, truncated to [{sp.sstr(lo)}, {sp.sstr(hi)}]",
         density=density,
         cdf=None if dist.cdf is None else cdf,
+        sf=None if dist.sf is None else sf,
         support=(lo, hi),
         symbols_=None,
         notes=f"Truncated to [{sp.sstr(lo)}, {sp.sstr(hi)}]: the density divided by the "
@@ -420,10 +460,9 @@ def discretised(dist: Distribution, width=1) -> Distribution:
     w = sp.nsimplify(width, rational=True) if not isinstance(width, sp.Basic) else width
     if not (w.is_number and w.is_positive):
         raise NotApplicable(f"{flag} {width}: the bin width must be a positive number")
-    F = dist.cdf
 
     def density(y, *rest):
-        return F(y + w / 2, *rest) - F(y - w / 2, *rest)
+        return _interval(dist, y + w / 2, y - w / 2, *rest)
 
     return replace(
         dist,
@@ -431,6 +470,7 @@ def discretised(dist: Distribution, width=1) -> Distribution:
         title=f"{dist.title}, discretised to bins of width {sp.sstr(w)}",
         density=density,
         cdf=None,
+        sf=None,
         symbols_=None,
         notes=f"Binned data: y is the centre of a bin of width {sp.sstr(w)} and the probability "
         f"is F(y + {sp.sstr(w / 2)}) − F(y − {sp.sstr(w / 2)}); bins lie inside the support. "
@@ -488,6 +528,7 @@ def _with_zero_part(dist, flag, cases, title, notes):
         natural_link=None,  # two outputs: no single-margin objective
         density=density,
         cdf=None,
+        sf=None,
         symbols_=None,
         notes=notes + " " + dist.notes,
         rules=(*dist.rules, LOG_SUM, LOG_DIFFERENCE, CDF_INTERVAL),
@@ -587,6 +628,7 @@ def mixture(dist: Distribution, components) -> Distribution:
         natural_link=None,
         density=density,
         cdf=None,
+        sf=None,
         symbols_=None,
         notes=f"A mixture of K = {count} components (the class axis, last, of every per-component "
         f"argument); weights w = softmax(logit_{weights_name}); the NLL is −logsumexp over the "

@@ -492,6 +492,19 @@ def deviance(d) -> Deviance:
             reason=f"no saturated model for {dist.name}: a censored observation is an interval, "
             "whose probability has its supremum at a boundary of the parameter",
         )
+    # as above: refused before the search, which is slow (seconds) and finds no closed form
+    unsaturated = {
+        "--truncated": "the truncation's normaliser depends on the parameter",
+        "--discretised": "the probability of a bin is a difference of CDFs",
+    }
+    for modifier, why in unsaturated.items():
+        if any(m.startswith(modifier) for m in dist.modifiers):
+            return Deviance(
+                None,
+                None,
+                reason=f"no saturated model for {dist.name}: {why}, so the maximiser of one "
+                "observation's likelihood has no closed form",
+            )
     if len(params) != 1 or any(v.vector for v in dist.params):
         if any(v.vector for v in dist.params):
             why = "a vector family: the saturated model is not derived for vector parameters"

@@ -515,6 +515,11 @@ class logdiffexp(Function):
             return exp(a - self)
         return -exp(b - self)
 
+    def _eval_evalf(self, prec):
+        # a number where both arguments are (SymPy's Min/Max compare their arguments so)
+        if all(arg.is_number for arg in self.args):
+            return self._eval_rewrite_as_exp(*self.args)._eval_evalf(prec)
+
     def _eval_rewrite_as_exp(self, a, b, **kwargs):
         return log(exp(a) - exp(b))
 

@@ -364,6 +364,11 @@ class Distribution:
     #: is the density, F is 0 at the lower end of the support); what censoring, truncation and
     #: discretisation are made from
     cdf: Callable | None = field(default=None, compare=False)
+    #: the survival function S(y) = 1 − F(y), called like ``cdf``, where 1 − F would lose its
+    #: digits as F → 1 and no rule recovers them (a CDF written with min/max, an arctangent);
+    #: checked in the tests (F + S = 1).  With it, survival is S and an interval F(b) − F(a) is
+    #: min(F(b), S(a)) − min(F(a), S(b)): the pair of forms whose values stay away from 1
+    sf: Callable | None = field(default=None, compare=False)
     #: further observed variables, after ``observed`` (a censored observation's upper bound)
     also_observed: tuple[Var, ...] = ()
     #: rewrite rules the derivation's stable step applies after the standard ones, each
@@ -480,6 +485,12 @@ class Distribution:
         if self.cdf is None:
             return None
         return self.cdf(*(self.sym(v) for v in (self.observed, *self.params, *self.fixed)))
+
+    def sf_expr(self) -> sp.Expr | None:
+        """S(y) in the declared parameters, or None where the entry declares none."""
+        if self.sf is None:
+            return None
+        return self.sf(*(self.sym(v) for v in (self.observed, *self.params, *self.fixed)))
 
     # -- modifiers: each returns a new declaration made from this one.  derive/composite.py
     # registers them in MODIFIERS (it sits above this module, so it is not imported from here;

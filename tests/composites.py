@@ -23,6 +23,12 @@ COMPOSITES = {
     "exponential --truncated 0,3": lambda: get("exponential").truncated(0, 3),
     "gaussian-hetero --discretised 1/2": lambda: get("gaussian-hetero").discretised("1/2"),
     "weibull --discretised 1": lambda: get("weibull").discretised(1),
+    "laplace --censored": lambda: get("laplace").censored(),
+    "cauchy --censored": lambda: get("cauchy").censored(),
+    "laplace --truncated -oo,2": lambda: get("laplace").truncated("-oo", 2),
+    "cauchy --truncated 0,oo": lambda: get("cauchy").truncated(0, "oo"),
+    "laplace --discretised 1/2": lambda: get("laplace").discretised("1/2"),
+    "cauchy --discretised 1": lambda: get("cauchy").discretised(1),
     "poisson-log --censored": lambda: get("poisson-log").censored(),
     "negative-binomial --link mu=log --censored": lambda: (
         get("negative-binomial").link(mu="log").censored()

@@ -223,6 +223,7 @@ ELEMENTWISE = {
     sp.cosh: "cosh({0})",
     sp.tanh: "tanh({0})",
     sp.atan: "arctan({0})",
+    sp.atan2: "arctan2({0}, {1})",
     sp.floor: "floor({0})",
     sp.ceiling: "ceil({0})",
     logaddexp: "logaddexp({0}, {1})",
@@ -319,6 +320,8 @@ TORCH = Backend(
         **LOGIC,
         **_elementwise("torch"),
         sp.atan: "torch.atan({0})",
+        # torch.atan2 takes tensors only (a fixed parameter arrives as a float)
+        sp.atan2: "torch.atan2(torch.as_tensor({0}), torch.as_tensor({1}))",
         sp.Max: _clamp_or("torch.maximum({0}, {1})", "torch.clamp({0}, min={1})"),
         sp.Min: _clamp_or("torch.minimum({0}, {1})", "torch.clamp({0}, max={1})"),
         sp.Heaviside: _heaviside("torch.heaviside({0}, torch.full_like({0}, {1}))"),

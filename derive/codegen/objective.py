@@ -112,13 +112,25 @@ def natural_link(d: Derivation) -> str:
     )
 
 
+_HEAVISIDE = sp.Function("heaviside")
+
+
 def _numeric(expr, symbols):
-    """A numpy function of ``symbols`` (through scipy for special functions)."""
+    """A numpy function of ``symbols`` (through scipy for special functions), its common
+    subexpressions computed once (a derivative of min/max terms printed as a tree is exponential
+    in their depth).  The derivatives of min, max and |x| hold step functions: Heaviside as numpy's
+    (SymPy prints it as a select that fails on scalar conditions) and the Dirac delta 0, as
+    everywhere but at the kink."""
     from scipy import special
 
     # derive's primitives that scipy spells otherwise (the others print as scipy's names)
-    spelled = {"ibeta": special.betainc}
-    return sp.lambdify(symbols, elementary(expr), modules=[spelled, "scipy", "numpy"])
+    spelled = {"ibeta": special.betainc, "heaviside": np.heaviside}
+    expr = (
+        elementary(expr)
+        .replace(sp.Heaviside, lambda x, h=sp.S.Half: _HEAVISIDE(x, h))
+        .replace(sp.DiracDelta, lambda *args: sp.S.Zero)
+    )
+    return sp.lambdify(symbols, expr, modules=[spelled, "scipy", "numpy"], cse=True)
 
 
 def _draws(d: Derivation, link: str, rng) -> dict:
@@ -195,7 +207,12 @@ def _intercept(d: Derivation, gradient):
     y = d.observed
     if d.dist.also_observed or g.has(sp.Piecewise):  # bounds, or cases: solved numerically
         return None
-    if not g.has(y) or sp.simplify(sp.diff(g, y, 2)) != 0:
+    # a kink in y (min, max, |·|, a step) is no affine gradient: refused before simplify, which
+    # takes minutes on the min/max terms of a binned Laplace
+    kinks = g.atoms(sp.Min, sp.Max, sp.Abs, sp.Heaviside, sp.sign)
+    if not g.has(y) or any(kink.has(y) for kink in kinks):
+        return None
+    if sp.simplify(sp.diff(g, y, 2)) != 0:
         return None
     try:
         solutions = sp.solve(g.subs(y, YBAR), MARGIN, dict=True)

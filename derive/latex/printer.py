@@ -352,6 +352,13 @@ class Printer(LatexPrinter):
         name = r"\operatorname{B}" if exp is None else r"\operatorname{B}^{%s}" % exp
         return r"%s\left(%s\right)" % (name, args)
 
+    def _print_atan2(self, expr, exp=None):
+        r"""atan2(a, b) as a name and its arguments, which the line breaker can break between
+        (SymPy's printer writes \operatorname{atan}_{2}{…}, one unbreakable piece)."""
+        args = ", ".join(self._print(a) for a in expr.args)
+        name = r"\operatorname{atan2}" if exp is None else r"\operatorname{atan2}^{%s}" % exp
+        return r"%s\left(%s\right)" % (name, args)
+
     def _print_Indexed(self, expr):
         base = self._print(expr.base)
         index = "".join(self._print(i) for i in expr.indices)

@@ -1,0 +1,175 @@
+"""Entries whose CDF is written with min/max or an arctangent declare the survival function S
+beside it (laplace, cauchy): F + S = 1, S keeps its digits where F → 1, and
+their censored, truncated and discretised likelihoods hold to mpmath at 60 digits in the tails,
+where scipy's differences of CDFs round to 0 (log 0 = −∞).  The oracle works at 700 digits: 1 − F
+at 800 scales is e^{−800}, and its log needs the digits below 1e−348."""
+
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+import pytest
+import sympy as sp
+from scipy import stats
+
+from derive.catalog import CATALOG, get
+from derive.codegen.emit import load
+from derive.composite import NotApplicable
+from derive.numeric import evaluate
+
+WITH_SF = [name for name, dist in CATALOG.items() if dist.sf is not None]
+
+#: mpmath CDFs written as the textbook cases (not the declared expressions), with the fixed
+#: parameters the tests use, and the scipy law of the same parameters
+ORACLES = {
+    "laplace": (
+        (1.5,),
+        lambda x, mu, b: mp.exp((x - mu) / b) / 2 if x < mu else 1 - mp.exp(-(x - mu) / b) / 2,
+        lambda mu, b: stats.laplace(mu, b),
+    ),
+    "cauchy": (
+        (0.7,),
+        lambda x, mu, g: mp.mpf(1) / 2 + mp.atan((x - mu) / g) / mp.pi,
+        lambda mu, g: stats.cauchy(mu, g),
+    ),
+}
+
+#: far in each tail, in units of the scale: e^{−800} underflows, 1 − F rounds to 0 from ~37
+TAILS = {"laplace": 800.0, "cauchy": 1e15}
+#: bins as far out as float64 resolves them: the Cauchy's F(y ± ½) agree to 1 part in 2|y|,
+#: so at |y| = 1e4 their difference keeps 12 digits (at 1e15, none)
+BINS = {**TAILS, "cauchy": 1e4}
+
+
+def _F(name, x, mu):
+    fixed, F, _ = ORACLES[name]
+    if x == np.inf:
+        return mp.mpf(1)
+    if x == -np.inf:
+        return mp.mpf(0)
+    return F(mp.mpf(x), mp.mpf(mu), *map(mp.mpf, fixed))
+
+
+def _minus_log_interval(name, lo, hi, mu):
+    """−log(F(hi) − F(lo)) at 700 digits (or more: mp.diff works above the caller's)."""
+    with mp.workdps(max(700, mp.mp.dps)):
+        return -mp.log(_F(name, hi, mu) - _F(name, lo, mu))
+
+
+def test_every_entry_with_a_declared_survival_function_has_an_oracle():
+    assert sorted(WITH_SF) == sorted(ORACLES)
+
+
+@pytest.mark.parametrize("name", WITH_SF)
+def test_survival_is_one_minus_the_cdf_and_keeps_its_digits(name, rng):
+    dist = CATALOG[name]
+    y = dist.sym(dist.observed)
+    F, S = dist.cdf_expr(), dist.sf_expr()
+    fixed, _, _ = ORACLES[name]
+    far = TAILS[name]
+    for mu in rng.normal(0, 2, 3):
+        point = {
+            dist.sym(dist.params[0]): mu,
+            **dict(zip(map(dist.sym, dist.fixed), fixed, strict=True)),
+        }
+        for x in (mu - far, mu - 3.0, mu, mu + 0.4, mu + 3.0, mu + far):
+            at = {**point, y: x}
+            assert float(evaluate(F + S, at)) == pytest.approx(1, abs=1e-30)
+            # each as a float64 expression, against the textbook cases at 60 digits
+            f = sp.lambdify([y], (F.xreplace(point), S.xreplace(point)), "numpy")
+            got_F, got_S = f(np.float64(x))
+            with mp.workdps(700):
+                want = _F(name, x, mu)
+                assert got_F == pytest.approx(float(want), rel=1e-13)
+                assert got_S == pytest.approx(float(1 - want), rel=1e-13)
+
+
+def _cases(name, mu):
+    """(lower, upper) rows of every case, near the centre and far in both tails."""
+    far = TAILS[name]
+    rows = [
+        (0.3, 0.3),  # exact
+        (0.3, np.inf),  # right-censored
+        (-np.inf, 0.5),  # left-censored
+        (-1.0, 2.0),  # interval
+        (mu + far, np.inf),  # right-censored where 1 − F rounds to 0
+        (-np.inf, mu - far),  # left-censored where F underflows (Laplace)
+        (mu + far, mu + 1.2 * far),  # an interval in the upper tail
+        (mu - 1.2 * far, mu - far),  # and in the lower
+        (mu - far, mu + far),  # almost everything
+    ]
+    return (np.array(c) for c in zip(*rows, strict=True))
+
+
+@pytest.mark.parametrize("name", WITH_SF)
+def test_censored_nll_holds_in_both_tails(name):
+    fixed, _, law = ORACLES[name]
+    mu = 0.25
+    lower, upper = _cases(name, mu)
+    m = load(get(name).censored())
+    got = m.nll(lower, upper, np.full(lower.shape, mu), *fixed, reduction="none")
+    want = []
+    for lo, hi in zip(lower, upper, strict=True):
+        if lo == hi:
+            want.append(-law(mu, *fixed).logpdf(lo))
+        else:
+            want.append(float(_minus_log_interval(name, lo, hi, mu)))
+    # the last row's −log(1 − 2e-16) takes its digits from atan2 near π for the Cauchy: an
+    # absolute error below 1e-18
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-17)
+    # scipy's naive difference loses the tail rows: the reason for the declared S
+    with np.errstate(divide="ignore"):
+        naive = -np.log(law(mu, *fixed).cdf(upper) - law(mu, *fixed).cdf(lower))
+    assert not np.all(np.isfinite(naive[4:8])) or name == "cauchy"
+
+
+@pytest.mark.parametrize("name", WITH_SF)
+def test_censored_gradient_is_finite_in_both_tails_and_matches_differences(name):
+    fixed, _, _ = ORACLES[name]
+    mu = 0.25
+    lower, upper = _cases(name, mu)
+    m = load(get(name).censored(), grad=True)
+    with np.errstate(all="raise"):
+        g = m.gradient(lower, upper, np.full(lower.shape, mu), *fixed)
+    assert np.all(np.isfinite(g))
+    h = 1e-6
+    for i, (lo, hi) in enumerate(zip(lower, upper, strict=True)):
+        if lo == hi:
+            continue
+
+        with mp.workdps(700):
+            want = float(mp.diff(lambda m_, a=lo, b=hi: _minus_log_interval(name, a, b, m_), mu))
+        assert g[i] == pytest.approx(want, rel=1e-6, abs=h), (lo, hi)
+
+
+@pytest.mark.parametrize("name", WITH_SF)
+def test_truncated_nll_is_the_renormalised_density(name):
+    """At one end, either way, near the centre and far in the tails (S(LO) or F(HI) is the
+    normaliser); between two ends the truncation is refused in one line."""
+    fixed, _, law = ORACLES[name]
+    mu, far = 0.25, TAILS[name]
+    for lo, hi in (("-1", "oo"), (str(far), "oo"), ("-oo", "2"), ("-oo", str(-far))):
+        m = load(get(name).truncated(lo, hi))
+        lo, hi = ({"oo": np.inf, "-oo": -np.inf}.get(e) or float(e) for e in (lo, hi))
+        inside = lo + np.arange(1, 6) if np.isfinite(lo) else hi - np.arange(1, 6)
+        got = m.nll(inside, np.full(inside.shape, mu), *fixed, reduction="none")
+        log_mass = -float(_minus_log_interval(name, lo, hi, mu))
+        want = [-law(mu, *fixed).logpdf(v) + log_mass for v in inside]
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    with pytest.raises(NotApplicable, match="one end only"):
+        get(name).truncated(-1, 2)
+
+
+@pytest.mark.parametrize("name", WITH_SF)
+def test_discretised_nll_is_the_bin_probability(name):
+    fixed, _, law = ORACLES[name]
+    mu, far = 0.25, BINS[name]
+    m = load(get(name).discretised(1))
+    y = np.array([-far, -3.0, 0.0, 0.5, 4.0, far])
+    got = m.nll(y, np.full(y.shape, mu), *fixed, reduction="none")
+    want = [float(_minus_log_interval(name, v - 0.5, v + 0.5, mu)) for v in y]
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    central = law(mu, *fixed)
+    np.testing.assert_allclose(  # scipy, where its difference keeps its digits
+        got[1:5], -np.log(central.cdf(y[1:5] + 0.5) - central.cdf(y[1:5] - 0.5)), rtol=1e-10
+    )
