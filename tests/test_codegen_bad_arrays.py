@@ -428,6 +428,45 @@ def test_label_check_edges(dtype):
             m.loss(np.array(bad, dtype), z)
 
 
+@pytest.mark.parametrize(
+    "ydtype, zdtype", [("f8", "f8"), ("f4", "f4"), ("f4", "f8"), (">f8", "f8"), ("i8", "f8")]
+)
+def test_blocked_label_check_refuses_a_bad_label_in_any_block(ydtype, zdtype):
+    """The blocked loss checks each block's labels with one integer maximum over their bits (set up
+    once per call) and only a block that fails it exactly: a bad label in the middle block of 3 is
+    refused with the range of that block, whatever the dtypes (labels float32 against float64
+    margins, big-endian, integers) and the layout (a strided view); NaN and -0.0 pass."""
+    m = module("bernoulli-logit")
+    n = 3 * m._BLOCK + 17
+    for strided in (False, True):
+        y = np.zeros(2 * n if strided else n, ydtype)
+        y[1::3] = 1
+        y = y[::2] if strided else y
+        z = np.full(n, 0.3, zdtype)
+        if y.dtype.kind == "f":
+            y[m._BLOCK + 1], y[m._BLOCK + 2] = np.nan, -0.0
+        expected = m.loss(np.asarray(y, np.float64), z.astype(np.float64))
+        assert float(m.loss(y, z)) == pytest.approx(float(expected), nan_ok=True)
+        for bad in (-1, 2):
+            y_bad = y.copy() if not strided else y
+            keep = y_bad[m._BLOCK + 5]
+            y_bad[m._BLOCK + 5] = bad
+            with pytest.raises(ValueError) as error:
+                m.loss(y_bad, z)
+            low, high = (bad, 1) if bad < 0 else (0, bad)
+            assert str(error.value) == (
+                f"y must lie in [0, 1] (labels or probabilities); found values from {float(low)} "
+                f"to {float(high)}"
+            )
+            y_bad[m._BLOCK + 5] = keep
+    cm = module("categorical-logit")
+    rows = 3 * cm._BLOCK // 4 + 5  # (rows, 4): more than _BLOCK values, several blocks
+    y = np.eye(4)[np.arange(rows) % 4]
+    y[-1, 2] = 1.5  # the last block only
+    with pytest.raises(ValueError, match=r"found values from 0\.0 to 1\.5"):
+        cm.loss(y, np.zeros((rows, 4)))
+
+
 # ---------------------------------------------------------------------------- torch and jax
 
 

@@ -39,6 +39,27 @@ def test_objective_matches_the_closed_form(name, dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_blocked_hessian_floor_only_where_a_block_needs_it_same_values(dtype):
+    """The blocked objective floors a block's hessian only where the block's minimum is below eps
+    or NaN: a hessian that underflows in the middle block of 3 is floored there, a NaN (from a NaN
+    margin) stays NaN and does not hide an underflow beside it in the same block, and the other
+    blocks are left as computed; the result is np.maximum(h, eps) everywhere."""
+    m = load("poisson-log", grad=True)
+    n = 3 * m._BLOCK + 7
+    eta = np.linspace(-3, 3, n).astype(dtype)
+    eta[m._BLOCK + 3] = -800  # e^-800 underflows to 0
+    eta[2 * m._BLOCK + 11], eta[2 * m._BLOCK + 12] = np.nan, -800  # NaN beside an underflow
+    y = np.ones(n, dtype)
+    g, h = m.sklearn_objective(y, eta)
+    with np.errstate(under="ignore"):
+        want_h = np.maximum(np.exp(eta), np.finfo(dtype).eps)
+    np.testing.assert_array_equal(h, want_h)
+    assert h[m._BLOCK + 3] == h[2 * m._BLOCK + 12] == np.finfo(dtype).eps
+    assert np.isnan(h[2 * m._BLOCK + 11]) and np.isnan(g[2 * m._BLOCK + 11])
+    np.testing.assert_array_equal(g, m.gradient(y, eta))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_bernoulli_objective_keeps_relative_accuracy_at_confident_margins(dtype, rng):
     """Margins of ±30, ±40 and ±700 over more than one block: a confident right negative's
     gradient sigma(-40) = 4.2e-18 keeps its relative accuracy (scipy's expit in float64 as the

@@ -409,10 +409,13 @@ def share_exponentials(exprs) -> list:
     """The objective's formulas with σ(x) and σ(−x), where both occur, written over one
     e^(−|x|) that CSE then shares (two exponentials where the two σ take four):
 
-        σ(x)·σ(−x) = e^(−|x|) / (1 + e^(−|x|))²,   σ(±x) = e^(min(±x, 0)) / (1 + e^(−|x|)).
+        σ(x)·σ(−x) = e^(−|x|) / (1 + e^(−|x|))²,   σ(±x) = e^(min(±x, 0)) / (1 + e^(−|x|)),
 
-    Neither exponent is positive, so nothing overflows and a tiny value keeps its relative
-    accuracy, as the σ helper's own form; the bernoulli-logit hessian σ(m)σ(−m) is the product."""
+    with e^(min(±x, 0)) spelled max(e^(−|x|), sign(±x)): e^(−|x|) ≤ 1 where sign(±x) = 1, equal to
+    e^(min(±x, 0)) where sign(±x) is −1 or 0 (e^0 = 1), and NaN where x is; the same values, bit
+    for bit, without the second exponential (a sign and a maximum cost half its pass).  Neither
+    exponent is positive, so nothing overflows and a tiny value keeps its relative accuracy, as
+    the σ helper's own form; the bernoulli-logit hessian σ(m)σ(−m) is the product."""
     exprs = [sp.sympify(e) for e in exprs]
     found = set().union(*(e.atoms(sigmoid) for e in exprs))
     pairs = {f.args[0] for f in found if sigmoid(-f.args[0]) in found}
@@ -431,6 +434,6 @@ def share_exponentials(exprs) -> list:
     def spelled(f):
         x = f.args[0]
         key = x if x in pairs else -x
-        return sp.exp(sp.Min(x, 0)) / (1 + tail(key)) if key in pairs else f
+        return sp.Max(tail(key), sp.sign(x)) / (1 + tail(key)) if key in pairs else f
 
     return [product(e).replace(lambda f: isinstance(f, sigmoid), spelled) for e in exprs]
