@@ -49,6 +49,7 @@ from .functions import (
     ibeta,
     ndtr,
     sigmoid,
+    stdtr,
 )
 from .spec import CLASS_INDEX as k
 from .spec import N_CLASSES as K
@@ -503,6 +504,7 @@ register(
         params=(Var("mu", "real", doc="location"),),
         fixed=(_fixed("nu", doc="degrees of freedom"), _fixed("s", doc="scale")),
         density=_student_t,
+        cdf=lambda y, mu, nu, s: stdtr(nu, (y - mu) / s),
         expectations=_student_t_moments,
         notes="s is a scale, not a standard deviation (the variance is s²ν/(ν−2) for ν > 2); "
         "ν → ∞ gives the Gaussian, ν = 1 the Cauchy. As torch.distributions.StudentT(df=ν, "

@@ -39,6 +39,7 @@ from .functions import (
     sigmoid,
     softplus,
     stabilise,
+    stdtr,
 )
 from .spec import CLASS_INDEX, MODIFIERS, N_CLASSES, Distribution, Link, Var
 
@@ -51,20 +52,20 @@ class NotApplicable(UserError):
 
 
 def _probability_factor(f) -> bool:
-    """A factor whose log has a stable closed form: a positive quantity, e^x, σ(x), Φ(x), a
+    """A factor whose log has a stable closed form: a positive quantity, e^x, σ(x), Φ(x), T_ν(t), a
     regularized CDF primitive (P, Q, I), atan2(c, x) with c > 0 (in (0, π)), the smaller of
     such probabilities."""
-    if isinstance(f, (sp.exp, sigmoid, ndtr, *COMPLEMENTS)) or f.is_positive:
+    if isinstance(f, (sp.exp, sigmoid, ndtr, stdtr, *COMPLEMENTS)) or f.is_positive:
         return True
     if isinstance(f, sp.atan2):
         return bool(f.args[0].is_positive)
     if isinstance(f, sp.Min):
         return all(_probability(a) or _is_log_difference(sp.log(a)) for a in f.args)
-    # 1 − σ(x), 1 − Φ(x)
+    # 1 − σ(x), 1 − Φ(x), 1 − T_ν(t)
     if isinstance(f, sp.Add) and len(f.args) == 2 and sp.S.One in f.args:
         other = f.args[0] if f.args[1] is sp.S.One else f.args[1]
         coeff, rest = other.as_coeff_Mul()
-        return coeff == -1 and isinstance(rest, (sigmoid, ndtr))
+        return coeff == -1 and isinstance(rest, (sigmoid, ndtr, stdtr))
     return False
 
 
@@ -77,7 +78,8 @@ def _stable_log(p):
     min(log P, log Q): the log is increasing)."""
     if isinstance(p, sp.Min):
         return sp.Min(*(_stable_log(a) for a in p.args))
-    if _is_log_difference(sp.log(p)):
+    # a difference of two probabilities (a declared F or S); 1 − F is the standard rules' own
+    if _is_log_difference(sp.log(p)) and not any(t.is_number for t in p.args):
         return _log_difference(sp.log(p))
     return stabilise(sp.expand_log(sp.log(p), force=True))[0]
 
@@ -92,8 +94,9 @@ def _is_log_difference(e) -> bool:
     )
 
 
-#: CDFs symmetric about 0 (F(−x) = 1 − F(x)): an interval in the upper tail is reflected
-SYMMETRIC = (ndtr, sigmoid)
+#: CDFs symmetric about 0 in their last argument (F(−x) = 1 − F(x)): an interval in the upper
+#: tail is reflected
+SYMMETRIC = (ndtr, sigmoid, stdtr)
 
 
 def _terms(e) -> tuple:
@@ -115,8 +118,9 @@ def _log_difference(e):
     if type(p) is type(q) and isinstance(p, SYMMETRIC):
         # F(b) − F(a) = F(−a) − F(−b): taking min(b, −a) and min(a, −b) keeps the interval in
         # the lower tail, where log F is accurate (in the upper tail both logs round to 0)
-        f, b, a = type(p), p.args[0], q.args[0]
-        p, q = f(sp.Min(b, -a)), f(sp.Min(a, -b))
+        if p.args[:-1] == q.args[:-1]:  # the same shape (T_ν's ν)
+            f, shape, b, a = type(p), p.args[:-1], p.args[-1], q.args[-1]
+            p, q = f(*shape, sp.Min(b, -a)), f(*shape, sp.Min(a, -b))
     elif type(p) is type(q) and type(p) in COMPLEMENTS:
         # F(b) − F(a) = S(a) − S(b) with S = 1 − F evaluated directly (Q for P, I_{1−x}(b, a)
         # for I_x(a, b)): min(F(b), S(a)) and min(F(a), S(b)) are the pair of the two forms

@@ -19,6 +19,7 @@ from sympy import (
     Max,
     Min,
     Mul,
+    Piecewise,
     S,
     Sum,
     besseli,
@@ -515,8 +516,12 @@ class logdiffexp(Function):
             return exp(a - self)
         return -exp(b - self)
 
+    @classmethod
+    def _should_evalf(cls, arg):
+        return -1  # float arguments stay arguments (the code generator's guards substitute them)
+
     def _eval_evalf(self, prec):
-        # a number where both arguments are (SymPy's Min/Max compare their arguments so)
+        # a number on request where both arguments are (SymPy's Min/Max compare their arguments)
         if all(arg.is_number for arg in self.args):
             return self._eval_rewrite_as_exp(*self.args)._eval_evalf(prec)
 
@@ -675,6 +680,54 @@ class ibeta(Function):
         return tex if exp is None else r"%s^{%s}" % (tex, exp)
 
 
+class stdtr(Function):
+    r"""The CDF of Student's t with ν degrees of freedom, :math:`T_\nu(t)` (scipy.special.stdtr):
+    :math:`\tfrac12 I_{\nu/(\nu + t^2)}(\nu/2, \tfrac12)` below 0 and one minus that above,
+    accurate however small in the lower tail (the t's tails are polynomial: no underflow before
+    1e−308).  Symmetric, :math:`1 - T_\nu(t) = T_\nu(-t)`, so survival and intervals are taken in
+    the lower tail as for Φ.  The derivative in ν has no closed form: ν is a fixed parameter
+    wherever derive uses it."""
+
+    nargs = 2
+
+    @classmethod
+    def eval(cls, nu, t):
+        if t.is_zero:
+            return S.Half
+        if t is oo:
+            return S.One
+        if t is -oo:
+            return S.Zero
+
+    def fdiff(self, argindex=2):
+        nu, t = self.args
+        if argindex != 2:
+            raise ArgumentIndexError(self, argindex)
+        return (
+            gamma((nu + 1) / 2)
+            / (sqrt(nu * pi) * gamma(nu / 2))
+            * (1 + t**2 / nu) ** (-(nu + 1) / 2)
+        )
+
+    def _eval_rewrite_as_exp(self, nu, t, **kwargs):
+        tail = ibeta(nu / 2, S.Half, nu / (nu + t**2)) / 2
+        return Piecewise((tail, t < 0), (1 - tail, True))
+
+    def _eval_evalf(self, prec):
+        if all(arg.is_number for arg in self.args):
+            return self._eval_rewrite_as_exp(*self.args)._eval_evalf(prec)
+
+    def _eval_is_positive(self):
+        nu, t = self.args
+        if nu.is_positive and t.is_extended_real and t.is_finite:
+            return True
+
+    def _latex(self, printer, exp=None):
+        nu, t = (printer._print(arg) for arg in self.args)
+        tex = r"T_{%s}\left(%s\right)" % (nu, t)
+        return tex if exp is None else r"%s^{%s}" % (tex, exp)
+
+
 #: The complement 1 − F of each regularized CDF primitive, as a primitive evaluated directly (no
 #: cancellation where F → 1): Q for P, P for Q, I_{1−x}(b, a) for I_x(a, b).
 COMPLEMENTS = {
@@ -738,11 +791,12 @@ PRIMITIVES = (
     gammainc,
     gammaincc,
     ibeta,
+    stdtr,
 )
 
-#: Primitives rewritten by :func:`elementary`; loggamma and the regularized incomplete gamma and
-#: beta functions stay (mpmath evaluates them directly, each tail without cancellation).
-_ELEMENTARY = tuple(p for p in PRIMITIVES if p not in (loggamma, gammainc, gammaincc, ibeta))
+#: Primitives rewritten by :func:`elementary`; loggamma, the regularized incomplete gamma and
+#: beta functions and T_ν stay (mpmath evaluates them directly, each tail without cancellation).
+_ELEMENTARY = tuple(p for p in PRIMITIVES if p not in (loggamma, gammainc, gammaincc, ibeta, stdtr))
 
 
 def elementary(expr):
@@ -764,13 +818,24 @@ def _one_minus_sigmoid(e):
     return None
 
 
-def _one_minus(e, cls):
-    """Match 1 − cls(x) and return x, else None."""
+def _one_minus_term(e, cls):
+    """Match 1 − cls(…) and return that cls(…), else None."""
     if not isinstance(e, Add) or len(e.args) != 2 or S.One not in e.args:
         return None
     other = e.args[0] if e.args[1] is S.One else e.args[1]
     coeff, rest = other.as_coeff_Mul()
-    return rest.args[0] if coeff == -1 and isinstance(rest, cls) else None
+    return rest if coeff == -1 and isinstance(rest, cls) else None
+
+
+def _one_minus(e, cls):
+    """Match 1 − cls(x) and return x, else None."""
+    term = _one_minus_term(e, cls)
+    return None if term is None else term.args[0]
+
+
+def _log_one_minus_stdtr(e):
+    nu, t = _one_minus_term(e.args[0], stdtr).args
+    return log(stdtr(nu, -t))
 
 
 def _log_of_ndtr(e):
@@ -833,6 +898,13 @@ STABLE_RULES = (
         Rule(
             lambda e: isinstance(e, log) and _one_minus(e.args[0], ndtr) is not None,
             lambda e: log_ndtr(-_one_minus(e.args[0], ndtr)),
+        ),
+    ),
+    (
+        "log(1 − T_ν(t)) = log T_ν(−t)",
+        Rule(
+            lambda e: isinstance(e, log) and _one_minus_term(e.args[0], stdtr) is not None,
+            _log_one_minus_stdtr,
         ),
     ),
 )

@@ -29,6 +29,8 @@ COMPOSITES = {
     "cauchy --truncated 0,oo": lambda: get("cauchy").truncated(0, "oo"),
     "laplace --discretised 1/2": lambda: get("laplace").discretised("1/2"),
     "cauchy --discretised 1": lambda: get("cauchy").discretised(1),
+    "student-t --censored": lambda: get("student-t").censored(),
+    "student-t --discretised 1": lambda: get("student-t").discretised(1),
     "poisson-log --censored": lambda: get("poisson-log").censored(),
     "negative-binomial --link mu=log --censored": lambda: (
         get("negative-binomial").link(mu="log").censored()

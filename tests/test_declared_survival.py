@@ -1,5 +1,5 @@
 """Entries whose CDF is written with min/max or an arctangent declare the survival function S
-beside it (laplace, cauchy): F + S = 1, S keeps its digits where F → 1, and
+beside it (laplace, cauchy, student-t): F + S = 1, S keeps its digits where F → 1, and
 their censored, truncated and discretised likelihoods hold to mpmath at 60 digits in the tails,
 where scipy's differences of CDFs round to 0 (log 0 = −∞).  The oracle works at 700 digits: 1 − F
 at 800 scales is e^{−800}, and its log needs the digits below 1e−348."""
@@ -10,7 +10,7 @@ import mpmath as mp
 import numpy as np
 import pytest
 import sympy as sp
-from scipy import stats
+from scipy import special, stats
 
 from derive.catalog import CATALOG, get
 from derive.codegen.emit import load
@@ -27,6 +27,20 @@ ORACLES = {
         lambda x, mu, b: mp.exp((x - mu) / b) / 2 if x < mu else 1 - mp.exp(-(x - mu) / b) / 2,
         lambda mu, b: stats.laplace(mu, b),
     ),
+    "student-t": (
+        (3.0, 1.5),
+        lambda x, mu, nu, s: (
+            mp.betainc(nu / 2, mp.mpf(1) / 2, 0, nu / (nu + ((x - mu) / s) ** 2), regularized=True)
+            / 2
+            if x < mu
+            else 1
+            - mp.betainc(
+                nu / 2, mp.mpf(1) / 2, 0, nu / (nu + ((x - mu) / s) ** 2), regularized=True
+            )
+            / 2
+        ),
+        lambda mu, nu, s: stats.t(nu, mu, s),
+    ),
     "cauchy": (
         (0.7,),
         lambda x, mu, g: mp.mpf(1) / 2 + mp.atan((x - mu) / g) / mp.pi,
@@ -35,10 +49,10 @@ ORACLES = {
 }
 
 #: far in each tail, in units of the scale: e^{−800} underflows, 1 − F rounds to 0 from ~37
-TAILS = {"laplace": 800.0, "cauchy": 1e15}
+TAILS = {"laplace": 800.0, "cauchy": 1e15, "student-t": 1e6}
 #: bins as far out as float64 resolves them: the Cauchy's F(y ± ½) agree to 1 part in 2|y|,
 #: so at |y| = 1e4 their difference keeps 12 digits (at 1e15, none)
-BINS = {**TAILS, "cauchy": 1e4}
+BINS = {**TAILS, "cauchy": 1e4, "student-t": 1e3}
 
 
 def _F(name, x, mu):
@@ -56,8 +70,13 @@ def _minus_log_interval(name, lo, hi, mu):
         return -mp.log(_F(name, hi, mu) - _F(name, lo, mu))
 
 
+#: the entries under the tail tests: those with a declared S and Student's t (T_ν, symmetric:
+#: its survival and intervals are reflected into the lower tail as Φ's are)
+TAILED = sorted(ORACLES)
+
+
 def test_every_entry_with_a_declared_survival_function_has_an_oracle():
-    assert sorted(WITH_SF) == sorted(ORACLES)
+    assert set(WITH_SF) <= set(TAILED) and "student-t" in TAILED
 
 
 @pytest.mark.parametrize("name", WITH_SF)
@@ -76,8 +95,10 @@ def test_survival_is_one_minus_the_cdf_and_keeps_its_digits(name, rng):
             at = {**point, y: x}
             assert float(evaluate(F + S, at)) == pytest.approx(1, abs=1e-30)
             # each as a float64 expression, against the textbook cases at 60 digits
-            f = sp.lambdify([y], (F.xreplace(point), S.xreplace(point)), "numpy")
-            got_F, got_S = f(np.float64(x))
+            f = sp.lambdify(
+                [y], (F.xreplace(point), S.xreplace(point)), [{"ibeta": special.betainc}, "numpy"]
+            )
+            got_F, got_S = (float(v[0]) for v in f(np.array([x])))
             with mp.workdps(700):
                 want = _F(name, x, mu)
                 assert got_F == pytest.approx(float(want), rel=1e-13)
@@ -101,7 +122,7 @@ def _cases(name, mu):
     return (np.array(c) for c in zip(*rows, strict=True))
 
 
-@pytest.mark.parametrize("name", WITH_SF)
+@pytest.mark.parametrize("name", TAILED)
 def test_censored_nll_holds_in_both_tails(name):
     fixed, _, law = ORACLES[name]
     mu = 0.25
@@ -123,7 +144,7 @@ def test_censored_nll_holds_in_both_tails(name):
     assert not np.all(np.isfinite(naive[4:8])) or name == "cauchy"
 
 
-@pytest.mark.parametrize("name", WITH_SF)
+@pytest.mark.parametrize("name", TAILED)
 def test_censored_gradient_is_finite_in_both_tails_and_matches_differences(name):
     fixed, _, _ = ORACLES[name]
     mu = 0.25
@@ -142,25 +163,33 @@ def test_censored_gradient_is_finite_in_both_tails_and_matches_differences(name)
         assert g[i] == pytest.approx(want, rel=1e-6, abs=h), (lo, hi)
 
 
-@pytest.mark.parametrize("name", WITH_SF)
+@pytest.mark.parametrize("name", TAILED)
 def test_truncated_nll_is_the_renormalised_density(name):
     """At one end, either way, near the centre and far in the tails (S(LO) or F(HI) is the
-    normaliser); between two ends the truncation is refused in one line."""
+    normaliser); between two ends for Student's t (T_ν(HI) − T_ν(LO), reflected into the lower
+    tail), refused in one line where the entry declares S."""
     fixed, _, law = ORACLES[name]
     mu, far = 0.25, TAILS[name]
-    for lo, hi in (("-1", "oo"), (str(far), "oo"), ("-oo", "2"), ("-oo", str(-far))):
+    ends = [("-1", "oo"), (str(far), "oo"), ("-oo", "2"), ("-oo", str(-far))]
+    if name not in WITH_SF:
+        ends += [("-1", "2"), (str(far / 2), str(far)), (str(-far), str(-far / 2))]
+    for lo, hi in ends:
         m = load(get(name).truncated(lo, hi))
         lo, hi = ({"oo": np.inf, "-oo": -np.inf}.get(e) or float(e) for e in (lo, hi))
-        inside = lo + np.arange(1, 6) if np.isfinite(lo) else hi - np.arange(1, 6)
+        if np.isfinite(lo) and np.isfinite(hi):
+            inside = np.linspace(lo, hi, 7)[1:-1]
+        else:
+            inside = lo + np.arange(1, 6) if np.isfinite(lo) else hi - np.arange(1, 6)
         got = m.nll(inside, np.full(inside.shape, mu), *fixed, reduction="none")
         log_mass = -float(_minus_log_interval(name, lo, hi, mu))
         want = [-law(mu, *fixed).logpdf(v) + log_mass for v in inside]
         np.testing.assert_allclose(got, want, rtol=1e-12)
-    with pytest.raises(NotApplicable, match="one end only"):
-        get(name).truncated(-1, 2)
+    if name in WITH_SF:
+        with pytest.raises(NotApplicable, match="one end only"):
+            get(name).truncated(-1, 2)
 
 
-@pytest.mark.parametrize("name", WITH_SF)
+@pytest.mark.parametrize("name", TAILED)
 def test_discretised_nll_is_the_bin_probability(name):
     fixed, _, law = ORACLES[name]
     mu, far = 0.25, BINS[name]
@@ -173,3 +202,19 @@ def test_discretised_nll_is_the_bin_probability(name):
     np.testing.assert_allclose(  # scipy, where its difference keeps its digits
         got[1:5], -np.log(central.cdf(y[1:5] + 0.5) - central.cdf(y[1:5] - 0.5)), rtol=1e-10
     )
+
+
+def test_jax_takes_the_student_t_cdf_from_its_betainc():
+    """jax has no stdtr: the module's _stdtr (h below 0, 1 − h above) gives numpy's values, tails
+    included, and a finite gradient."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    fixed, _, _ = ORACLES["student-t"]
+    lower, upper = _cases("student-t", 0.25)
+    mu = np.full(lower.shape, 0.25)
+    want = load(get("student-t").censored()).nll(lower, upper, mu, *fixed, reduction="none")
+    m = load(get("student-t").censored(), backend="jax")
+    got = np.asarray(m.nll(lower, upper, mu, *fixed, reduction="none"))
+    np.testing.assert_allclose(got, want, rtol=1e-10)
+    grad = jax.grad(lambda m_: m.loss(lower, upper, m_, *fixed, reduction="sum"))(mu)
+    assert np.all(np.isfinite(np.asarray(grad)))

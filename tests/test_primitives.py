@@ -14,6 +14,7 @@ from derive.functions import (
     sigmoid,
     softplus,
     stabilise,
+    stdtr,
     xlogy,
 )
 from derive.spec import CLASS_INDEX as k
@@ -42,7 +43,10 @@ def _value(expr, **values):
     |x| = 700), rounded to the working 60."""
     symbols = {str(s): s for s in expr.free_symbols}
     names = sorted(values)
-    f = sp.lambdify([symbols[n] for n in names], elementary(expr).doit(), modules="mpmath")
+    # T_ν as its cases of the regularized incomplete beta (mpmath's betainc)
+    expr = elementary(expr).replace(stdtr, lambda nu, t: stdtr(nu, t).rewrite(sp.exp))
+    betainc = {"ibeta": lambda a, b, z: mpmath.betainc(a, b, 0, z, regularized=True)}
+    f = sp.lambdify([symbols[n] for n in names], expr.doit(), modules=[betainc, "mpmath"])
     with mpmath.workdps(800):
         out = f(*(mpmath.mpf(values[n]) for n in names))
     return +out
@@ -86,6 +90,7 @@ RULE_INPUTS = {
     # cancellation at Φ(−700) ≈ 1e−106406 is beyond the 800 digits of the reference
     "log Φ(x) = log_ndtr(x)": sp.log(ndtr(x / 20)),
     "log(1 − Φ(x)) = log_ndtr(−x)": sp.log(1 - ndtr(x / 20)),
+    "log(1 − T_ν(t)) = log T_ν(−t)": sp.log(1 - stdtr(3, x / 20)),
 }
 
 

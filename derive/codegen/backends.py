@@ -282,6 +282,7 @@ NUMPY = Backend(
                 "gammainc": "special.gammainc({0}, {1})",
                 "gammaincc": "special.gammaincc({0}, {1})",
                 "ibeta": "special.betainc({0}, {1}, {2})",
+                "stdtr": "special.stdtr({0}, {1})",
                 "log_ndtr": "special.log_ndtr({0})",
                 "mills": "(0.7978845608028654/special.erfcx(-0.7071067811865476*({0})))",
                 "erfcx": "special.erfcx({0})",
@@ -346,6 +347,10 @@ TORCH = Backend(
                     "the regularized incomplete beta function (the binomial and negative-binomial "
                     "CDF): torch has none; use --backend numpy or jax"
                 ),
+                "stdtr": _not_supported(
+                    "Student's t CDF T_ν (a censored, truncated or binned student-t): torch has "
+                    "none; use --backend numpy or jax"
+                ),
                 "log_ndtr": "torch.special.log_ndtr({0})",
                 "mills": "(0.7978845608028654/torch.special.erfcx(-0.7071067811865476*({0})))",
                 "erfcx": "torch.special.erfcx({0})",
@@ -392,6 +397,8 @@ JAX = Backend(
                 "gammainc": "jsp.gammainc({0}, {1})",
                 "gammaincc": "jsp.gammaincc({0}, {1})",
                 "ibeta": "jsp.betainc({0}, {1}, {2})",
+                # T_ν(t) from the one-tail mass h = ½ I_{ν/(ν+t²)}(ν/2, ½): h below 0, 1 − h above
+                "stdtr": "_stdtr({0}, {1})",
                 "log_ndtr": "jsp.log_ndtr({0})",
                 "mills": "(0.7978845608028654/_erfcx(-0.7071067811865476*({0})))",
                 "erfcx": "_erfcx({0})",
@@ -417,6 +424,7 @@ JAX = Backend(
     helper_uses={
         "_log_i0": "jsp.",
         "_erfcx": "jsp.",
+        "_stdtr": "jsp.",
         "_lgamma_ratio": "jsp.",
         "_lgamma_stirling": "jsp.",
         "_saddle_deviance": "jsp.",
