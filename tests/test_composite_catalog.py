@@ -113,7 +113,7 @@ def test_gradient_equals_torch_autograd(name, rng):
     d = derivation(name)
     # the binomial / negative-binomial CDF, Student's t CDF: torch has no betainc nor stdtr
     if d.nll.has(ibeta, stdtr):
-        with pytest.raises(Unsupported, match="(ibeta|stdtr) is not supported by the torch"):
+        with pytest.raises(Unsupported, match=r"(ibeta|stdtr) is not supported by the torch"):
             module(name, backend="torch")
         return _gradient_equals_finite_differences(d, module(name, grad=True), _points(d, rng))
     numpy_module, torch_module = module(name, grad=True), module(name, backend="torch")
