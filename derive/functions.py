@@ -332,6 +332,17 @@ class log_i0(Function):
         return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
 
 
+def _symmetric_cdf_ends(x):
+    """F(0) = ½, F(∞) = 1 and F(−∞) = 0 of a CDF symmetric about 0 (Φ, T_ν); None elsewhere."""
+    if x.is_zero:
+        return S.Half
+    if x is oo:
+        return S.One
+    if x is -oo:
+        return S.Zero
+    return None
+
+
 class ndtr(Function):
     r"""The standard normal CDF :math:`\Phi(x) = \tfrac12 \operatorname{erfc}(-x/\sqrt2)` (a CDF
     declared on a catalog entry; its log is :class:`log_ndtr`)."""
@@ -340,12 +351,7 @@ class ndtr(Function):
 
     @classmethod
     def eval(cls, x):
-        if x is S.Zero:
-            return S.Half
-        if x is oo:
-            return S.One
-        if x is -oo:
-            return S.Zero
+        return _symmetric_cdf_ends(x)
 
     def fdiff(self, argindex=1):
         x = self.args[0]
@@ -692,12 +698,7 @@ class stdtr(Function):
 
     @classmethod
     def eval(cls, nu, t):
-        if t.is_zero:
-            return S.Half
-        if t is oo:
-            return S.One
-        if t is -oo:
-            return S.Zero
+        return _symmetric_cdf_ends(t)
 
     def fdiff(self, argindex=2):
         nu, t = self.args
