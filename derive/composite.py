@@ -35,6 +35,7 @@ from .functions import (
     complement,
     logdiffexp,
     ndtr,
+    one_minus,
     rename_index,
     sigmoid,
     softplus,
@@ -62,11 +63,7 @@ def _probability_factor(f) -> bool:
     if isinstance(f, sp.Min):
         return all(_probability(a) or _is_log_difference(sp.log(a)) for a in f.args)
     # 1 − σ(x), 1 − Φ(x), 1 − T_ν(t)
-    if isinstance(f, sp.Add) and len(f.args) == 2 and sp.S.One in f.args:
-        other = f.args[0] if f.args[1] is sp.S.One else f.args[1]
-        coeff, rest = other.as_coeff_Mul()
-        return coeff == -1 and isinstance(rest, (sigmoid, ndtr, stdtr))
-    return False
+    return one_minus(f, (sigmoid, ndtr, stdtr)) is not None
 
 
 def _probability(term) -> bool:

@@ -744,15 +744,20 @@ def complement(e):
     return None if build is None else build(*e.args)
 
 
-def _one_minus_cdf(e, kinds):
-    """Match 1 − F for F a primitive of ``kinds`` and return its complement, else None."""
+def one_minus(e, kinds):
+    """The F of e = 1 − F with F an instance of ``kinds`` (a class or a tuple), else None: the
+    one matcher of the complements the rules rewrite (1 − σ, 1 − Φ, 1 − P, 1 − eˣ, …)."""
     if not isinstance(e, Add) or len(e.args) != 2 or S.One not in e.args:
         return None
     other = e.args[0] if e.args[1] is S.One else e.args[1]
     coeff, rest = other.as_coeff_Mul()
-    if coeff == -1 and isinstance(rest, kinds):
-        return complement(rest)
-    return None
+    return rest if coeff == -1 and isinstance(rest, kinds) else None
+
+
+def _one_minus_cdf(e, kinds):
+    """Match 1 − F for F a primitive of ``kinds`` and return its complement, else None."""
+    term = one_minus(e, kinds)
+    return None if term is None else complement(term)
 
 
 def _survival(note, *kinds):
@@ -808,34 +813,14 @@ def elementary(expr):
     )
 
 
-def _one_minus_sigmoid(e):
-    """Match 1 - sigmoid(x) and return x, else None."""
-    if not isinstance(e, Add) or len(e.args) != 2 or S.One not in e.args:
-        return None
-    other = e.args[0] if e.args[1] is S.One else e.args[1]
-    coeff, rest = other.as_coeff_Mul()
-    if coeff == -1 and isinstance(rest, sigmoid):
-        return rest.args[0]
-    return None
-
-
-def _one_minus_term(e, cls):
-    """Match 1 − cls(…) and return that cls(…), else None."""
-    if not isinstance(e, Add) or len(e.args) != 2 or S.One not in e.args:
-        return None
-    other = e.args[0] if e.args[1] is S.One else e.args[1]
-    coeff, rest = other.as_coeff_Mul()
-    return rest if coeff == -1 and isinstance(rest, cls) else None
-
-
 def _one_minus(e, cls):
     """Match 1 − cls(x) and return x, else None."""
-    term = _one_minus_term(e, cls)
+    term = one_minus(e, cls)
     return None if term is None else term.args[0]
 
 
 def _log_one_minus_stdtr(e):
-    nu, t = _one_minus_term(e.args[0], stdtr).args
+    nu, t = one_minus(e.args[0], stdtr).args
     return log(stdtr(nu, -t))
 
 
@@ -884,8 +869,8 @@ STABLE_RULES = (
     (
         r"log(1 − σ(x)) = −softplus(x)",
         Rule(
-            lambda e: isinstance(e, log) and _one_minus_sigmoid(e.args[0]) is not None,
-            lambda e: -softplus(_one_minus_sigmoid(e.args[0])),
+            lambda e: isinstance(e, log) and _one_minus(e.args[0], sigmoid) is not None,
+            lambda e: -softplus(_one_minus(e.args[0], sigmoid)),
         ),
     ),
     ("log Σ exp = logsumexp", Rule(_is_log_sum_exp, _to_logsumexp)),
@@ -904,7 +889,7 @@ STABLE_RULES = (
     (
         "log(1 − T_ν(t)) = log T_ν(−t)",
         Rule(
-            lambda e: isinstance(e, log) and _one_minus_term(e.args[0], stdtr) is not None,
+            lambda e: isinstance(e, log) and one_minus(e.args[0], stdtr) is not None,
             _log_one_minus_stdtr,
         ),
     ),

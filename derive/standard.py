@@ -367,12 +367,12 @@ class _Probe:
     """Float values of expressions at a few random points: a cheap necessary condition for
     ``kept = a·form + c`` (a > 0, a and c free of θ) before any symbolic work.
 
-    Two data points share the fixed parameters; at each, three draws of the learned parameters.
-    The differences kept(θᵢ) − kept(θ₁) must be one positive multiple of form(θᵢ) − form(θ₁),
-    the same multiple at both data points."""
+    ``count`` data points (two unless told) share the fixed parameters; at each, three draws of
+    the learned parameters.  The differences kept(θᵢ) − kept(θ₁) must be one positive multiple
+    of form(θᵢ) − form(θ₁), the same multiple at every data point."""
 
     def __init__(
-        self, kept, observed, variables, learned, classes: int = 3, seed: int = 1, data: int = 2
+        self, kept, observed, variables, learned, classes: int = 3, seed: int = 1, count: int = 2
     ):
         rng = np.random.default_rng(seed)
         fixed = {
@@ -381,7 +381,7 @@ class _Probe:
             if s != observed and s not in learned
         }
         self.points = []
-        for _ in range(data):
+        for _ in range(count):
             data = {**fixed, observed: variables[observed].draw(rng, classes)}
             self.points.append(
                 [
@@ -465,7 +465,7 @@ def recognise(kept, observed, learned, fixed, variables, cases=False) -> Match |
     # where the few points agree, more before any symbolic work: a loss equal to a standard one
     # away from a kink (a binned Laplace is the MAE plus a constant for |y − μ| > w/2) passes
     # the first and fails here, where the symbolic proof would take a minute to fail
-    wide = _Probe(kept, observed, variables, learned, seed=2, data=8)
+    wide = _Probe(kept, observed, variables, learned, seed=2, count=8)
     for std in candidates:
         for extras in permutations(fixed, std.n_extra):
             # the reference form through the same rewrite pass as the derivation (so, e.g., a

@@ -20,6 +20,7 @@ from ..functions import (
     log1mexp,
     log_i0,
     logdiffexp,
+    one_minus,
     sigmoid,
     softplus,
     stabilise,
@@ -364,22 +365,14 @@ def _replace_exp_minus_one(e):
 
 def _one_minus_exp(e):
     """x where e = 1 − exp(x), else None."""
-    if isinstance(e, sp.Add) and len(e.args) == 2:
-        constant, rest = e.as_coeff_Add()
-        c, f = rest.as_coeff_Mul()
-        if constant == 1 and c == -1 and isinstance(f, sp.exp):
-            return f.args[0]
-    return None
+    term = one_minus(e, sp.exp)
+    return None if term is None else term.args[0]
 
 
 def _one_minus_sigmoid(e):
     """x where e = 1 − σ(x), else None."""
-    if isinstance(e, sp.Add) and len(e.args) == 2:
-        constant, rest = e.as_coeff_Add()
-        c, f = rest.as_coeff_Mul()
-        if constant == 1 and c == -1 and isinstance(f, sigmoid):
-            return f.args[0]
-    return None
+    term = one_minus(e, sigmoid)
+    return None if term is None else term.args[0]
 
 
 def _exp_pair(e):
