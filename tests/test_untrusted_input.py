@@ -86,6 +86,15 @@ def test_an_unknown_symbol_name_is_refused():
     assert run("latex", "gaussian", "hinge", "--symbol", r"f=\hat{f}")[0] == 0  # hinge's score
 
 
+@pytest.mark.parametrize("output", [(), ("--json",), ("--code",), ("--latex",)])
+def test_an_unknown_symbol_name_is_refused_by_new_whatever_the_output(output):
+    """--symbol only changes the LaTeX, but a name that is no variable is a mistake in any case."""
+    base = ("new", f"--density={GAUSSIAN}", "--observed", "y", "--param", "mu", *output)
+    status, out, err = run(*base, "--symbol", r"nu=\hat{y}")
+    assert "--symbol 'nu': no such variable in new" in one_line_refusal(status, out, err)
+    assert run(*base, "--symbol", r"mu=\hat{y}")[0] == 0
+
+
 @pytest.mark.parametrize(
     "argv, expected",
     [

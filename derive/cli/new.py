@@ -75,17 +75,21 @@ def _command(args) -> str:
         )
         from ..derivation import derive_cached
         from ..user import check_real
+        from .latex import notation_of
         from .modifiers import apply
 
+        dist = apply(declared.dist, args)
+        notation = notation_of(args)
+        notation.check(dist.variables, dist.name)  # --symbol names a variable, whatever the output
         args.progress("derive new", 3, 3, "deriving the loss")
-        derivation = check_real(derive_cached(apply(declared.dist, args)))
-        text = _output(args, declared, derivation)
+        derivation = check_real(derive_cached(dist))
+        text = _output(args, declared, derivation, notation)
     if args.latex or args.standalone or args.code:  # outputs without the reading: on stderr
         args.progress.note(f"derive: {_reading(declared, derivation)}")
     return text
 
 
-def _output(args, declared, derivation) -> str:
+def _output(args, declared, derivation, notation) -> str:
     from ..display import ascii_text
     from ..report import as_dict, render
     from .io import unicode_stdout
@@ -97,7 +101,7 @@ def _output(args, declared, derivation) -> str:
         data["checks"] = list(declared.checks)
         return json.dumps(data, indent=2, ensure_ascii=not unicode_stdout(args))
     if args.latex or args.standalone:
-        return _latex(args, derivation)
+        return _latex(args, derivation, notation)
     if args.code:
         return _code(derivation)
     width = shutil.get_terminal_size((80, 24)).columns
@@ -106,15 +110,12 @@ def _output(args, declared, derivation) -> str:
     return text if unicode else ascii_text(text)
 
 
-def _latex(args, derivation) -> str:
+def _latex(args, derivation, notation) -> str:
     """The LaTeX `derive latex` writes for a catalog entry: the fragment, or with --standalone
     the whole document (its sections for the catalog, such as information theory, left out),
     in the notation of --ln, --symbol, --columns/--width and --number."""
-    from ..latex import document, fragment, variables_of
-    from .latex import notation_of
+    from ..latex import document, fragment
 
-    notation = notation_of(args)
-    notation.check(variables_of(derivation), derivation.dist.name)
     if args.standalone:
         return document([derivation], notation, sections=())
     return fragment(derivation, notation)
