@@ -683,3 +683,61 @@ def test_select_evaluates_only_a_branch_some_example_takes():
     np.testing.assert_array_equal(
         select(x > -5, lambda: column, lambda: -column), np.where(x > -5, column, -column)
     )
+
+
+@functools.cache
+def _bernoulli_logit():
+    from conftest import derivation
+
+    from derive.codegen import module_source
+    from derive.codegen.emit import _load
+
+    return _load(module_source(derivation("bernoulli-logit")), "bernoulli_logit", "numpy")
+
+
+@pytest.mark.parametrize("simd", [False, True])
+def test_log1p_of_a_unit_value_is_log1p_to_a_few_ulp_in_float32(monkeypatch, simd):
+    """The float32 log1p of softplus, log(w) + (u − (w − 1))/w below AVX-512 (numpy's log1p is
+    the C library's there), against mpmath over [0, 1]: tiny values, where w rounds to 1, the
+    ends and NaN."""
+    module = _bernoulli_logit()
+    monkeypatch.setattr(module, "_SIMD_LOG1P", simd)
+    rng = np.random.default_rng(0)
+    u = np.concatenate(
+        [
+            rng.uniform(0, 1, 2000),
+            10 ** rng.uniform(-37, 0, 2000),
+            [0.0, 1.0, 2**-24, 2**-23, 1 - 2**-24],
+        ]
+    ).astype(np.float32)
+    got = module._log1p_unit(u)
+    assert got.dtype == np.float32
+    exact = np.array([float(mpmath.log1p(mpmath.mpf(float(v)))) for v in u])
+    ulps = np.abs(got - exact) / np.spacing(exact.astype(np.float32)).astype(np.float64)
+    assert ulps.max() <= 3, (u[ulps.argmax()], ulps.max())
+    assert np.isnan(module._log1p_unit(np.array([np.nan], np.float32)))[0]
+
+
+@pytest.mark.parametrize("simd", [False, True])
+def test_float32_bce_keeps_its_relative_accuracy_at_confident_logits(monkeypatch, simd):
+    """(max(z, 0) − yz) + log1p(e^−|z|) per example and blocked, in float32, against mpmath's
+    log(1 + e^z) − yz: the confident right predictions (z = ±40: 4.2e−18) keep their digits."""
+    module = _bernoulli_logit()
+    monkeypatch.setattr(module, "_SIMD_LOG1P", simd)
+    z = np.array(
+        [-80.0, -40.0, -17.0, -3.0, -1e-3, 0.0, 1e-3, 0.5, 3.0, 17.0, 40.0, 80.0, 1e30], np.float32
+    )
+    for y in (np.zeros_like(z), np.ones_like(z)):
+        exact = np.array(
+            [
+                float(mpmath.log1p(mpmath.exp(float(zi))) - float(yi) * float(zi))
+                for yi, zi in zip(y, z, strict=True)
+            ]
+        )
+        got = module.loss(y, z, reduction="none")
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, exact, rtol=4e-7, atol=0)
+    y = np.tile(np.float32([0, 1]), 40_000)  # blocked: more than one block of examples
+    z = np.resize(z, y.size)
+    wide = module.loss(y.astype(np.float64), z.astype(np.float64), reduction="sum")
+    np.testing.assert_allclose(module.loss(y, z, reduction="sum"), wide, rtol=1e-6)
