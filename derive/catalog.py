@@ -182,8 +182,9 @@ def _negative_binomial_cdf(y, mu, alpha):
 
 
 def _binomial_cdf(y, p, n):
-    """P(Y ≤ y) = I_{1−p}(n − y, y + 1) at an integer y ≤ n (1 at y = n: I_x(0, b) = 1)."""
-    return ibeta(n - y, y + 1, 1 - p)
+    """P(Y ≤ y) = I_{1−p}(max(n − y, 0), y + 1) at an integer y ≥ 0: 1 from y = n on
+    (I_x(0, b) = 1), so a truncation or a censoring bound above n is the support's end, not NaN."""
+    return ibeta(Max(n - y, 0), y + 1, 1 - p)
 
 
 def _gamma(y, mu, shape):

@@ -92,6 +92,21 @@ def test_every_case_equals_scipy(name, rng):
     np.testing.assert_allclose(got, _scipy_nll(law(raw), lower, upper), rtol=1e-10, atol=1e-13)
 
 
+def test_a_binomial_censoring_bound_above_n_is_the_end_of_the_support(rng):
+    """An interval [l, u] with u > n is P(Y ≥ l) (scipy's binom.sf is 0 there), and l = u > n
+    has probability 0 (+inf); a bound above n had given NaN."""
+    lower = np.array([3.0, 3.0, 0.0, N, N + 2.0])
+    upper = np.array([N + 5.0, np.inf, N + 1.0, N + 3.0, N + 2.0])
+    raw = rng.uniform(-2.0, 2.0, lower.size)
+    law = FAMILIES["binomial"][2](raw)
+    with np.errstate(divide="ignore"):  # survival functions: P(Y ≥ n) ≈ 1e−11 keeps its digits
+        want = -np.log(law.sf(lower - 1) - law.sf(upper))
+    got = module("binomial").nll(lower, upper, raw, N, reduction="none")
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    gradient = module("binomial").gradient(lower, upper, raw, N)
+    assert np.isinf(want[-1]) and np.isfinite(gradient[:-1]).all()
+
+
 def _mp_poisson(lam, k):
     """P(Y ≤ k) and P(Y ≥ k + 1) for Y ~ Poisson(λ), each by its own series at 50 digits."""
     below = mpmath.fsum(mpmath.exp(-lam + j * mpmath.log(lam) - mpmath.loggamma(j + 1))

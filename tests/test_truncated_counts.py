@@ -76,6 +76,19 @@ def test_truncated_binomial_equals_scipy(lo, hi, rng):
     np.testing.assert_allclose(m.nll(y, p, N, reduction="none"), want, rtol=1e-11)
 
 
+@pytest.mark.parametrize("n", [4, 10, 29, 30, 31, 60])
+def test_a_binomial_truncation_above_n_ends_at_n(n, rng):
+    """--truncated 2,30 holds for any n: above n the CDF is 1 (I_x(0, b) = 1), not I_x(n − 30, …)
+    = NaN; the gradient is finite there too. Oracle: scipy's binom(n, p) on [2, min(30, n)]."""
+    m = load(get("binomial").truncated("2", "30"), grad=True)
+    y = rng.integers(2, min(30, n) + 1, 40).astype(float)
+    p = rng.uniform(0.05, 0.95, 40)
+    law = stats.binom(n, p)
+    want = -(law.logpmf(y) - np.log(law.cdf(30) - law.cdf(1)))
+    np.testing.assert_allclose(m.nll(y, p, float(n), reduction="none"), want, rtol=1e-11)
+    assert np.all(np.isfinite(m.gradient(y, p, float(n))))
+
+
 def test_far_upper_truncations_of_nb_and_binomial_keep_their_digits():
     """P(Y ≥ 150) under NB(r = 1/α, μ = 1) ≈ 1e−33 and P(150 ≤ Y ≤ 180), and P(Y ≥ 11) under
     binomial(12, 0.05) ≈ 6e−14, where 1 − F rounds to 0 or to a few digits; mpmath at 50
