@@ -214,6 +214,11 @@ def _intercept(d: Derivation, gradient):
         return None
     if sp.simplify(sp.diff(g, y, 2)) != 0:
         return None
+    # solve finds a closed form through exp and log (every catalog intercept: log ȳ, logit ȳ, ...);
+    # with another function of the margin it finds none, after minutes on a truncated
+    # negative binomial's incomplete betas
+    if any(f.func not in (sp.exp, sp.log) for f in g.atoms(sp.Function) if f.has(MARGIN)):
+        return None
     try:
         solutions = sp.solve(g.subs(y, YBAR), MARGIN, dict=True)
     except (NotImplementedError, ValueError):
