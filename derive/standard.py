@@ -30,7 +30,7 @@ from .functions import (
     stabilise,
     xlogy,
 )
-from .numeric import NUMERIC_ERRORS, compiled, evaluate
+from .numeric import NUMERIC_ERRORS, compiled, evaluate, numeric_extrema
 from .spec import CLASS_INDEX as k
 from .spec import N_CLASSES as K
 from .spec import Var
@@ -398,7 +398,7 @@ class _Probe:
 
     def values(self, expr):
         """expr at every point (nested like ``points``), or None where it is not a real number."""
-        expr = elementary(expr).subs(K, self.classes).doit()
+        expr = numeric_extrema(elementary(expr)).subs(K, self.classes).doit()
         scalars = {s for s in self.points[0][0] if isinstance(s, sp.Symbol)}
         args = [*(expr.free_symbols & scalars), *expr.atoms(sp.Indexed)]
         try:
