@@ -155,8 +155,9 @@ def huber_normaliser(k_: Symbol):
     """Z(k) = ∫ exp(−ρ_k(r)) dr over ℝ, derived piecewise by SymPy: the Gaussian core on [−k, k]
     and two exponential tails."""
     r = Symbol("r", real=True)
-    core = integrate(exp(-(r**2) / 2), (r, -k_, k_))
-    tail = integrate(exp(-(k_ * r - k_**2 / 2)), (r, k_, oo))
+    # manual integration, and the tail without Meijer G functions: 0.1 s, not 0.7 s
+    core = integrate(exp(-(r**2) / 2), (r, -k_, k_), manual=True)
+    tail = integrate(exp(-(k_ * r - k_**2 / 2)), (r, k_, oo), meijerg=False)
     return core + 2 * tail
 
 
