@@ -207,7 +207,7 @@ def _inverse_gaussian_cdf(y, mu, lam):
 
 
 def _inverse_gaussian_sf(y, mu, lam):
-    """S = Φ(−√(λ/y)(y/μ − 1)) − e^{2λ/μ} Φ(−√(λ/y)(y/μ + 1)), a difference of the two logs."""
+    """S = Φ(−√(λ/y)(y/μ − 1)) − e^{2λ/μ} Φ(−√(λ/y)(y/μ + 1)): a log-diff-exp of their logs."""
     root = sqrt(lam / y)
     return ndtr(-root * (y / mu - 1)) - exp(2 * lam / mu) * ndtr(-root * (y / mu + 1))
 
