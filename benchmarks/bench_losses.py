@@ -3,6 +3,7 @@ scipy.stats and a memory-bandwidth reference, in one run, at two sizes and two d
 
     python benchmarks/bench_losses.py [--n 4000000] [--small 1024] [--repeat 7] [--classes 10]
                                       [--dtype float64 float32] [--avx2] [--markdown]
+                                      [--backend numpy|numba]
 
 One thread, ``reduction="mean"``, N values per input array (the softmax cross-entropy takes N
 logits, N/classes rows), best CPU time of --repeat rounds after one warm-up; at the small size each
@@ -16,7 +17,9 @@ its inputs (tracemalloc).  ``--avx2`` runs numpy and torch with their AVX-512 ke
 (NPY_DISABLE_CPU_FEATURES, ATEN_CPU_CAPABILITY=avx2), as on a CPU without AVX-512.  The header
 names the CPU, its SIMD level as numpy sees it, and the library versions; the targets of issue 16
 and 11 are printed MET / NOT MET.  ``--markdown`` prints the same as a Markdown table (the
-README's).
+README's).  ``--backend numba`` times the numba module instead (numpy's, with `loss`'s reductions
+compiled into one loop; the label check runs inside that loop, so "checks" measures the same
+kernel twice there); its kernels compile in the check before the timings.
 """
 
 from __future__ import annotations
@@ -210,7 +213,7 @@ def _unchecked(module, function):
     return lambda *args: module._reduce(f, args, "mean", plan)
 
 
-def run(n, repeat, classes, dtype, small=False):
+def run(n, repeat, classes, dtype, small=False, backend="numpy"):
     import torch
 
     from derive.codegen import load
@@ -221,7 +224,7 @@ def run(n, repeat, classes, dtype, small=False):
     loops = max(1, 200_000 // n) if small else 1
     rows = []
     for label, entry, make in CASES:
-        module = load(entry)
+        module = load(entry, backend=backend)
         values = make(rng, n, classes)
         values = {k: v.astype(dtype) if isinstance(v, np.ndarray) else v for k, v in values.items()}
         args = [values[name] for name in (*module.OBSERVED, *module.PARAMS, *module.FIXED)]
@@ -359,19 +362,24 @@ def main(argv=None):
     parser.add_argument("--dtype", nargs="+", default=["float64", "float32"])
     parser.add_argument("--avx2", action="store_true", help="numpy and torch without AVX-512")
     parser.add_argument("--markdown", action="store_true", help="print Markdown (the README's)")
+    parser.add_argument("--backend", choices=("numpy", "numba"), default="numpy")
     args = parser.parse_args(argv)
     lines = machine()
+    if args.backend == "numba":
+        import numba
+
+        lines[1] += f", numba {numba.__version__}"
     if args.markdown:
         lines[0] = "**Measured on** " + lines[0]
     lines.append(
-        "derive's emitted numpy loss, reduction='mean', one thread; ratios are "
+        f"derive's emitted {args.backend} loss, reduction='mean', one thread; ratios are "
         "time(derive) / time(other), below 1 is faster"
     )
     every = True
     sizes = [(args.n, False)] + ([(args.small, True)] if args.small else [])
     for n, small in sizes:
         for dtype in args.dtype:
-            rows = run(n, args.repeat, args.classes, np.dtype(dtype), small)
+            rows = run(n, args.repeat, args.classes, np.dtype(dtype), small, args.backend)
             title = (
                 f"N = {n:,} {dtype} (softmax_ce: {n // args.classes:,} rows x {args.classes} "
                 f"classes){', per call' if small else ''}"

@@ -357,7 +357,19 @@ def test_the_shared_module_template_names_no_backend():
     for prefix in ("np.", "torch.", "jnp.", "jsp.", "special."):
         assert not re.search(rf"(?<![\w.]){re.escape(prefix)}", shared), prefix
     for backend in BACKENDS.values():
-        assert _template(backend.template).count('{% extends "module.py.j2" %}') == 1
+        chain = _chain(backend.template)
+        assert chain[-1] == "module.py.j2" and len(chain) == len(set(chain)), chain
+
+
+def _chain(name):
+    """The backend's template and those it extends, in turn, down to module.py.j2."""
+    import re
+
+    chain = [name]
+    while found := re.findall(r'{% extends "([\w.]+)" %}', _template(chain[-1])):
+        (parent,) = found
+        chain.append(parent)
+    return chain
 
 
 @pytest.mark.parametrize("backend", list(BACKENDS))
@@ -365,7 +377,7 @@ def test_every_helper_a_backend_calls_is_defined_by_its_templates(backend):
     """The helpers are read off the backend's table (one list, not a second copy of it), and
     every one of them is defined by the shared template or the backend's own."""
     b = BACKENDS[backend]
-    text = _template("module.py.j2") + _template(b.template)
+    text = "".join(map(_template, _chain(b.template)))
     assert "_softplus" in b.helpers and "_lgamma_ratio" in b.helpers
     missing = [h for h in b.helpers if f"\ndef {h}(" not in text]
     assert not missing, f"{backend} calls {missing}, which no template defines"

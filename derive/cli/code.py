@@ -10,7 +10,7 @@ from .modifiers import add_arguments as add_modifiers
 
 #: The backends' names (derive.codegen.backends.BACKENDS; a test keeps the two equal), listed here
 #: so that building the argument parser does not import SymPy's printers.
-BACKEND_NAMES = ("numpy", "torch", "jax")
+BACKEND_NAMES = ("numpy", "torch", "jax", "numba")
 
 
 def _code(args) -> str | None:

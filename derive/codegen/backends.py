@@ -433,7 +433,76 @@ JAX = Backend(
     },
 )
 
-BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, TORCH, JAX)}
+#: numba: numpy's module, with compiled kernels for the reductions of `loss` (NUMBA_KERNEL prints
+#: them); its own table is numpy's, for everything else in the module.
+NUMBA = replace(
+    NUMPY,
+    name="numba",
+    imports={
+        **NUMPY.imports,
+        "numba.": "import numba",  # its template imports math, numba.extending and llvmlite's ir
+    },
+    template="module_numba.py.j2",
+)
+
+#: The scalar code of a numba kernel's element: one example's value, in nopython mode.  The
+#: module's own compiled _k_exp and _k_log stand for exp and log (they vectorise, where numba's
+#: calls of the C library do not); functions with no compiled form here (the incomplete gamma,
+#: the normal's log-CDF, sums over classes) leave the loss without a kernel, and its numpy code
+#: runs as in the numpy module.
+NUMBA_KERNEL = Backend(
+    name="numba kernel",
+    table={
+        **LOGIC,
+        sp.Not: lambda p, e: f"(not {p._print(e.args[0])})",
+        sp.exp: "_k_exp({0})",
+        sp.log: "_k_log({0})",
+        log1p: "_k_log1p({0})",
+        expm1: "math.expm1({0})",
+        sp.Abs: "abs({0})",
+        sp.sign: "np.sign({0})",
+        sp.Max: _chain("max({0}, {1})"),
+        sp.Min: _chain("min({0}, {1})"),
+        **{f: f"math.{f.__name__}({{0}})" for f in (sp.sin, sp.cos, sp.tan, sp.sinh, sp.tanh)},
+        sp.cosh: "math.cosh({0})",
+        sp.atan: "math.atan({0})",
+        sp.atan2: "math.atan2({0}, {1})",
+        sp.floor: "math.floor({0})",
+        sp.ceiling: "math.ceil({0})",
+        logaddexp: "_k_logaddexp({0}, {1})",
+        sigmoid: "_k_sigmoid({0})",
+        softplus: "_k_softplus({0})",
+        softplus_minus: "_k_softplus_minus({0}, {1})",
+        log1p_square: "_k_log1p_square({0})",
+        lgamma_ratio: "_k_lgamma_ratio({0}, {1})",
+        xlogy: "_k_xlogy({0}, {1})",
+        xlog1py: "_k_xlog1py({0}, {1})",
+        sp.loggamma: "math.lgamma({0})",
+        lgamma: "math.lgamma({0})",
+        sp.gamma: "math.gamma({0})",
+        sp.erf: "math.erf({0})",
+        sp.erfc: "math.erfc({0})",
+        **_primitives(
+            {
+                "ndtr": "(0.5*math.erfc(-0.7071067811865476*({0})))",
+                "log1mexp": "_k_log1mexp({0})",
+                "logcosh": "_k_logcosh({0})",
+                "huber": "_k_huber({0}, {1})",
+                "logdiffexp": "({0} + _k_log1mexp({1} - ({0})))",
+            }
+        ),
+    },
+    sqrt="math.sqrt",
+    sum="",
+    keep="",
+    any="",
+    logsumexp="",
+    where="({1} if {0} else {2})",
+    imports={},
+    template="",
+)
+
+BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, TORCH, JAX, NUMBA)}
 
 
 def _check_tables():

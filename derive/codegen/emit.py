@@ -28,7 +28,7 @@ from ..functions import apply_rules, logsumexp
 from ..latex import latex_of, steps_of, tex
 from ..spec import CLASS_INDEX, N_CLASSES, NATURAL_LINKS, Distribution, Var
 from . import literal
-from .backends import BACKENDS, Backend, Printer, Unsupported
+from .backends import BACKENDS, NUMBA_KERNEL, Backend, Printer, Unsupported
 from .literal import Literals
 from .objective import (
     CLASS_MARGIN,
@@ -695,6 +695,9 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
     deviance_latex = _deviance_function(d, b, args, functions)
     map_block = _prior_functions(d, b, args, functions, prior) if prior else None
     code = "\n".join(" ".join([*(c for _, c in f.lines), *f.outputs]) for f in functions.values())
+    kernels = _kernels(d, args, guards, labels) if backend == "numba" else []
+    if backend == "numba":
+        code += " numba."  # the kernels' runtime, in the template, is there in any case
     helpers = _helpers(b, code)
     checks = ["_labels"] if labels else []  # the runtime's label check (jax's reads jax.errors)
     code += " " + " ".join(b.helper_uses.get(h, "") for h in helpers + checks)
@@ -722,6 +725,7 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
         "vectors": [a.name for a in args if a.vector],
         "classes": [a.vector for a in args],
         "functions": functions,
+        "kernels": kernels,
         "imports": _imports(b, code),
         "requires": _requires(_imports(b, code)),
         "helpers": helpers,
@@ -739,6 +743,84 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
         "deviance_latex": deviance_latex,
         "prior": map_block,
     }
+
+
+def _kernels(d: Derivation, args, guards, labels) -> list[dict]:
+    """numba: the compiled kernel of `loss`, where its formula has a scalar form for one example
+    (derive.codegen.backends.NUMBA_KERNEL), or for one row of a vector family (its class sums and
+    log-sum-exps as loops, :func:`_class_loops`); none for formulas with a function that has no
+    scalar form (the numpy code reduces those, as in the numpy module)."""
+    if _undefined([d.loss]):
+        return []
+    vector = any(a.vector for a in args)
+    loops: list[tuple[str, str, str]] = []
+    backend = NUMBA_KERNEL.extend(_class_loops(args, loops)) if vector else NUMBA_KERNEL
+    try:
+        element = function_code("_loss", backend, args, [d.loss], [False], guards)
+    except Unsupported:
+        return []
+    return [
+        {
+            "name": "_loss",
+            "element": element,
+            "labels": bool(labels),
+            "vector": vector,
+            "loops": loops,
+        }
+    ]
+
+
+def _class_loops(args, loops) -> dict:
+    """Table entries for one row of a vector family's kernel, ``_loss_element(_i, _K, *arrays,
+    _r0, _r1, ...)``: a per-example argument is ``_at(a, _i)``, a vector's component
+    ``a[_i, c]``, and each class sum or log-sum-exp over k = 1..K the value ``_rn`` of a loop
+    function appended to ``loops`` as (name, kind, body).  The kernel copies a block of rows of
+    each vector transposed (``_t_a``, classes by rows), runs each loop function over it, classes
+    outside and rows inside (so that the rows' exp vectorise, on contiguous values), then the
+    rows' elements.  Nested class reductions, partial sums and the class index as a
+    value have no kernel (Unsupported)."""
+    per_example = {a.symbol for a in args if not a.vector}
+    vectors = {a.symbol for a in args if a.vector}
+
+    def symbol(p, s):
+        if s in per_example:
+            return f"_at({p.names[s]}, _i)"
+        if s in p.class_indices and s not in p.names:
+            raise Unsupported(f"the class index {s} as a value has no numba kernel")
+        if isinstance(s, sp.Dummy) and p.class_mode:  # a temporary inside a loop function
+            raise Unsupported("a shared subexpression inside a class loop has no numba kernel")
+        return Printer._print_Symbol(p, s)
+
+    def indexed(p, e):
+        base, (index,) = e.base, e.indices
+        if base not in vectors:
+            raise Unsupported(f"{base} is not a vector argument")
+        if p.class_mode and index in p.class_indices:  # the block's transposed copy
+            return f"_t_{p.names[base]}[_j, _row]"
+        if index.is_Integer:
+            return f"{p.names[base]}[_i, {int(index) - 1}]"
+        raise Unsupported(f"{e}: the index {index} is not a class index in scope")
+
+    def loop(kind):
+        def fmt(p, e):
+            if kind == "sum":
+                if len(e.limits) != 1 or tuple(e.limits[0][1:]) != (1, N_CLASSES):
+                    raise Unsupported(f"{e}: only full class sums have a numba kernel")
+                k, body = e.limits[0][0], e.function
+            else:
+                body, k, K = e.args
+                if K != N_CLASSES:
+                    raise Unsupported(f"{e}: logsumexp must run over the class axis")
+            if p.class_mode:
+                raise Unsupported(f"{e}: nested class reductions have no numba kernel")
+            with p.class_axis(k):
+                text = p._print(body)
+            loops.append((f"_loss_loop{len(loops)}", kind, text))
+            return f"_r{len(loops) - 1}"
+
+        return fmt
+
+    return {sp.Symbol: symbol, sp.Indexed: indexed, sp.Sum: loop("sum"), logsumexp: loop("lse")}
 
 
 def _deviance_function(d, backend, args, functions) -> str:
