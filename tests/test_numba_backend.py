@@ -132,6 +132,7 @@ def _ulps(got, exact):
 
 
 def test_the_kernels_exp_log_and_log1p_are_within_one_ulp_of_mpmath():
+    """Over their whole range, subnormals and the edges of overflow included."""
     m = numba_module("poisson-log")
     rng = np.random.default_rng(7)
     mpmath.mp.dps = 40
@@ -143,6 +144,8 @@ def test_the_kernels_exp_log_and_log1p_are_within_one_ulp_of_mpmath():
     assert _ulps(_vectorised(m._k_log)(positive), (mpmath.log(v) for v in positive)) <= 1
     u = np.concatenate([positive[:-1], -rng.random(1000), -np.exp(rng.uniform(-740, 0, 1000))])
     assert _ulps(_vectorised(m._k_log1p)(u), (mpmath.log1p(v) for v in u)) <= 1
+    unit = np.concatenate([rng.random(4000), np.exp(rng.uniform(-740, 0, 1000)), [0.0, 1.0]])
+    assert _ulps(_vectorised(m._k_log1p_unit)(unit), (mpmath.log1p(v) for v in unit)) <= 1
     specials = np.array([np.inf, -np.inf, np.nan])
     np.testing.assert_array_equal(_vectorised(m._k_exp)(specials), [np.inf, 0.0, np.nan])
     np.testing.assert_array_equal(
