@@ -42,8 +42,11 @@ def counted(m):
     """The sizes the module's kernel is called with, while in the block (m._KERNELS is what
     _reduce reads)."""
     saved, calls = dict(m._KERNELS), []
-    for f, kernel in saved.items():
-        m._KERNELS[f] = lambda *args, kernel=kernel: (calls.append(args[0]), kernel(*args))[1]
+    for f, kernels in saved.items():
+        m._KERNELS[f] = tuple(
+            lambda *args, kernel=kernel: (calls.append(args[0]), kernel(*args))[1]
+            for kernel in kernels
+        )
     try:
         yield calls
     finally:
@@ -96,18 +99,29 @@ EXTREMES = {  # entry: (argument, values) at raw outputs where a naive formula o
 
 
 @pytest.mark.parametrize("entry", sorted(EXTREMES))
-def test_kernel_at_extreme_raw_outputs_matches_mpmath(entry, rng):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kernel_at_extreme_raw_outputs_matches_mpmath(entry, dtype, rng):
+    """At the float64 or float32 inputs, against mpmath's value rounded to that dtype (inf where
+    it overflows it)."""
     d, m = derivation(entry), numba_module(entry)
     name, raw = EXTREMES[entry]
-    args, values = batch(d, rng, n=len(raw))
+    args, values = batch(d, rng, n=len(raw), dtype=dtype)
     (arg,) = [a for a in args if a.name == name]
-    values[arg] = np.array(raw)
+    with np.errstate(over="ignore", under="ignore"):
+        values[arg] = np.array(raw, dtype)
     mpmath.mp.dps = 40
-    for i in range(len(raw)):
-        one = {a: values[a][i : i + 1].copy() for a in args}
-        got = call(m, "loss", args, one, reduction="sum")
-        expected = float(evaluate(d.loss, point(args, values, i), dps=40))
-        assert float(got) == pytest.approx(expected, rel=1e-13, abs=1e-300), (raw[i], got)
+    rel = 1e-13 if dtype == np.float64 else 2e-6
+    with counted(m) as calls:
+        for i in range(len(raw)):
+            if values[arg][i] == 0 or not np.isfinite(values[arg][i]):
+                continue  # outside the dtype's range
+            one = {a: values[a][i : i + 1].copy() for a in args}
+            got = call(m, "loss", args, one, reduction="sum")
+            with np.errstate(over="ignore"):
+                expected = dtype(float(evaluate(d.loss, point(args, values, i), dps=40)))
+            assert type(got) is dtype
+            assert float(got) == pytest.approx(float(expected), rel=rel, abs=1e-300), raw[i]
+    assert calls and set(calls) == {1}
 
 
 def _vectorised(f):
@@ -157,16 +171,43 @@ def test_the_kernels_exp_log_and_log1p_are_within_one_ulp_of_mpmath():
     )
 
 
-def test_the_kernel_loop_is_vectorised():
-    """The point of the kernels: their loops compile to SIMD code (256-bit registers on AVX2)."""
-    m = numba_module("bernoulli-logit")
-    y, z = np.zeros(64), np.zeros(64)
-    m.loss(y, z)
-    kernel = m._KERNELS[m._loss]
-    for signature in kernel.signatures:
-        assembly = kernel.inspect_asm(signature)
-        packed = len(re.findall(r"\tv\w+pd\t.*%[xyz]mm", assembly))
-        assert packed > 50, f"{packed} packed double instructions in the kernel for {signature}"
+def test_the_float32_kernels_exp_log_and_log1p_are_within_two_ulp_of_mpmath():
+    m = numba_module("poisson-log")
+    rng = np.random.default_rng(8)
+    f32 = np.float32
+    x = np.concatenate([rng.uniform(-103, 88.7, 4000), rng.uniform(-1, 1, 1000)]).astype(f32)
+    x = np.append(x, f32([88.72, -87.3, -100.0, -103.9, 0.0]))
+
+    def ulps(got, exact):
+        exact = np.array([float(v) for v in exact]).astype(f32)  # the float32 rounding of it
+        assert np.array_equal(np.isinf(got), np.isinf(exact)) and got.dtype == f32
+        finite = np.isfinite(exact) & (exact != 0)
+        diff = np.abs(got[finite].astype(float) - exact[finite].astype(float))
+        return (diff / np.spacing(np.abs(exact[finite]))).max()
+
+    assert ulps(_vectorised(m._k_exp32)(x), (mpmath.exp(float(v)) for v in x)) <= 2
+    positive = np.exp(rng.uniform(-103, 88, 4000)).astype(f32)
+    positive = np.append(positive, f32([1e-45, 1e-40, 1.0, 2.0, np.finfo(f32).max]))
+    assert ulps(_vectorised(m._k_log32)(positive), (mpmath.log(float(v)) for v in positive)) <= 2
+    u = np.concatenate([positive[:-1], -rng.random(1000).astype(f32)])
+    assert ulps(_vectorised(m._k_log1p32)(u), (mpmath.log1p(float(v)) for v in u)) <= 2
+    unit = np.concatenate([rng.random(4000), np.exp(rng.uniform(-100, 0, 1000))]).astype(f32)
+    assert ulps(_vectorised(m._k_log1p_unit32)(unit), (mpmath.log1p(float(v)) for v in unit)) <= 2
+
+
+@pytest.mark.parametrize("entry", ["bernoulli-logit", "poisson-log", "categorical-logit"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_kernel_loop_is_vectorised(entry, dtype):
+    """The point of the kernels: their loops compile to SIMD code (256-bit registers on AVX2),
+    in float32 with 8 lanes of float32 arithmetic."""
+    m = numba_module(entry)
+    args = [np.zeros((64, 3) if a.vector else 64, dtype) for a in arguments(derivation(entry))]
+    m.loss(*args)
+    kernel = m._KERNELS[m._loss][dtype == np.float32]
+    assembly = kernel.inspect_asm(kernel.signatures[0])
+    kind = "ps" if dtype == np.float32 else "pd"
+    packed = len(re.findall(rf"\tv\w+{kind}\t.*%[yz]mm", assembly))
+    assert packed > 20, f"{packed} packed {dtype.__name__} instructions on wide registers"
 
 
 def test_inputs_the_kernel_does_not_take_fall_back_to_numpy(rng):

@@ -1,4 +1,4 @@
-"""`derive code NAME [--backend numpy|torch|jax] [--grad] [--tests FILE] [-o FILE]`."""
+"""`derive code NAME [--backend numpy|torch|jax|numba] [--grad] [--tests FILE] [-o FILE]`."""
 
 from __future__ import annotations
 
@@ -41,18 +41,23 @@ def _code(args) -> str | None:
 def add_commands(sub) -> None:
     p = sub.add_parser(
         "code",
-        help="emit a self-contained module with the loss (numpy, torch or jax)",
+        help="emit a self-contained module with the loss (numpy, torch, jax or numba)",
         description="Emit fast, numerically stable code for a catalog entry: OBSERVED, PARAMS, "
         "FIXED, STANDARD, loss(), nll() and, with --grad, gradient(), hessian() and GBM "
         "objectives.",
     )
     p.add_argument("name", help="a catalog name (see `derive list`)")
-    p.add_argument("--backend", choices=BACKEND_NAMES, default="numpy", help="array library")
+    p.add_argument(
+        "--backend",
+        choices=BACKEND_NAMES,
+        default="numpy",
+        help="array library (numba: the numpy module, its loss compiled)",
+    )
     p.add_argument(
         "--grad",
         action="store_true",
         help="also gradient and hessian wrt each raw learned output (and xgboost/lightgbm "
-        "objectives for a single scalar output, numpy backend)",
+        "objectives for a single scalar output, numpy and numba backends)",
     )
     p.add_argument(
         "--tests",

@@ -83,6 +83,9 @@ class Backend:
     objectives: bool = False
     #: an nn.Module loss class in torch's argument order
     loss_module: bool = False
+    #: how a number is written ("np.float32({0})": numba's float32 kernels, where a float64
+    #: literal would turn float32 arithmetic into float64)
+    literal: str = "{0}"
 
     @property
     def helpers(self) -> tuple[str, ...]:
@@ -502,6 +505,23 @@ NUMBA_KERNEL = Backend(
     template="",
 )
 
+#: The same for float32 arrays: the module's float32 primitives (_k_exp32, ...) and float32
+#: numbers, so that a float32 kernel computes in float32 (8 lanes to a 256-bit register).
+NUMBA_KERNEL32 = replace(
+    NUMBA_KERNEL,
+    name="numba float32 kernel",
+    table={
+        cls: re.sub(
+            r"(?<![\w.])(\d+\.\d+)", r"np.float32(\1)", re.sub(r"\b(_k_\w+)\(", r"\g<1>32(", t)
+        )
+        if isinstance(t, str)
+        else t
+        for cls, t in NUMBA_KERNEL.table.items()
+    },
+    sqrt="np.sqrt",
+    literal="np.float32({0})",
+)
+
 BACKENDS: dict[str, Backend] = {b.name: b for b in (NUMPY, TORCH, JAX, NUMBA)}
 
 
@@ -638,8 +658,11 @@ class Printer(StrPrinter):
     def _number(self, expr):
         value = float(expr)
         if value != value or value in (float("inf"), float("-inf")):
-            return f"float({str(value)!r})"
-        return repr(value)
+            return self.backend.literal.format(f"float({str(value)!r})")
+        return self.backend.literal.format(repr(value))
+
+    def _print_Integer(self, expr):
+        return self.backend.literal.format(super()._print_Integer(expr))
 
     # -- atoms
     def _print_Symbol(self, s):
@@ -684,14 +707,19 @@ class Printer(StrPrinter):
         sqrt = self.backend.sqrt
         if exponent is sp.S.Half:
             return f"{sqrt}({self._print(base)})"
+        one = self.backend.literal.format(1)
         if exponent == -sp.S.Half:
-            return f"1/{sqrt}({self._print(base)})"
+            return f"{one}/{sqrt}({self._print(base)})"
         if exponent.is_number and exponent.is_negative:
-            return "1/" + self.parenthesize(sp.Pow(base, -exponent), PRECEDENCE["Mul"], strict=True)
-        return "{}**{}".format(
-            self.parenthesize(base, PRECEDENCE["Pow"]),
-            self.parenthesize(exponent, PRECEDENCE["Pow"]),
+            return (
+                one
+                + "/"
+                + self.parenthesize(sp.Pow(base, -exponent), PRECEDENCE["Mul"], strict=True)
+            )
+        power = (
+            str(exponent) if exponent.is_Integer else self.parenthesize(exponent, PRECEDENCE["Pow"])
         )
+        return "{}**{}".format(self.parenthesize(base, PRECEDENCE["Pow"]), power)
 
     # -- class-axis reductions (not in the tables: they need the printer's state)
     def _class_reduction(self, template, body, index):

@@ -28,7 +28,7 @@ from ..functions import apply_rules, logsumexp
 from ..latex import latex_of, steps_of, tex
 from ..spec import CLASS_INDEX, N_CLASSES, NATURAL_LINKS, Distribution, Var
 from . import literal
-from .backends import BACKENDS, NUMBA_KERNEL, Backend, Printer, Unsupported
+from .backends import BACKENDS, NUMBA_KERNEL, NUMBA_KERNEL32, Backend, Printer, Unsupported
 from .literal import Literals
 from .objective import (
     CLASS_MARGIN,
@@ -753,24 +753,19 @@ def _kernels(d: Derivation, args, guards, labels) -> list[dict]:
     if _undefined([d.loss]):
         return []
     vector = any(a.vector for a in args)
-    loops: list[tuple[str, str, str]] = []
-    backend = NUMBA_KERNEL.extend(_class_loops(args, loops)) if vector else NUMBA_KERNEL
-    try:
-        element = function_code("_loss", backend, args, [d.loss], [False], guards)
-    except Unsupported:
-        return []
-    return [
-        {
-            "name": "_loss",
-            "element": element,
-            "labels": bool(labels),
-            "vector": vector,
-            "loops": loops,
-        }
-    ]
+    variants = []
+    for suffix, table in (("", NUMBA_KERNEL), ("32", NUMBA_KERNEL32)):  # float64, float32
+        loops: list[tuple[str, str, str]] = []
+        backend = table.extend(_class_loops(args, loops, suffix)) if vector else table
+        try:
+            element = function_code("_loss", backend, args, [d.loss], [False], guards)
+        except Unsupported:
+            return []
+        variants.append({"suffix": suffix, "element": element, "loops": loops})
+    return [{"name": "_loss", "labels": bool(labels), "vector": vector, "variants": variants}]
 
 
-def _class_loops(args, loops) -> dict:
+def _class_loops(args, loops, suffix) -> dict:
     """Table entries for one row of a vector family's kernel, ``_loss_element(_i, _K, *arrays,
     _r0, _r1, ...)``: a per-example argument is ``_at(a, _i)``, a vector's component
     ``a[_i, c]``, and each class sum or log-sum-exp over k = 1..K the value ``_rn`` of a loop
@@ -815,7 +810,7 @@ def _class_loops(args, loops) -> dict:
                 raise Unsupported(f"{e}: nested class reductions have no numba kernel")
             with p.class_axis(k):
                 text = p._print(body)
-            loops.append((f"_loss_loop{len(loops)}", kind, text))
+            loops.append((f"_loss_loop{len(loops)}{suffix}", kind, text))
             return f"_r{len(loops) - 1}"
 
         return fmt
@@ -917,7 +912,7 @@ def load(
 
     Parameters:
         target: a catalog name, a :class:`~derive.spec.Distribution` or a Derivation.
-        backend: "numpy", "torch" or "jax".
+        backend: "numpy", "torch", "jax" or "numba".
         grad: also ``gradient``/``hessian`` (and the GBM objectives, numpy, one raw output).
         prior: a prior's name (`derive prior`): the MAP objective's penalty too.
 
