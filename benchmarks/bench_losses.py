@@ -17,14 +17,17 @@ its inputs (tracemalloc).  ``--avx2`` runs numpy and torch with their AVX-512 ke
 (NPY_DISABLE_CPU_FEATURES, ATEN_CPU_CAPABILITY=avx2), as on a CPU without AVX-512.  The header
 names the CPU, its SIMD level as numpy sees it, and the library versions; the targets of issue 16
 and 11 are printed MET / NOT MET.  ``--markdown`` prints the same as a Markdown table (the
-README's).  ``--backend numba`` times the numba module instead (numpy's, with `loss`'s reductions
-compiled into one loop; the label check runs inside that loop, so "checks" measures the same
-kernel twice there); its kernels compile in the check before the timings.
+README's).  ``--backend`` chooses the emitted module: numba (the default where numba is installed:
+numpy's module, with `loss`'s reductions compiled into one loop) or numpy.  In the numba kernels
+the label check runs inside the loop, so "checks" measures the same kernel twice there, and their
+buffers (O(block)) come from numba's allocator, which tracemalloc does not see; they compile in
+the check before the timings.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import os
 import platform
@@ -362,7 +365,12 @@ def main(argv=None):
     parser.add_argument("--dtype", nargs="+", default=["float64", "float32"])
     parser.add_argument("--avx2", action="store_true", help="numpy and torch without AVX-512")
     parser.add_argument("--markdown", action="store_true", help="print Markdown (the README's)")
-    parser.add_argument("--backend", choices=("numpy", "numba"), default="numpy")
+    parser.add_argument(
+        "--backend",
+        choices=("numpy", "numba"),
+        default="numba" if importlib.util.find_spec("numba") else "numpy",
+        help="the emitted module timed (default: numba where it is installed)",
+    )
     args = parser.parse_args(argv)
     lines = machine()
     if args.backend == "numba":

@@ -24,10 +24,13 @@ def run(*args):
     return done.stdout.splitlines()
 
 
-def test_benchmark_prints_the_side_by_side_tables():
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_benchmark_prints_the_side_by_side_tables(backend):
     pytest.importorskip("torch")
     pytest.importorskip("sklearn")
-    lines = run()
+    pytest.importorskip(backend)
+    lines = run("--backend", backend)
+    assert f"derive's emitted {backend} loss" in lines[2]
     assert lines[0].startswith("CPU: ") and "numpy SIMD: " in lines[0]
     assert "numpy " in lines[1] and "torch " in lines[1] and "scikit-learn " in lines[1]
     headers = [
