@@ -210,6 +210,22 @@ def test_the_kernel_loop_is_vectorised(entry, dtype):
     assert packed > 20, f"{packed} packed {dtype.__name__} instructions on wide registers"
 
 
+def _falls_back(m, ref, cases, taken):
+    """Each of `cases` equals the numpy module's loss without a kernel call, and `taken` (the
+    kernel's case) with one, of its size."""
+    with counted(m) as calls:
+        for args in cases:
+            for reduction in ("mean", "sum", "none"):
+                np.testing.assert_allclose(
+                    m.loss(*args, reduction=reduction),
+                    ref.loss(*args, reduction=reduction),
+                    rtol=1e-13,
+                )
+        assert calls == []
+        assert float(m.loss(*taken)) == pytest.approx(float(ref.loss(*taken)), rel=1e-13)
+    assert calls == [np.size(taken[0])]
+
+
 def test_inputs_the_kernel_does_not_take_fall_back_to_numpy(rng):
     m, ref = numba_module("gaussian-hetero"), module("gaussian-hetero")
     y, mu, sigma = rng.normal(size=(40, 3)), rng.normal(size=(40, 3)), rng.uniform(0.5, 2, (40, 3))
@@ -221,17 +237,7 @@ def test_inputs_the_kernel_does_not_take_fall_back_to_numpy(rng):
         (y.astype(np.float32), mu, sigma),  # mixed dtypes
         (np.rint(y).astype(np.int64), mu, sigma),  # integers
     ]
-    with counted(m) as calls:
-        for args in cases:
-            for reduction in ("mean", "sum", "none"):
-                np.testing.assert_allclose(
-                    m.loss(*args, reduction=reduction),
-                    ref.loss(*args, reduction=reduction),
-                    rtol=1e-13,
-                )
-        assert calls == []
-        assert float(m.loss(y, 0.0, 1.5)) == pytest.approx(float(ref.loss(y, 0.0, 1.5)), rel=1e-13)
-        assert calls == [y.size]  # numbers go to the kernel as they are
+    _falls_back(m, ref, cases, (y, 0.0, 1.5))  # numbers go to the kernel as they are
 
 
 def test_labels_outside_the_unit_interval_are_refused_as_in_numpy(rng):
@@ -284,16 +290,4 @@ def test_vectors_the_kernel_does_not_take_fall_back_to_numpy(rng):
         (y, pi, mu, sigma[:1]),  # one row, broadcast over the examples
         (y, pi, mu.T.copy().T, sigma),  # Fortran order
     ]
-    with counted(m) as calls:
-        for args in cases:
-            for reduction in ("mean", "sum", "none"):
-                np.testing.assert_allclose(
-                    m.loss(*args, reduction=reduction),
-                    ref.loss(*args, reduction=reduction),
-                    rtol=1e-13,
-                )
-        assert calls == []
-        assert float(m.loss(y, pi, mu, sigma)) == pytest.approx(
-            float(ref.loss(y, pi, mu, sigma)), rel=1e-13
-        )
-        assert calls == [50]
+    _falls_back(m, ref, cases, (y, pi, mu, sigma))

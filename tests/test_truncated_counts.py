@@ -98,6 +98,30 @@ def test_the_intercept_of_a_truncated_nb_with_a_log_link_minimises_scipy_s_nll(r
     assert start == pytest.approx(best, abs=1e-5)
 
 
+def test_the_gradient_of_a_truncated_nb_with_a_log_link_is_finite_at_large_means():
+    """The normaliser's derivative has (alpha mu)^k / (1 + alpha mu)^n, k <= n: each factor
+    overflows beyond log mu = 709/k (the gradient was NaN from log mu = 23), the ratio never; it is
+    emitted in log space. Oracle: mpmath's value of the derived gradient at 60 digits. Where the
+    gradient is near 0 its terms cancel (y against the mean), so it is checked in absolute terms
+    there, relative below."""
+    import sympy as sp
+
+    from derive.derivation import derive
+    from derive.numeric import evaluate
+
+    d = derive(get("negative-binomial").truncated("2", "30").link(mu="log"))
+    m = load(d, grad=True)
+    symbols = {v.name: s for s, v in d.variables.items()}
+    slope = sp.diff(d.loss, symbols["log_mu"])
+    for y, alpha in ((5.0, 0.5), (29.0, 0.1), (2.0, 2.0)):
+        for log_mu in (3.0, 15.0, 23.0, 30.0, 40.0):
+            got = m.gradient(np.array([y]), np.array([log_mu]), np.array([alpha]))[0]
+            point = {symbols["y"]: y, symbols["log_mu"]: log_mu, symbols["alpha"]: alpha}
+            exact = float(evaluate(slope, point, dps=60))
+            assert np.isfinite(got)
+            assert got == pytest.approx(exact, rel=1e-7, abs=1e-12), (y, alpha, log_mu)
+
+
 @pytest.mark.parametrize("n", [4, 10, 29, 30, 31, 60])
 def test_a_binomial_truncation_above_n_ends_at_n(n, rng):
     """--truncated 2,30 holds for any n: above n the CDF is 1 (I_x(0, b) = 1), not I_x(n − 30, …)

@@ -414,6 +414,46 @@ def _log_power(e):
     )
 
 
+def _odds_powers(e):
+    """In a product, c^k e^{kg} (1 + c e^g)^{-n} with 1 <= k <= n and c > 0 (the derivative of
+    an incomplete beta at x = c e^g / (1 + c e^g): a truncated count's normaliser under a log
+    link): (the factors, c, g, k, n), or None.  Each factor overflows once k g passes 709 (a
+    truncated negative binomial's gradient was NaN beyond log mu = 23), the product never."""
+    if not isinstance(e, sp.Mul):
+        return None
+    factors = e.args
+    for f in factors:
+        if not (isinstance(f, sp.Pow) and f.exp.is_Integer and f.exp < 0):
+            continue
+        base = f.base
+        if not (isinstance(base, sp.Add) and len(base.args) == 2 and sp.S.One in base.args):
+            continue
+        a = base - 1
+        exps = [q for q in sp.Mul.make_args(a) if isinstance(q, sp.exp)]
+        if len(exps) != 1:
+            continue
+        g, c = exps[0].args[0], a / exps[0]
+        if not (c.is_positive and (c.is_Number or c.is_Symbol)):
+            continue
+        for q in factors:
+            if not isinstance(q, sp.exp) or q is exps[0]:
+                continue
+            k = sp.cancel(q.args[0] / g)
+            if not (k.is_Integer and 1 <= k <= -f.exp):
+                continue
+            if c.is_Symbol and e.as_powers_dict().get(c, 0) < k:  # c^k is not a factor
+                continue
+            return f, q, c, g, int(k), int(-f.exp)
+    return None
+
+
+def _odds_in_log_space(e):
+    f, q, c, g, k, n = _odds_powers(e)
+    s = g if c == 1 else g + sp.log(c)
+    # (A/(1 + A))^k (1 + A)^(k - n) with A = e^s, and log(A/(1 + A)) = -softplus(-s)
+    return (e / (f * q * c**k)) * sp.exp(-k * softplus(-s) - (n - k) * softplus(s))
+
+
 def _log_with_exp_factor(e):
     return (
         isinstance(e, sp.log)
@@ -722,6 +762,10 @@ CODE_RULES = (
         ),
     ),
     ("log(e^a·b) = a + log b", Rule(_log_with_exp_factor, _split_exp_factor)),
+    (
+        "cᵏeᵏᵍ(1 + ceᵍ)⁻ⁿ = exp(−k softplus(−s) − (n − k) softplus(s)), s = g + log c",
+        Rule(lambda e: _odds_powers(e) is not None, _odds_in_log_space),
+    ),
     (
         "log(c·x) = log c + log x (c > 0 a number)",
         Rule(_log_positive_number, _split_positive_number),
