@@ -306,9 +306,11 @@ def test_dask_arrays_pass_through_numpy_dispatch(name, rng):
 # ---------------------------------------------------------------------------- backends
 
 
-@pytest.mark.parametrize("backend", list(BACKENDS))
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "numba"])
 def test_every_entry_is_mapped_by_every_backend(name, backend):
-    """Every function the catalog's formulas use has an entry in every backend's table."""
+    """Every function the catalog's formulas use has an entry in every backend's table (numba's
+    table is numpy's: its modules, with --grad, are emitted and loaded for every entry in
+    test_numba_backend.py)."""
     source = module_source(derivation(name), backend, grad=True)
     compile(source, f"<{name} {backend}>", "exec")
 

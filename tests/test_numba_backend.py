@@ -22,7 +22,7 @@ from conftest import NAMES, derivation
 from test_codegen import BENCHMARKED, batch, call, module, point
 
 from derive.codegen import module_source
-from derive.codegen.emit import _kernels, _load, arguments, labels_range
+from derive.codegen.emit import _load, arguments
 from derive.numeric import evaluate
 
 numba = pytest.importorskip("numba")
@@ -55,15 +55,14 @@ def counted(m):
 
 @cache
 def numba_module(name):
-    """The numba module of a catalog entry (without --grad: the kernels are `loss`'s)."""
-    return _load(module_source(derivation(name), "numba"), name, "numba")
+    """The numba module of a catalog entry, with --grad (its objectives are numpy's code)."""
+    return _load(module_source(derivation(name), "numba", grad=True), name, "numba")
 
 
-def test_every_entry_has_a_kernel_unless_listed(name):
-    d = derivation(name)
-    args = arguments(d)
-    kernels = _kernels(d, args, d.dist.guards, labels_range(d, args))
-    assert bool(kernels) == (name not in NO_KERNEL), name
+def test_every_entry_has_a_module_and_a_kernel_unless_listed(name):
+    m = numba_module(name)
+    assert bool(m._KERNELS) == (name not in NO_KERNEL), name
+    assert m.gradient and m.loss.__module__ == m.__name__
 
 
 #: float32 (the same kernel, compiled again for float32 arrays) on the benchmarked entries
@@ -75,11 +74,10 @@ FLOAT32 = [*BENCHMARKED, "student-t", "negative-binomial", "gaussian-mixture"]
     [(n, np.float64) for n in NAMES] + [(n, np.float32) for n in FLOAT32 if n in NAMES],
 )
 def test_kernel_mean_and_sum_equal_numpy(name, dtype, rng):
-    d = derivation(name)
-    args = arguments(d)
-    if not _kernels(d, args, d.dist.guards, labels_range(d, args)):
+    d, m = derivation(name), numba_module(name)
+    if not m._KERNELS:
         pytest.skip(f"{name} has no kernel")
-    m, ref = numba_module(name), module(name)
+    ref = module(name)
     args, values = batch(d, rng, n=N, dtype=dtype)
     with counted(m) as calls:
         for reduction in ("mean", "sum"):
