@@ -43,6 +43,11 @@ CASES = {
         [{x: 800.0, w: 2.0}, {x: -800.0, w: 1e-300}, {x: 1.0, w: 3.0}],
         lambda: np.log(np.exp(800.0) * 2.0),
     ),
+    "cᵏeᵏᵍ(1 + ceᵍ)⁻ⁿ = exp(−k softplus(−s) − (n − k) softplus(s)), s = g + log c": (
+        w**3 * sp.exp(3 * x) / (1 + w * sp.exp(x)) ** 4,
+        [{x: 300.0, w: 2.0}, {x: -300.0, w: 0.5}, {x: 1.0, w: 3.0}, {x: 40.0, w: 1e-10}],
+        lambda: 2.0**3 * np.exp(900.0) / (1 + 2.0 * np.exp(300.0)) ** 4,
+    ),
     "log(c·x) = log c + log x (c > 0 a number)": (
         sp.log(3 * w),
         [{w: 1e308}, {w: 1e-300}, {w: 2.0}],

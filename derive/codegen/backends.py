@@ -83,6 +83,8 @@ class Backend:
     objectives: bool = False
     #: an nn.Module loss class in torch's argument order
     loss_module: bool = False
+    #: compiled kernels for the reductions of `loss` (numba: derive.codegen.emit._kernels)
+    kernels: bool = False
     #: how a number is written ("np.float32({0})": numba's float32 kernels, where a float64
     #: literal would turn float32 arithmetic into float64)
     literal: str = "{0}"
@@ -443,9 +445,10 @@ NUMBA = replace(
     name="numba",
     imports={
         **NUMPY.imports,
-        "numba.": "import numba",  # its template imports math, numba.extending and llvmlite's ir
+        "numba.": "import numba",  # (and math, in its template)
     },
     template="module_numba.py.j2",
+    kernels=True,
 )
 
 #: The scalar code of a numba kernel's element: one example's value, in nopython mode.  The
@@ -470,8 +473,8 @@ NUMBA_KERNEL = Backend(
         sp.cosh: "math.cosh({0})",
         sp.atan: "math.atan({0})",
         sp.atan2: "math.atan2({0}, {1})",
-        sp.floor: "math.floor({0})",
-        sp.ceiling: "math.ceil({0})",
+        sp.floor: "np.floor({0})",  # (math.floor gives an integer)
+        sp.ceiling: "np.ceil({0})",
         logaddexp: "_k_logaddexp({0}, {1})",
         sigmoid: "_k_sigmoid({0})",
         softplus: "_k_softplus({0})",

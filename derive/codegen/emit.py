@@ -695,9 +695,10 @@ def context(target, backend: str = "numpy", grad: bool = False, prior: str | Non
     deviance_latex = _deviance_function(d, b, args, functions)
     map_block = _prior_functions(d, b, args, functions, prior) if prior else None
     code = "\n".join(" ".join([*(c for _, c in f.lines), *f.outputs]) for f in functions.values())
-    kernels = _kernels(d, args, guards, labels) if backend == "numba" else []
-    if backend == "numba":
-        code += " numba."  # the kernels' runtime, in the template, is there in any case
+    kernels = []
+    if b.kernels:  # numba's compiled loops, whose runtime (in its template) imports numba
+        kernels = _kernels(d, args, guards, labels)
+        code += " numba."
     helpers = _helpers(b, code)
     checks = ["_labels"] if labels else []  # the runtime's label check (jax's reads jax.errors)
     code += " " + " ".join(b.helper_uses.get(h, "") for h in helpers + checks)
