@@ -200,6 +200,18 @@ def _inverse_gaussian(y, mu, lam):
     return sqrt(lam / (2 * pi * y**3)) * exp(-lam * (y - mu) ** 2 / (2 * mu**2 * y))
 
 
+def _inverse_gaussian_cdf(y, mu, lam):
+    """F = Φ(√(λ/y)(y/μ − 1)) + e^{2λ/μ} Φ(−√(λ/y)(y/μ + 1)): two positive terms."""
+    root = sqrt(lam / y)
+    return ndtr(root * (y / mu - 1)) + exp(2 * lam / mu) * ndtr(-root * (y / mu + 1))
+
+
+def _inverse_gaussian_sf(y, mu, lam):
+    """S = Φ(−√(λ/y)(y/μ − 1)) − e^{2λ/μ} Φ(−√(λ/y)(y/μ + 1)): a log-diff-exp of their logs."""
+    root = sqrt(lam / y)
+    return ndtr(-root * (y / mu - 1)) - exp(2 * lam / mu) * ndtr(-root * (y / mu + 1))
+
+
 #: The Tweedie family's c(y, φ): positive, with no closed form for 1 < power < 2.
 _c = Function("c", positive=True)
 
@@ -769,6 +781,9 @@ register(
         params=(MEAN,),
         fixed=(_fixed("lambda", doc="shape"),),
         density=_inverse_gaussian,
+        cdf=_inverse_gaussian_cdf,
+        sf=_inverse_gaussian_sf,
+        rules=(composite.LOG_SUM,),
         expectations=_inverse_gaussian_moments,
         notes="Mean μ and shape λ (variance μ³/λ); scipy invgauss(mu=μ/λ, scale=λ). The loss "
         "(y−μ)²/(yμ²) is the unit deviance, sklearn's mean_tweedie_deviance(power=3); a = λ/2.",

@@ -62,6 +62,8 @@ def _probability_factor(f) -> bool:
         return bool(f.args[0].is_positive)
     if isinstance(f, sp.Min):
         return all(_probability(a) or _is_log_difference(sp.log(a)) for a in f.args)
+    if _is_log_sum(sp.log(f)):  # the inverse Gaussian's Φ(a) + e^{2λ/μ}Φ(b)
+        return True
     # 1 − σ(x), 1 − Φ(x), 1 − T_ν(t)
     return one_minus(f, (sigmoid, ndtr, stdtr)) is not None
 
@@ -75,6 +77,8 @@ def _stable_log(p):
     min(log P, log Q): the log is increasing)."""
     if isinstance(p, sp.Min):
         return sp.Min(*(_stable_log(a) for a in p.args))
+    if _is_log_sum(sp.log(p)):  # a declared sum of two probabilities
+        return _log_sum(sp.log(p))
     # a difference of two probabilities (a declared F or S); 1 − F is the standard rules' own
     if _is_log_difference(sp.log(p)) and not any(t.is_number for t in p.args):
         return _log_difference(sp.log(p))

@@ -58,6 +58,21 @@ class Rule(NamedTuple):
         return expr.replace(self.query, self.value)
 
 
+class _ValueOnRequest:
+    """A function whose numeric arguments stay arguments (the code generator's guards substitute
+    floats into it), with a value when one is asked for (evalf; SymPy's Min and Max compare
+    their arguments by it): that of its rewrite in exp/log/erfc form."""
+
+    @classmethod
+    def _should_evalf(cls, arg):
+        return -1
+
+    def _eval_evalf(self, prec):
+        if all(arg.is_number for arg in self.args):
+            return self._eval_rewrite_as_exp(*self.args)._eval_evalf(prec)
+        return None
+
+
 class sigmoid(Function):
     r"""Logistic function :math:`\sigma(x) = 1 / (1 + e^{-x})`."""
 
@@ -82,7 +97,7 @@ class sigmoid(Function):
         return tex if exp is None else r"%s^{%s}" % (tex, exp)
 
 
-class softplus(Function):
+class softplus(_ValueOnRequest, Function):
     r"""Softplus :math:`\log(1 + e^{x})`, evaluated without overflow."""
 
     nargs = 1
@@ -343,7 +358,7 @@ def _symmetric_cdf_ends(x):
     return None
 
 
-class ndtr(Function):
+class ndtr(_ValueOnRequest, Function):
     r"""The standard normal CDF :math:`\Phi(x) = \tfrac12 \operatorname{erfc}(-x/\sqrt2)` (a CDF
     declared on a catalog entry; its log is :class:`log_ndtr`)."""
 
@@ -368,7 +383,7 @@ class ndtr(Function):
         return tex if exp is None else r"%s^{%s}" % (tex, exp)
 
 
-class log_ndtr(Function):
+class log_ndtr(_ValueOnRequest, Function):
     r""":math:`\log\Phi(x)`, the log of the standard normal CDF, accurate in both tails
     (scipy.special.log_ndtr, torch.special.log_ndtr, jax.scipy.special.log_ndtr): Φ(x) underflows
     below x = −38 in float64 and 1 − Φ(x) rounds to 1 above x = 8.3, where the naive log loses
@@ -502,7 +517,7 @@ class log1mexp(Function):
         return tex if exp is None else r"\left(%s\right)^{%s}" % (tex, exp)
 
 
-class logdiffexp(Function):
+class logdiffexp(_ValueOnRequest, Function):
     r""":math:`\log(e^{a} - e^{b})` for a ≥ b, evaluated as a + log1mexp(b − a): the log of a
     difference of two probabilities given by their logs (a CDF difference F(u) − F(l), a survival
     function 1 − F), accurate when both are near 1 or both near 0."""
@@ -521,15 +536,6 @@ class logdiffexp(Function):
         if argindex == 1:
             return exp(a - self)
         return -exp(b - self)
-
-    @classmethod
-    def _should_evalf(cls, arg):
-        return -1  # float arguments stay arguments (the code generator's guards substitute them)
-
-    def _eval_evalf(self, prec):
-        # a number on request where both arguments are (SymPy's Min/Max compare their arguments)
-        if all(arg.is_number for arg in self.args):
-            return self._eval_rewrite_as_exp(*self.args)._eval_evalf(prec)
 
     def _eval_rewrite_as_exp(self, a, b, **kwargs):
         return log(exp(a) - exp(b))

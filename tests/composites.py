@@ -29,6 +29,11 @@ COMPOSITES = {
     "cauchy --truncated 0,oo": lambda: get("cauchy").truncated(0, "oo"),
     "laplace --discretised 1/2": lambda: get("laplace").discretised("1/2"),
     "cauchy --discretised 1": lambda: get("cauchy").discretised(1),
+    "inverse-gaussian --censored --link mu=log": lambda: (
+        get("inverse-gaussian").censored().link(mu="log")
+    ),
+    "inverse-gaussian --truncated 0,3": lambda: get("inverse-gaussian").truncated(0, 3),
+    "inverse-gaussian --discretised 1/2": lambda: get("inverse-gaussian").discretised("1/2"),
     "student-t --censored": lambda: get("student-t").censored(),
     "student-t --discretised 1": lambda: get("student-t").discretised(1),
     "poisson-log --censored": lambda: get("poisson-log").censored(),

@@ -456,7 +456,7 @@ def test_identity_link_removes_a_link():
         (lambda: get("gaussian").truncated("a", 1), "fixed parameter"),
         (lambda: get("gaussian").mixture(0), "at least one"),
         (lambda: get("gaussian").mixture("two"), "integer"),
-        (lambda: get("inverse-gaussian").censored(), "CDF"),
+        (lambda: get("beta").censored(), "CDF"),
         (lambda: get("gaussian").discretised(0), "positive"),
     ],
 )
