@@ -871,9 +871,13 @@ def _fraction_atoms(printer: Printer, expr, room: float, whole: str) -> list[str
         inner = _atoms(printer, denom, room - 3)
         if len(inner) > 1:
             return _wrapped(r"\Bigl(", inner, r"\Bigr)^{-1}")
-    if isinstance(denom, sp.Mul) and numer == 1:  # 1/(a b) as 1/a · 1/b, each whole
-        factors = printer._ordered_factors(list(denom.args))
-        return [printer._print(sp.Pow(f, -1, evaluate=False)) for f in factors]
+    if isinstance(denom, sp.Mul) and numer == 1:  # 1/(a b) as 1/a · 1/b, each whole if it fits
+        out = []
+        for f in printer._ordered_factors(list(denom.args)):
+            reciprocal = sp.Pow(f, -1, evaluate=False)
+            text = printer._print(reciprocal)
+            out += _atoms(printer, reciprocal, room) if _measure(printer, text) > room else [text]
+        return out
     factors = [f for f in sp.Mul.make_args(numer) if f != 1]
     front = [f for f in factors if not printer._has_observed(f)]
     back = [f for f in factors if printer._has_observed(f)]
