@@ -13,6 +13,10 @@ from .printer import _width, tex
 #: displayed.
 INLINE = 20
 
+#: A quantity of the section longer than this many lines is named, not written out (the mean
+#: of a truncated family holds its normaliser's derivative: a page of terms).
+MAX_LINES = 8
+
 
 def _has_root(expr) -> bool:
     return any(isinstance(n, sp.Pow) and not n.exp.is_integer for n in sp.preorder_traversal(expr))
@@ -47,12 +51,20 @@ def paper_constant(expr, observed=()):
 
 
 def expfamily_context(
-    d, T=tex, density: str = "p", L=None, label: str = "", numbered: bool = True
+    d,
+    T=tex,
+    density: str = "p",
+    L=None,
+    label: str = "",
+    numbered: bool = True,
+    room: float | None = None,
 ) -> dict:
     """Math fragments for ``expfamily.tex.j2``: the exponential-family form (or the reason there
     is none) and the unit deviance (or why there is none), from derive.expfamily.  ``L`` breaks a
     long expression into lines (default: one line); ``label`` is the entry's equation label;
-    ``numbered``: the deviance carries a number and that label."""
+    ``numbered``: the deviance carries a number and that label; ``room``: the width a line of
+    the section has (a quantity with a wider line, an unbreakable fraction, is named, not
+    written out, as is one longer than :data:`MAX_LINES`)."""
     L = L or (lambda expr: [T(expr)])
     v = verdict(d)
     f = v.family
@@ -72,6 +84,7 @@ def expfamily_context(
         "coupling_lines": L(v.coupling) if v.coupling is not None else None,
         "coupling_inline": v.coupling is not None and _width(T(v.coupling)) <= INLINE,
         "coupled": ", ".join(T(p) for p in v.params),
+        "max_lines": MAX_LINES,
         "deviance": None,
     }
     if f is not None:
@@ -92,10 +105,18 @@ def expfamily_context(
                 (f"g^{{-1}}({eta})", L(f.inverse_link) if f.inverse_link is not None else None),
                 (rf"\mathcal{{I}}({params})", L(f.fisher)),
             ]
+
+        def fits(shown):
+            return len(shown) <= MAX_LINES and (
+                room is None or all(_width(line) <= room for line in shown)
+            )
+
+        rows = [(lhs, shown) for lhs, shown in rows if shown is not None]
         out["family"] = {
             "curved": f.curved,
             "params": ", ".join(T(p) for p in f.params),
-            "rows": [{"lhs": lhs, "lines": shown} for lhs, shown in rows if shown is not None],
+            "rows": [{"lhs": lhs, "lines": shown} for lhs, shown in rows if fits(shown)],
+            "long": [lhs for lhs, shown in rows if not fits(shown)],
             "one_parameter": f.mean is not None,
             "link": f.canonical_link is not None,
             "convex": f.convex,
