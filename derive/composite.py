@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 import sympy as sp
 
+from .display import NamedCDF, NamedSurvival
 from .errors import UserError
 from .functions import (
     COMPLEMENTS,
@@ -163,13 +164,17 @@ LOG_SUM = ("log(eᵃ + eᵇ) = a + softplus(b − a)", Rule(_is_log_sum, _log_su
 # ---------------------------------------------------------------------------- helpers
 
 
-def _name(dist: Distribution, modifier: str) -> dict:
+def _name(dist: Distribution, modifier: str, again) -> dict:
+    """The fields every composite sets: its name, base and modifiers, and how to make it again
+    from another base (``again``: the modifier applied to a declaration)."""
     base = dist.base or dist
     modifiers = (*dist.modifiers, modifier)
+    before = dist.rebuild or (lambda b: b)
     return {
         "name": " ".join((base.name, *modifiers)),
         "base": base,
         "modifiers": modifiers,
+        "rebuild": lambda b: again(before(b)),
         "standard": None,  # a composite's loss is what recognition finds, not the base's
     }
 
@@ -234,6 +239,22 @@ def _args(dist, values):
     n_obs = len(dist.observations)
     n_par = len(dist.params)
     return values[:n_obs], values[n_obs : n_obs + n_par], values[n_obs + n_par :]
+
+
+def named(dist: Distribution) -> Distribution | None:
+    """``dist`` made again from its base with the base's F and S as the named functions F(y)
+    and S(y) (display.Named), for a display that writes log S(y_l) where F and S would be
+    written out; None where the base declares no survival function (its F fits as written) or
+    nothing in ``dist`` takes F or S."""
+    base = dist.base
+    if base is None or base.sf is None or dist.rebuild is None:
+        return None
+    F, S = (
+        type(kind.__name__, (kind,), {"form": staticmethod(form)})
+        for kind, form in ((NamedCDF, base.cdf), (NamedSurvival, base.sf))
+    )
+    shown = dist.rebuild(replace(base, cdf=F, sf=S))
+    return shown if shown.density_expr().has(NamedCDF, NamedSurvival) else None
 
 
 # ---------------------------------------------------------------------------- censoring
@@ -331,7 +352,7 @@ def censored(dist: Distribution) -> Distribution:
     cdf_text = sp.sstr(dist.cdf_expr())
     return replace(
         probe,
-        **_name(dist, flag),
+        **_name(dist, flag, censored),
         title=f"{dist.title}, censored",
         notes=(
             f"Censored observations (xgboost's survival:aft convention): each is an interval "
@@ -404,13 +425,6 @@ def truncated(dist: Distribution, lo=None, hi=None) -> Distribution:
         raise NotApplicable(
             f"{flag} {sp.sstr(lo)},{sp.sstr(hi)}: the ends of a count's truncation are integers"
         )
-    if dist.sf is not None and lo != s_lo and hi != s_hi:
-        raise NotApplicable(
-            f"{flag} {sp.sstr(lo)},{sp.sstr(hi)}: {dist.name} is truncated at one end only "
-            f"({sp.sstr(lo)},{sp.sstr(s_hi)} or {sp.sstr(s_lo)},{sp.sstr(hi)}): between two ends "
-            "its normaliser min(F(HI), S(LO)) − min(F(LO), S(HI)) has no printed form that fits "
-            "a page yet"
-        )
     zero_truncation = dist.discrete and s_lo == 0 and lo == 1 and hi == s_hi
     if not zero_truncation:
         _cdf(dist, flag)
@@ -440,7 +454,7 @@ def truncated(dist: Distribution, lo=None, hi=None) -> Distribution:
     ends = f"{sp.sstr(lo)},{sp.sstr(hi)}"
     return replace(
         dist,
-        **_name(dist, f"{flag} {ends}"),
+        **_name(dist, f"{flag} {ends}", lambda b: truncated(b, lo, hi)),
         title=f"{dist.title}, truncated to [{sp.sstr(lo)}, {sp.sstr(hi)}]",
         density=density,
         cdf=None if dist.cdf is None else cdf,
@@ -471,7 +485,7 @@ def discretised(dist: Distribution, width=1) -> Distribution:
 
     return replace(
         dist,
-        **_name(dist, f"{flag} {sp.sstr(w)}"),
+        **_name(dist, f"{flag} {sp.sstr(w)}", lambda b: discretised(b, w)),
         title=f"{dist.title}, discretised to bins of width {sp.sstr(w)}",
         density=density,
         cdf=None,
@@ -526,7 +540,7 @@ def _with_zero_part(dist, flag, cases, title, notes):
 
     out = replace(
         dist,
-        **_name(dist, flag),
+        **_name(dist, flag, lambda b: _with_zero_part(b, flag, cases, title, notes)),
         title=f"{dist.title}, {title}",
         params=(*dist.params, param),
         links=(*dist.links, link),
@@ -626,7 +640,7 @@ def mixture(dist: Distribution, components) -> Distribution:
 
     return replace(
         dist,
-        **_name(dist, f"{flag} {count}"),
+        **_name(dist, f"{flag} {count}", lambda b: mixture(b, count)),
         title=f"mixture of {count} {dist.title}",
         params=(*params, weights),
         links=(*links, softmax),
@@ -750,7 +764,9 @@ def _link_one(dist, param, kind):
             new = Link(param, raw, inverse, spec.name)
         order = {v.name: i for i, v in enumerate(dist.params)}
         links = tuple(sorted((*links, new), key=lambda lk: order[lk.param]))
-    out = replace(dist, **_name(dist, flag), links=links, symbols_=None)
+    out = replace(
+        dist, **_name(dist, flag, lambda b: _link_one(b, param, kind)), links=links, symbols_=None
+    )
     return replace(out, natural_link=_natural_link(out))
 
 

@@ -361,6 +361,18 @@ def _fold_constant_variables(expr, dist):
     return expr
 
 
+def stable_form(expr, rules=()):
+    """``expr`` in stable primitives, and the notes of the rules that fired: the standard
+    rewrite pass, then each of ``rules`` (a declaration's own forms) with the pass again."""
+    stable, fired = stabilise(expr)
+    for note, rule in rules:
+        new = rule(stable)
+        if new != stable:
+            stable, more = stabilise(new)
+            fired += [note] + [m for m in more if m not in fired]
+    return stable, fired
+
+
 def derive(dist: Distribution) -> Derivation:
     """Run the pipeline on a declaration and return the recorded derivation.
 
@@ -470,12 +482,7 @@ def derive(dist: Distribution) -> Derivation:
                 {"vector": y},
             )
         )
-    stable, fired = stabilise(nll)
-    for note, rule in dist.rules:  # the composite's own forms, then the standard rules again
-        new = rule(stable)
-        if new != stable:
-            stable, more = stabilise(new)
-            fired += [note] + [m for m in more if m not in fired]
+    stable, fired = stable_form(nll, dist.rules)
     if fired:
         nll = rename_index(stable, CLASS_INDEX)
         steps.append(

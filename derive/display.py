@@ -381,3 +381,36 @@ def ascii_text(text: str) -> str:
             previous = piece
         out.append(piece)
     return "".join(out)
+
+
+class Named(sp.Function):
+    """A function a display writes by its name and first argument: F(y_u) for the CDF of the
+    family at y_u, its parameters carried as the further arguments (so that the expression
+    still depends on them).  Display only: its value at numbers is its ``form``'s."""
+
+    symbol = "?"
+    #: (args) -> the function written out, where a subclass has it: its value at numbers
+    form = None
+    is_real = True
+    is_positive = True
+
+    def _eval_evalf(self, prec):
+        return None if self.form is None else self.form(*self.args).evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        name = self.symbol if exp is None else r"%s^{%s}" % (self.symbol, exp)
+        return r"%s\left(%s\right)" % (name, printer._print(self.args[0]))
+
+    def _pretty(self, printer):
+        return prettyForm(*prettyForm(*printer._print(self.args[0]).parens()).left(self.symbol))
+
+    def _sympystr(self, printer):
+        return "%s(%s)" % (self.symbol, printer._print(self.args[0]))
+
+
+class NamedCDF(Named):
+    symbol = "F"
+
+
+class NamedSurvival(Named):
+    symbol = "S"

@@ -380,6 +380,9 @@ class Distribution:
     #: the declaration this one was made from, and the modifiers applied (composite.py)
     base: Distribution | None = field(default=None, compare=False, repr=False)
     modifiers: tuple[str, ...] = ()
+    #: base -> this declaration made again from another version of its base (the modifiers
+    #: re-applied in order); the LaTeX builds one whose F and S are named (composite.named)
+    rebuild: Callable | None = field(default=None, compare=False, repr=False)
     #: 𝔼 of statistics of the observation in closed form, for entropy and KL: called with the
     #: symbols of observed, params and fixed (as ``density``), it returns {statistic kind (a key of
     #: derive.infotheory.STATISTICS): value, :class:`Moment`, or callable(*the kind's arguments)

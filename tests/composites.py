@@ -27,6 +27,9 @@ COMPOSITES = {
     "cauchy --censored": lambda: get("cauchy").censored(),
     "laplace --truncated -oo,2": lambda: get("laplace").truncated("-oo", 2),
     "cauchy --truncated 0,oo": lambda: get("cauchy").truncated(0, "oo"),
+    "laplace --truncated -1,2": lambda: get("laplace").truncated(-1, 2),
+    "cauchy --truncated -1,2": lambda: get("cauchy").truncated(-1, 2),
+    "inverse-gaussian --truncated 1,2": lambda: get("inverse-gaussian").truncated(1, 2),
     "laplace --discretised 1/2": lambda: get("laplace").discretised("1/2"),
     "cauchy --discretised 1": lambda: get("cauchy").discretised(1),
     "inverse-gaussian --censored --link mu=log": lambda: (

@@ -14,7 +14,6 @@ from scipy import special, stats
 
 from derive.catalog import CATALOG, get
 from derive.codegen.emit import load
-from derive.composite import NotApplicable
 from derive.numeric import evaluate
 
 #: the entries on the real line with a declared S (the inverse Gaussian's tests are below)
@@ -170,13 +169,13 @@ def test_censored_gradient_is_finite_in_both_tails_and_matches_differences(name)
 @pytest.mark.parametrize("name", TAILED)
 def test_truncated_nll_is_the_renormalised_density(name):
     """At one end, either way, near the centre and far in the tails (S(LO) or F(HI) is the
-    normaliser); between two ends for Student's t (T_ν(HI) − T_ν(LO), reflected into the lower
-    tail), refused in one line where the entry declares S."""
+    normaliser); between two ends, near the centre and in either tail (T_ν(HI) − T_ν(LO)
+    reflected into the lower tail for Student's t; min(F(HI), S(LO)) − min(F(LO), S(HI)) where
+    the entry declares S)."""
     fixed, _, law = ORACLES[name]
     mu, far = 0.25, TAILS[name]
     ends = [("-1", "oo"), (str(far), "oo"), ("-oo", "2"), ("-oo", str(-far))]
-    if name not in WITH_SF:
-        ends += [("-1", "2"), (str(far / 2), str(far)), (str(-far), str(-far / 2))]
+    ends += [("-1", "2"), (str(far / 2), str(far)), (str(-far), str(-far / 2))]
     for lo, hi in ends:
         m = load(get(name).truncated(lo, hi))
         lo, hi = ({"oo": np.inf, "-oo": -np.inf}.get(e) or float(e) for e in (lo, hi))
@@ -188,9 +187,6 @@ def test_truncated_nll_is_the_renormalised_density(name):
         log_mass = -float(_minus_log_interval(name, lo, hi, mu))
         want = [-law(mu, *fixed).logpdf(v) + log_mass for v in inside]
         np.testing.assert_allclose(got, want, rtol=1e-12)
-    if name in WITH_SF:
-        with pytest.raises(NotApplicable, match="one end only"):
-            get(name).truncated(-1, 2)
 
 
 @pytest.mark.parametrize("name", TAILED)
@@ -342,13 +338,15 @@ def test_censored_inverse_gaussian_gradient_is_finite_in_the_tails_and_matches_d
 
 
 def test_truncated_and_discretised_inverse_gaussian_hold():
-    """At one end either way (S(LO) or F(HI) the normaliser), and bins of width 1/2; between
-    two ends refused in one line, as for the other entries that declare S."""
+    """At one end either way (S(LO) or F(HI) the normaliser), between two ends (the min pair,
+    far in the upper tail too), and bins of width 1/2."""
     law = stats.invgauss(IG_MU / IG_LAMBDA, scale=IG_LAMBDA)
     for lo, hi, inside in (
         ("2", "oo", [2.5, 4.0, 9.0]),
         ("300", "oo", [301.0, 310.0]),
         ("0", "3", [0.2, 1.0, 2.9]),
+        ("1", "2", [1.1, 1.5, 1.9]),
+        ("300", "400", [301.0, 350.0]),
     ):
         m = load(get("inverse-gaussian").truncated(lo, hi))
         bounds = [np.inf if e == "oo" else float(e) for e in (lo, hi)]
@@ -356,8 +354,6 @@ def test_truncated_and_discretised_inverse_gaussian_hold():
         got = m.nll(y, np.full(y.shape, IG_MU), IG_LAMBDA, reduction="none")
         want = -law.logpdf(y) - float(_ig_minus_log_interval(*bounds))
         np.testing.assert_allclose(got, want, rtol=1e-12)
-    with pytest.raises(NotApplicable, match="one end only"):
-        get("inverse-gaussian").truncated(1, 2)
     m = load(get("inverse-gaussian").discretised("1/2"))
     y = np.array([0.5, 1.0, 3.0, 60.0])
     got = m.nll(y, np.full(y.shape, IG_MU), IG_LAMBDA, reduction="none")

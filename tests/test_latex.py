@@ -618,3 +618,59 @@ def test_a_negated_sum_of_negative_terms_reads_as_the_positive_sum():
         r"\frac{1}{2} \log \nu + \log s",
         r"+ \left(\frac{\nu}{2} + \frac{1}{2}\right) \log x",
     ]
+
+
+def _written_out(expr):
+    """``expr`` with each named F(y) and S(y) of a display replaced by its definition."""
+    from derive.display import Named
+
+    return expr.replace(lambda e: isinstance(e, Named), lambda e: e.form(*e.args))
+
+
+@pytest.mark.parametrize(
+    "key, points",
+    [
+        ("laplace --censored", [(0.3, 0.3), (0.3, sp.oo), (-sp.oo, 0.5), (-0.2, 0.7), (9, 12)]),
+        ("cauchy --truncated -1,2", [(-0.5,), (1.9,)]),
+        ("inverse-gaussian --truncated 1,2", [(1.2,), (1.9,)]),
+    ],
+)
+def test_a_family_that_declares_s_has_f_and_s_named_in_its_composites(key, points):
+    """The rows of a composite of an entry with a declared S read F(y_upper), S(y_lower) and
+    their logs, each defined once (F and S below the density, log F and log S in stable
+    primitives at the stable step); the named derivation is the derivation: its loss with F and
+    S written out equals the derived loss, in every case.  An entry without S keeps its rows."""
+    from composites import COMPOSITES
+
+    from derive.composite import named
+    from derive.derivation import derive, derive_cached
+
+    dist = COMPOSITES[key]()
+    d, shown = derive_cached(dist), derive(named(dist))
+    text = latex.fragment(d)
+    # a definition's row: the name, or the name on a row of its own (wider than the column)
+    assert len(re.findall(r"^&?F\\left\(y\\right\) ", text, re.M)) == 1  # once, then by name
+    assert re.search(r"^&?\\log [FS]\\left\(y\\right\) ", text, re.M)
+    observed = [dist.sym(v) for v in dist.observations]
+    mu = dist.sym(dist.learned[0])
+    fixed = {dist.sym(v): sp.Rational(13, 10) for v in dist.fixed}
+    for values in points:
+        at = {**dict(zip(observed, values, strict=True)), mu: sp.Rational(1, 10), **fixed}
+        want = float(d.loss.subs(at).evalf(30))
+        got = float(_written_out(shown.loss).subs(at).evalf(30))
+        assert got == pytest.approx(want, rel=1e-12), values
+    plain = latex.fragment(derive_cached(COMPOSITES["gaussian --truncated -1,2"]()))
+    assert r"F\left(" not in plain and r"S\left(" not in plain
+
+
+def test_an_exponential_family_quantity_too_long_for_the_page_is_named_not_written():
+    """The truncated inverse Gaussian's inverse link and Fisher information hold its
+    normaliser's derivatives (a fraction wider than the column, more than a page of lines):
+    the section names them; the catalog's entries write every quantity out."""
+    from composites import COMPOSITES
+
+    from derive.derivation import derive_cached
+
+    text = latex.fragment(derive_cached(COMPOSITES["inverse-gaussian --truncated 0,3"]()))
+    assert r"$\mathcal{I}(\mu)$ are not written out" in text
+    assert "not written out" not in latex.fragment(derivation("inverse-gaussian"))

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from ..composite import named
+from ..derivation import derive_cached, stable_form
+from ..display import Named, NamedCDF, NamedSurvival
 from ..progress import Report, tracked
 from .expfamily import expfamily_context
 from .notation import WIDE, Notation, _sample, display_density
@@ -144,6 +147,22 @@ def _merge_identical(steps: list[dict], shown: list) -> None:
             kept, before = ctx, now
 
 
+def _named_forms(dist, rhs, log=False):
+    """(F(y), its definition) and (S(y), …) for those of the base's F and S that ``rhs`` uses,
+    at the base's own observed symbol; ``log``: log F(y) and log S(y) in stable primitives (the
+    rules of ``dist``, as its derivation applies them)."""
+    base = dist.base
+    y = base.sym(base.observed)
+    args = (y, *(base.sym(v) for v in (*base.params, *base.fixed)))
+    out = []
+    for kind, declared in ((NamedCDF, base.cdf), (NamedSurvival, base.sf)):
+        if rhs.has(kind):
+            form = declared(*args)
+            f = kind(*args)
+            out.append((sp.log(f), stable_form(sp.log(form), dist.rules)[0]) if log else (f, form))
+    return out
+
+
 def fragment_context(d, notation: Notation | None = None) -> dict:
     """Plain data and math fragments for ``fragment.tex.j2``: everything the template says about
     one derivation (no prose)."""
@@ -163,11 +182,21 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
 
     loss_args = ", ".join(T(s) for s in (*(dist.sym(v) for v in dist.observations), *d.learned))
     loss_lhs = r"\mathcal{L}(%s)" % loss_args
-    shown_lhs = [T(step.lhs) for step in d.steps] + [loss_lhs]
+    # the rows: where the base declares F and S, the derivation with them named (log S(y_l),
+    # not S written out), F and S defined below the density and their logs at the stable step
+    shown = named(dist)
+    rows = d if shown is None else derive_cached(shown)
+    definitions = {
+        step.kind: _named_forms(dist, step.rhs, log=step.kind == "stable")
+        for step in rows.steps
+        if shown is not None and step.kind in ("density", "stable")
+    }
+    shown_lhs = [T(step.lhs) for step in rows.steps] + [loss_lhs]
     column = max([_width(t) for t in shown_lhs if not wide(t)] + [0])
 
-    def L(expr, extra="", beside=None):
-        below = beside is not None and wide(beside)
+    def L(expr, extra="", beside=None, below=None):
+        if below is None:
+            below = beside is not None and wide(beside)
         indent = column + (3 if below else 0)  # \quad =, below
         room = notation.units - indent - _width(extra) - MARGIN
         return lines(expr, room - (3 if below else 2), first=room, **settings)  # \qquad, \quad
@@ -194,15 +223,15 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
 
     links = {link.param: link for link in dist.links}
     by_symbol = {dist.sym(v): v for v in dist.variables}
-    display = display_density(dist)
+    display = display_density(rows.dist)
     i, n = sp.Symbol("i", integer=True, positive=True), sp.Symbol("n", integer=True, positive=True)
 
     steps, row_rhs, previous_lhs, previous_rhs, used = [], [], None, None, {}
-    for step in d.steps:
+    for step in rows.steps:
         used[step.kind] = used.get(step.kind, 0) + 1
         label = step.kind if used[step.kind] == 1 else f"{step.kind}-{used[step.kind]}"
         lhs = T(step.lhs)
-        rhs = paper_rhs(d, step, display) if display is not None else step.rhs
+        rhs = paper_rhs(rows, step, display) if display is not None else step.rhs
         same = previous_lhs is not None and step.lhs == previous_lhs
         ctx = {
             "kind": step.kind,
@@ -252,7 +281,7 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
                 learned=[T(t) for t in data["learned"]],
             )
         elif step.kind == "scale":
-            split = next((s for s in d.steps if s.kind == "split"), None)
+            split = next((s for s in rows.steps if s.kind == "split"), None)
             before = split.data["dropped"] if split is not None else None
             ctx.update(
                 scale=T(data["scale"]),
@@ -265,6 +294,11 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
                 dropped_changed=before is not None and sp.expand(data["dropped"] - before) != 0,
                 split_shown=before is not None and before != 0,
             )
+        ctx["named"] = [  # a name wider than the column of left-hand sides: a row above
+            {"lhs": T(f), "lines": L(form, below=below), "wide": below, "symbol": symbol}
+            for f, form in definitions.get(step.kind, ())
+            for below, symbol in [(_width(T(f)) > column, f.atoms(Named).pop().symbol)]
+        ]
         steps.append(ctx)
         row_rhs.append(_shown_rhs(step, rhs))
         previous_lhs, previous_rhs = step.lhs, step.rhs
@@ -314,6 +348,7 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
             lambda e: lines(e, notation.units - 8, **settings),  # beside a short lhs
             _label(dist.name),
             numbered=notation.number != "none",
+            room=notation.units - 8,
         ),
     }
 
