@@ -18,6 +18,11 @@ INLINE = 20
 MAX_LINES = 8
 
 
+def _height(shown: list[str]) -> int:
+    """The lines TeX sets for ``shown``: each line, and each row of the cases inside it."""
+    return sum(1 + line.count("\\\\") for line in shown)
+
+
 def _has_root(expr) -> bool:
     return any(isinstance(n, sp.Pow) and not n.exp.is_integer for n in sp.preorder_traversal(expr))
 
@@ -73,6 +78,7 @@ def expfamily_context(
         exprs = list(exprs)
         return L(exprs[0]) if len(exprs) == 1 else L(sp.Tuple(*exprs))
 
+    coupling = L(v.coupling) if v.coupling is not None else None
     out = {
         "label": label or d.dist.name,
         "numbered": numbered,
@@ -81,10 +87,11 @@ def expfamily_context(
         "reason": v.reason,
         "coupling": T(v.coupling) if v.coupling is not None else None,
         # a wide term (cases, a long sum) is displayed, broken into lines, not run into the text
-        "coupling_lines": L(v.coupling) if v.coupling is not None else None,
+        "coupling_lines": coupling,
         "coupling_inline": v.coupling is not None and _width(T(v.coupling)) <= INLINE,
         "coupled": ", ".join(T(p) for p in v.params),
         "max_lines": MAX_LINES,
+        "coupling_long": coupling is not None and _height(coupling) > MAX_LINES,
         "deviance": None,
     }
     if f is not None:
@@ -107,7 +114,7 @@ def expfamily_context(
             ]
 
         def fits(shown):
-            return len(shown) <= MAX_LINES and (
+            return _height(shown) <= MAX_LINES and (
                 room is None or all(_width(line) <= room for line in shown)
             )
 

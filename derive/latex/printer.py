@@ -883,6 +883,10 @@ def _fraction_atoms(printer: Printer, expr, room: float, whole: str) -> list[str
     back = [f for f in factors if printer._has_observed(f)]
     if not back and isinstance(denom, sp.Add):  # no observed variable known: 1/(a + b) · rest
         front, back = [], front
+    if not back and isinstance(denom, sp.Mul):  # τ/(σ (a + b)) as τ · 1/σ · 1/(a + b)
+        reciprocal = sp.Pow(denom, -1, evaluate=False)
+        rest = _fraction_atoms(printer, reciprocal, room, printer._print(reciprocal))
+        return [printer._print(numer), *rest]
     if not back or not (front or denom != 1):
         return [whole]
     head_expr = sp.Mul(*front, evaluate=False) / denom
