@@ -135,10 +135,26 @@ def _categorical(y, p):
     return Product(p[k] ** y[k], (k, 1, K))
 
 
+def _check_loss(r, tau):
+    """ρ_τ(r) = r(τ − 1[r < 0]) written without a branch: r(τ − ½) + |r|/2."""
+    return r * (tau - S.Half) + Abs(r) / 2
+
+
 def _asymmetric_laplace(y, mu, tau, sigma):
-    # ρ_τ(r) = r(τ − 1[r < 0]) written without a branch: r(τ − ½) + |r|/2
+    return tau * (1 - tau) / sigma * exp(-_check_loss(y - mu, tau) / sigma)
+
+
+def _asymmetric_laplace_cdf(y, mu, tau, sigma):
+    """F = τe^{(1−τ)r/σ} below μ, 1 − (1−τ)e^{−τr/σ} above (r = y − μ), without a branch:
+    e^{(1−τ)min(r, 0)/σ} − (1−τ)e^{−ρ_τ(r)/σ}, as the Laplace's (τ = ½)."""
     r = y - mu
-    return tau * (1 - tau) / sigma * exp(-(r * (tau - S.Half) + Abs(r) / 2) / sigma)
+    return exp((1 - tau) * Min(r, 0) / sigma) - (1 - tau) * exp(-_check_loss(r, tau) / sigma)
+
+
+def _asymmetric_laplace_sf(y, mu, tau, sigma):
+    """S = 1 − τe^{(1−τ)r/σ} below μ, (1−τ)e^{−τr/σ} above: e^{−τ max(r, 0)/σ} − τe^{−ρ_τ(r)/σ}."""
+    r = y - mu
+    return exp(-tau * Max(r, 0) / sigma) - tau * exp(-_check_loss(r, tau) / sigma)
 
 
 def _laplace_cdf(y, mu, b):
@@ -481,6 +497,8 @@ register(
             _fixed("sigma", doc="scale"),
         ),
         density=_asymmetric_laplace,
+        cdf=_asymmetric_laplace_cdf,
+        sf=_asymmetric_laplace_sf,
         expectations=_asymmetric_laplace_moments,
         notes="Quantile-regression form (Yu & Moyeed 2001): p = τ(1−τ)/σ · exp(−ρ_τ((y−μ)/σ)) with "
         "ρ_τ(r) = r(τ − 1[r<0]) = r(τ − ½) + |r|/2, so μ is the τ-quantile. scipy's "

@@ -43,6 +43,17 @@ ORACLES = {
         ),
         lambda mu, nu, s: stats.t(nu, mu, s),
     ),
+    "asymmetric-laplace": (
+        (0.3, 1.5),
+        lambda x, mu, tau, s: (
+            tau * mp.exp((1 - tau) * (x - mu) / s)
+            if x < mu
+            else 1 - (1 - tau) * mp.exp(-tau * (x - mu) / s)
+        ),
+        lambda mu, tau, s: stats.laplace_asymmetric(
+            np.sqrt(tau / (1 - tau)), mu, s / np.sqrt(tau * (1 - tau))
+        ),
+    ),
     "cauchy": (
         (0.7,),
         lambda x, mu, g: mp.mpf(1) / 2 + mp.atan((x - mu) / g) / mp.pi,
@@ -51,7 +62,7 @@ ORACLES = {
 }
 
 #: far in each tail, in units of the scale: e^{−800} underflows, 1 − F rounds to 0 from ~37
-TAILS = {"laplace": 800.0, "cauchy": 1e15, "student-t": 1e6}
+TAILS = {"laplace": 800.0, "asymmetric-laplace": 800.0, "cauchy": 1e15, "student-t": 1e6}
 #: bins as far out as float64 resolves them: the Cauchy's F(y ± ½) agree to 1 part in 2|y|,
 #: so at |y| = 1e4 their difference keeps 12 digits (at 1e15, none)
 BINS = {**TAILS, "cauchy": 1e4, "student-t": 1e3}
