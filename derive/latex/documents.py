@@ -12,7 +12,7 @@ import sympy as sp
 
 from ..composite import named
 from ..derivation import derive_cached, stable_form
-from ..display import Named, NamedCDF, NamedSurvival
+from ..display import NamedCDF, NamedSurvival
 from ..progress import Report, tracked
 from .expfamily import expfamily_context
 from .notation import WIDE, Notation, _sample, display_density
@@ -148,9 +148,9 @@ def _merge_identical(steps: list[dict], shown: list) -> None:
 
 
 def _named_forms(dist, rhs, log=False):
-    """(F(y), its definition) and (S(y), …) for those of the base's F and S that ``rhs`` uses,
-    at the base's own observed symbol; ``log``: log F(y) and log S(y) in stable primitives (the
-    rules of ``dist``, as its derivation applies them)."""
+    """(symbol, F(y), its definition) and ("S", S(y), …) for those of the base's F and S that
+    ``rhs`` uses, at the base's own observed symbol; ``log``: log F(y) and log S(y) in stable
+    primitives (the rules of ``dist``, as its derivation applies them)."""
     base = dist.base
     y = base.sym(base.observed)
     args = (y, *(base.sym(v) for v in (*base.params, *base.fixed)))
@@ -159,7 +159,9 @@ def _named_forms(dist, rhs, log=False):
         if rhs.has(kind):
             form = declared(*args)
             f = kind(*args)
-            out.append((sp.log(f), stable_form(sp.log(form), dist.rules)[0]) if log else (f, form))
+            if log:
+                f, form = sp.log(f), stable_form(sp.log(form), dist.rules)[0]
+            out.append((kind.symbol, f, form))
     return out
 
 
@@ -294,11 +296,12 @@ def fragment_context(d, notation: Notation | None = None) -> dict:
                 dropped_changed=before is not None and sp.expand(data["dropped"] - before) != 0,
                 split_shown=before is not None and before != 0,
             )
-        ctx["named"] = [  # a name wider than the column of left-hand sides: a row above
-            {"lhs": T(f), "lines": L(form, below=below), "wide": below, "symbol": symbol}
-            for f, form in definitions.get(step.kind, ())
-            for below, symbol in [(_width(T(f)) > column, f.atoms(Named).pop().symbol)]
-        ]
+        ctx["named"] = []
+        for symbol, f, form in definitions.get(step.kind, ()):
+            below = _width(T(f)) > column  # wider than the column of left-hand sides: a row above
+            ctx["named"].append(
+                {"lhs": T(f), "lines": L(form, below=below), "wide": below, "symbol": symbol}
+            )
         steps.append(ctx)
         row_rhs.append(_shown_rhs(step, rhs))
         previous_lhs, previous_rhs = step.lhs, step.rhs
